@@ -345,3 +345,30 @@ func uintLE(b []byte) uint64 {
 	}
 	return binary.LittleEndian.Uint64(b)
 }
+
+// ReadChunk re-reads the events of one chunk (by its index in the file),
+// e.g. to show events found through the index.
+func ReadChunk(path string, chunk int64) ([]*Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open evtx: %w", err)
+	}
+	defer f.Close()
+	h, err := ReadHeader(f)
+	if err != nil {
+		return nil, err
+	}
+	off := int64(h.HeaderBlockSize) + chunk*ChunkSize
+	buf := make([]byte, ChunkSize)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, fmt.Errorf("read chunk %d: %w", chunk, err)
+	}
+	if string(buf[:8]) != chunkMagic {
+		return nil, fmt.Errorf("chunk %d: bad chunk signature", chunk)
+	}
+	events, err := parseChunk(buf, off)
+	if len(events) == 0 && err != nil {
+		return nil, err
+	}
+	return events, nil
+}

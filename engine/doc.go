@@ -1,0 +1,18 @@
+// Package engine runs casescope's ingest pipeline.
+//
+// Import copies evidence (files, folders, ZIPs) into a case and records each
+// file in the ledger as queued; the ledger is the only queue. One dispatcher
+// goroutine claims queued files (a ledger transaction moves each to
+// indexing) and starts a worker per file once the Admitter lets it in, so
+// concurrency is bounded by Config.Workers and by memory. A worker streams
+// the file chunk by chunk: parse, Sigma and IOC detection, index in batches
+// of Config.BatchSize; the file's whole event set is never in memory.
+//
+// Crash safety: every state change is a ledger transaction; document IDs are
+// deterministic, so a file interrupted mid-way is simply re-run on restart
+// (Start requeues files left mid-work and settles move intents). A file that
+// fails has its partial documents removed and ends failed with the reason.
+//
+// Lifecycle: New, Start(ctx), Close(ctx). Close cancels the workers, waits
+// for them, and parks interrupted files back to queued.
+package engine

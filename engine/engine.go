@@ -1,0 +1,374 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"casescope/evtx"
+	"casescope/store"
+)
+
+// ErrBusy reports work refused because the engine is shutting down or a
+// conflicting job runs.
+var ErrBusy = errors.New("busy")
+
+// Config holds the engine's settings, validated by main.
+type Config struct {
+	DataDir     string
+	Workers     int           // upper bound on files processed at once (≤ cores)
+	BatchSize   int           // events per index batch
+	FileTimeout time.Duration // per-file limit; a stuck file fails
+	MaxZipBytes uint64        // total uncompressed bytes one archive may expand to
+	// FaultPoint names a step at which the process kills itself (tests of
+	// crash safety only; empty in production). See fault.go.
+	FaultPoint string
+}
+
+// Ledger is what the engine needs of the ledger.
+type Ledger interface {
+	Case(id uint64) (store.Case, error)
+	AddFiles(caseID uint64, files []store.NewFile) ([]store.File, error)
+	FileBySHA(caseID uint64, sum string) (store.File, error)
+	File(caseID, fileID uint64) (store.File, error)
+	Files(caseID uint64) ([]store.File, error)
+	UpdateFile(caseID, fileID uint64, fn func(f *store.File) error) (store.File, error)
+	BatchUpdateFile(caseID, fileID uint64, fn func(f *store.File) error) (store.File, error)
+	Claim(skip func(f *store.File) bool) (store.File, error)
+	CountState(state string) (int, error)
+	Requeue() (int, error)
+	BeginMove(m store.MoveIntent) error
+	CommitMove(m store.MoveIntent) (store.File, error)
+	RollbackMove(m store.MoveIntent) error
+	Moves() ([]store.MoveIntent, error)
+	PutHits(caseID, fileID uint64, hits []store.EventHits) error
+}
+
+// Detector finds Sigma and IOC hits in an event; the pipeline calls it for
+// every event. Implementations must be safe for concurrent use.
+type Detector interface {
+	Detect(caseID uint64, ev *evtx.Event, sigma []store.SigmaHit, iocs []store.IOCHit) ([]store.SigmaHit, []store.IOCHit)
+}
+
+// Admitter bounds concurrent work by memory: Acquire blocks until a file of
+// the given estimated cost may start.
+type Admitter interface {
+	Acquire(ctx context.Context, cost uint64) (release func(), err error)
+}
+
+// Engine runs the ingest pipeline: a dispatcher claims queued files from
+// the ledger and hands them to at most Workers goroutines, each admitted
+// by memory.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	ledger Ledger
+	admit  Admitter
+	detect atomic.Pointer[detectorBox]
+
+	idxMu   sync.Mutex
+	indexes map[uint64]*store.Index
+
+	wakeCh  chan struct{}
+	doneMu  sync.Mutex
+	doneCh  chan struct{} // closed and replaced whenever a file finishes
+	active  atomic.Int64
+	pickedN atomic.Int64 // files workers picked up since start
+
+	invMu      sync.Mutex
+	invariants []string // queue invariant violations, for /api/system
+
+	faults faultCounter
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type detectorBox struct{ d Detector }
+
+// New builds an engine; Start begins work.
+func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
+	if cfg.Workers <= 0 || cfg.Workers > runtime.NumCPU() {
+		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.FileTimeout <= 0 {
+		cfg.FileTimeout = 2 * time.Hour
+	}
+	if cfg.MaxZipBytes == 0 {
+		cfg.MaxZipBytes = 64 << 30
+	}
+	if admit == nil {
+		admit = newSlots(cfg.Workers)
+	}
+	return &Engine{
+		cfg: cfg, log: log.With("component", "engine"), ledger: ledger, admit: admit,
+		indexes: map[uint64]*store.Index{},
+		wakeCh:  make(chan struct{}, 1),
+		doneCh:  make(chan struct{}),
+	}
+}
+
+// SetDetector installs the Sigma/IOC detector used for events processed
+// from now on (nil disables detection).
+func (e *Engine) SetDetector(d Detector) { e.detect.Store(&detectorBox{d}) }
+
+func (e *Engine) detector() Detector {
+	if b := e.detect.Load(); b != nil {
+		return b.d
+	}
+	return nil
+}
+
+// Start recovers from any earlier crash (unfinished moves, files left
+// mid-work) and starts the dispatcher.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.recoverMoves(); err != nil {
+		return err
+	}
+	n, err := e.ledger.Requeue()
+	if err != nil {
+		return fmt.Errorf("requeue interrupted files: %w", err)
+	}
+	if n > 0 {
+		e.log.Info("resumed interrupted files", "files", n)
+	}
+	ctx, e.cancel = context.WithCancel(ctx)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.dispatch(ctx)
+	}()
+	e.wake()
+	return nil
+}
+
+// Close stops taking work, waits for running files to park (they return to
+// queued when interrupted), then closes the indexes.
+func (e *Engine) Close(ctx context.Context) error {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("engine close: %w", ctx.Err())
+	}
+	if _, err := e.ledger.Requeue(); err != nil {
+		return fmt.Errorf("park interrupted files: %w", err)
+	}
+	e.idxMu.Lock()
+	defer e.idxMu.Unlock()
+	var errs []error
+	for id, x := range e.indexes {
+		if err := x.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		delete(e.indexes, id)
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) wake() {
+	select {
+	case e.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// finished is broadcast whenever a file reaches a final state.
+func (e *Engine) finished() {
+	e.doneMu.Lock()
+	close(e.doneCh)
+	e.doneCh = make(chan struct{})
+	e.doneMu.Unlock()
+}
+
+// Changed returns a channel closed at the next file completion.
+func (e *Engine) Changed() <-chan struct{} {
+	e.doneMu.Lock()
+	defer e.doneMu.Unlock()
+	return e.doneCh
+}
+
+// Active returns how many files are being processed now.
+func (e *Engine) Active() int { return int(e.active.Load()) }
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+type caseDirs struct {
+	root, uploads, archive, staging, duplicates, index string
+}
+
+func (e *Engine) caseDirs(caseID uint64) caseDirs {
+	root := filepath.Join(e.cfg.DataDir, "cases", strconv.FormatUint(caseID, 10))
+	return caseDirs{
+		root:       root,
+		uploads:    filepath.Join(root, "uploads"),
+		archive:    filepath.Join(root, "archive"),
+		staging:    filepath.Join(root, "staging"),
+		duplicates: filepath.Join(root, "duplicates"),
+		index:      filepath.Join(root, "index"),
+	}
+}
+
+func (d caseDirs) ensure() error {
+	for _, p := range []string{d.uploads, d.archive, d.staging, d.duplicates} {
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			return fmt.Errorf("create case dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// Index returns the case's open index, opening it on first use.
+func (e *Engine) Index(caseID uint64) (*store.Index, error) {
+	e.idxMu.Lock()
+	defer e.idxMu.Unlock()
+	if x, ok := e.indexes[caseID]; ok {
+		return x, nil
+	}
+	d := e.caseDirs(caseID)
+	if err := d.ensure(); err != nil {
+		return nil, err
+	}
+	x, err := store.OpenIndex(d.index)
+	if err != nil {
+		return nil, err
+	}
+	e.indexes[caseID] = x
+	return x, nil
+}
+
+// CloseIndex closes and forgets a case's index (before deleting a case).
+func (e *Engine) CloseIndex(caseID uint64) error {
+	e.idxMu.Lock()
+	defer e.idxMu.Unlock()
+	x, ok := e.indexes[caseID]
+	if !ok {
+		return nil
+	}
+	delete(e.indexes, caseID)
+	return x.Close()
+}
+
+// CaseDir returns the case's folder.
+func (e *Engine) CaseDir(caseID uint64) string { return e.caseDirs(caseID).root }
+
+// recoverMoves settles move intents left by a crash: when the file is
+// already at the destination the move is committed, when it is still at
+// the source the intent is dropped (the file is reprocessed), and when it
+// is in neither place the file fails with both paths named.
+func (e *Engine) recoverMoves() error {
+	moves, err := e.ledger.Moves()
+	if err != nil {
+		return fmt.Errorf("list move intents: %w", err)
+	}
+	for _, m := range moves {
+		_, errTo := os.Stat(m.To)
+		_, errFrom := os.Stat(m.From)
+		switch {
+		case errTo == nil:
+			if _, err := e.ledger.CommitMove(m); err != nil {
+				return fmt.Errorf("finish move: %w", err)
+			}
+			e.log.Info("finished interrupted move", "case_id", m.CaseID, "file_id", m.FileID, "to", m.To)
+		case errFrom == nil:
+			if err := e.ledger.RollbackMove(m); err != nil {
+				return fmt.Errorf("roll back move: %w", err)
+			}
+			e.log.Info("rolled back interrupted move", "case_id", m.CaseID, "file_id", m.FileID)
+		default:
+			if err := e.ledger.RollbackMove(m); err != nil {
+				return fmt.Errorf("drop move: %w", err)
+			}
+			if _, err := e.ledger.UpdateFile(m.CaseID, m.FileID, func(f *store.File) error {
+				f.State = store.StateFailed
+				f.Error = fmt.Sprintf("file not found at %s nor at %s", m.From, m.To)
+				return nil
+			}); err != nil {
+				return fmt.Errorf("fail lost file: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkQueue logs the queue invariant after a bulk import: every file the
+// import queued is in the ledger as queued or already picked up.
+func (e *Engine) checkQueue(res ImportResult) {
+	queued, err := e.ledger.CountState(store.StateQueued)
+	if err != nil {
+		e.log.Error("queue invariant check failed", "err", err)
+		return
+	}
+	e.log.Info("queue invariant", "queued_by_import", res.Queued, "ledger_queued", queued,
+		"workers_picked_up", e.pickedN.Load(), "active", e.Active())
+}
+
+// Invariants returns recorded invariant violations.
+func (e *Engine) Invariants() []string {
+	e.invMu.Lock()
+	defer e.invMu.Unlock()
+	return append([]string(nil), e.invariants...)
+}
+
+// slots is the fallback admitter: a plain counting semaphore.
+type slots chan struct{}
+
+func newSlots(n int) slots { return make(slots, n) }
+
+func (s slots) Acquire(ctx context.Context, _ uint64) (func(), error) {
+	select {
+	case s <- struct{}{}:
+		return func() { <-s }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Pending returns how many files in the ledger still have work to do.
+func (e *Engine) Pending() (int, error) {
+	total := 0
+	for _, st := range []string{store.StateQueued, store.StateIndexing, store.StateSigma, store.StateIOC} {
+		n, err := e.ledger.CountState(st)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// WaitIdle blocks until no file has work left, or ctx ends.
+func (e *Engine) WaitIdle(ctx context.Context) error {
+	for {
+		ch := e.Changed()
+		n, err := e.Pending()
+		if err != nil {
+			return err
+		}
+		if n == 0 && e.Active() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

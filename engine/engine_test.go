@@ -1,0 +1,273 @@
+package engine_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"casescope/engine"
+	"casescope/internal/corpus"
+	"casescope/store"
+)
+
+type rig struct {
+	eng    *engine.Engine
+	ledger *store.Ledger
+	data   string
+}
+
+func newRig(t *testing.T, start bool) *rig {
+	t.Helper()
+	data := t.TempDir()
+	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := engine.New(engine.Config{DataDir: data, BatchSize: 500}, log, led, nil)
+	r := &rig{eng: eng, ledger: led, data: data}
+	t.Cleanup(func() {
+		if err := eng.Close(context.Background()); err != nil {
+			t.Errorf("close engine: %v", err)
+		}
+		if err := led.Close(); err != nil {
+			t.Errorf("close ledger: %v", err)
+		}
+	})
+	if start {
+		if err := eng.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+func (r *rig) ingest(t *testing.T, caseName string, paths ...string) (store.Case, engine.ImportResult) {
+	t.Helper()
+	c, err := r.ledger.CaseByName(caseName)
+	if err != nil {
+		c, err = r.ledger.CreateCase(caseName, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := r.eng.Import(t.Context(), c.ID, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.eng.WaitIdle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return c, res
+}
+
+// truth reads expected/counts.tsv: path relative to evtx/ → libevtx count,
+// for the files where both independent parsers agree.
+func truth(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "expected", "counts.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		f := strings.Split(line, "\t")
+		if f[1] == f[2] {
+			n, _ := strconv.Atoi(f[1])
+			out[f[0]] = n
+		}
+	}
+	return out
+}
+
+func TestIngestCorpusCounts(t *testing.T) {
+	dir := corpus.Shared(t)
+	want := truth(t, dir)
+	r := newRig(t, true)
+	c, res := r.ingest(t, "corpus", filepath.Join(dir, "evtx"))
+	if res.Rejected != 0 {
+		t.Errorf("rejected = %d, want 0", res.Rejected)
+	}
+	files, err := r.ledger.Files(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := r.eng.Index(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum, wantSum int64
+	checked := 0
+	for _, f := range files {
+		rel := strings.TrimPrefix(f.Name, "evtx/")
+		if _, err := os.Stat(f.Path); err != nil {
+			t.Errorf("%s: recorded path %s missing: %v", f.Name, f.Path, err)
+		}
+		if f.State != store.StateCompleted {
+			t.Errorf("%s: state %s (%s), want completed", f.Name, f.State, f.Error)
+		}
+		n, err := idx.CountFile(t.Context(), f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += int64(n)
+		w, ok := want[rel]
+		if !ok {
+			continue // the parsers disagree on this file
+		}
+		checked++
+		wantSum += int64(w)
+		if int(n) != w || f.Events != int64(w) {
+			t.Errorf("%s: indexed %d, ledger %d, want %d", rel, n, f.Events, w)
+		}
+		if w == 0 && (!f.Hidden || !strings.Contains(f.Path, "/archive/")) {
+			t.Errorf("%s: zero-event file not archived and hidden: %+v", rel, f)
+		}
+	}
+	if checked != len(want) {
+		t.Errorf("checked %d files, want %d", checked, len(want))
+	}
+	total, err := idx.Count()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(total) != sum {
+		t.Errorf("index holds %d docs, files sum to %d", total, sum)
+	}
+	t.Logf("case total %d events; agreeing files sum to %d", total, wantSum)
+
+	// Re-ingesting the same folder adds nothing and reports duplicates.
+	_, res2 := r.ingest(t, "corpus", filepath.Join(dir, "evtx"))
+	if res2.Dupes != len(files) {
+		t.Errorf("re-ingest duplicates = %d, want %d", res2.Dupes, len(files))
+	}
+	total2, err := idx.Count()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total2 != total {
+		t.Errorf("re-ingest changed the index from %d to %d docs", total, total2)
+	}
+}
+
+// TestIngestFixtures runs on a fresh clone with the in-repo fixtures.
+func TestIngestFixtures(t *testing.T) {
+	r := newRig(t, true)
+	c, res := r.ingest(t, "fixtures", filepath.Join(corpus.RepoRoot(t), "testdata"))
+	files, err := r.ledger.Files(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		state  string
+		events int64
+	}{
+		"testdata/Security_short_selected.evtx":     {store.StateCompleted, 7},
+		"testdata/Application_no_crc32.evtx":        {store.StateCompleted, 17},
+		"testdata/LanguagePackSetup_truncated.evtx": {store.StateCompleted, 16},
+		"testdata/Empty.evtx":                       {store.StateCompleted, 0},
+	}
+	seen := 0
+	for _, f := range files {
+		w, ok := want[f.Name]
+		if !ok {
+			// Licence texts and notes are not EVTX: rejected with a reason.
+			if f.State != store.StateFailed || !strings.Contains(f.Error, "not an EVTX file") {
+				t.Errorf("%s: state %s error %q, want failed as not EVTX", f.Name, f.State, f.Error)
+			}
+			continue
+		}
+		seen++
+		if f.State != w.state || f.Events != w.events {
+			t.Errorf("%s: %s/%d, want %s/%d (%s)", f.Name, f.State, f.Events, w.state, w.events, f.Error)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("saw %d fixtures, want %d", seen, len(want))
+	}
+	if res.Rejected == 0 {
+		t.Errorf("rejected = 0, want the non-EVTX files rejected")
+	}
+}
+
+// TestVanishedFile: a file deleted after being queued fails with a message
+// naming the path, and the rest of the run completes.
+func TestVanishedFile(t *testing.T) {
+	r := newRig(t, false)
+	c, err := r.ledger.CreateCase("vanish", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	for _, name := range []string{"Security_short_selected.evtx", "Application_no_crc32.evtx"} {
+		b, err := os.ReadFile(corpus.Fixture(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.eng.Import(t.Context(), c.ID, []string{src}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := r.ledger.Files(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gone store.File
+	for _, f := range files {
+		if strings.HasSuffix(f.Name, "Application_no_crc32.evtx") {
+			gone = f
+		}
+	}
+	if gone.State != store.StateQueued {
+		t.Fatalf("file state %q before start, want queued", gone.State)
+	}
+	if err := os.Remove(gone.Path); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.eng.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.eng.WaitIdle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	files, _ = r.ledger.Files(c.ID)
+	for _, f := range files {
+		switch {
+		case f.ID == gone.ID:
+			if f.State != store.StateFailed || f.Error != "file not found at "+gone.Path {
+				t.Errorf("vanished file: %s %q, want failed naming %s", f.State, f.Error, gone.Path)
+			}
+		case f.State != store.StateCompleted || f.Events != 7:
+			t.Errorf("other file: %s/%d, want completed/7", f.State, f.Events)
+		}
+	}
+}
+
+func TestMalformedFiles(t *testing.T) {
+	dir := corpus.Shared(t)
+	r := newRig(t, true)
+	c, _ := r.ingest(t, "malformed", filepath.Join(dir, "evtx", "malformed"))
+	files, err := r.ledger.Files(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 10 {
+		t.Fatalf("files = %d, want 10", len(files))
+	}
+	for _, f := range files {
+		switch {
+		case f.State == store.StateCompleted && f.Events > 0:
+		case f.State == store.StateFailed && f.Error != "":
+		default:
+			t.Errorf("%s: state %s events %d error %q", f.Name, f.State, f.Events, f.Error)
+		}
+	}
+}

@@ -1,0 +1,416 @@
+package engine
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"casescope/store"
+)
+
+// Limits against hostile archives.
+const (
+	maxZipEntries    = 200_000
+	maxZipRatio      = 2000 // uncompressed/compressed per entry; EVTX slack compresses very well
+	maxZipDepth      = 2    // zips inside zips
+	importFlushBatch = 500  // files per ledger transaction during import
+)
+
+// ImportResult describes what an import recorded.
+type ImportResult struct {
+	FileIDs  []uint64 `json:"file_ids"`
+	Queued   int      `json:"queued"`
+	Rejected int      `json:"rejected"`
+	Dupes    int      `json:"duplicates"`
+}
+
+// ErrRejected marks a file refused at import (not EVTX, unsafe archive
+// entry, too large); the ledger records it as failed with the reason.
+var ErrRejected = errors.New("rejected")
+
+type importer struct {
+	e       *Engine
+	c       store.Case
+	dirs    caseDirs
+	pending []store.NewFile
+	seen    map[string]bool // sha256 in this import, for in-batch dedupe
+	res     ImportResult
+}
+
+// Import copies the given files, folders and ZIP archives into the case
+// and queues every EVTX file for processing. Files that are not EVTX, and
+// unsafe or oversized archive entries, are recorded as failed with the
+// reason; nothing is silently dropped. It returns once everything is
+// recorded; processing continues on the engine's workers.
+func (e *Engine) Import(ctx context.Context, caseID uint64, paths []string) (ImportResult, error) {
+	c, err := e.ledger.Case(caseID)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	im := &importer{e: e, c: c, dirs: e.caseDirs(caseID), seen: map[string]bool{}}
+	if err := im.dirs.ensure(); err != nil {
+		return ImportResult{}, err
+	}
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return im.res, err
+		}
+		if err := im.addPath(ctx, p); err != nil {
+			return im.res, err
+		}
+	}
+	if err := im.flush(); err != nil {
+		return im.res, err
+	}
+	e.log.Info("import recorded", "case_id", caseID, "files", len(im.res.FileIDs), "queued", im.res.Queued,
+		"rejected", im.res.Rejected, "duplicates", im.res.Dupes)
+	e.checkQueue(im.res)
+	e.wake()
+	return im.res, nil
+}
+
+func (im *importer) addPath(ctx context.Context, p string) error {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", p, err)
+	}
+	st, err := os.Lstat(abs)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", p, err)
+	}
+	if !st.IsDir() {
+		return im.addFile(ctx, abs, filepath.Base(abs), 0)
+	}
+	root := filepath.Dir(abs)
+	return filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return im.reject(relName(root, path), path, fmt.Sprintf("cannot read: %s", err.Error()))
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return im.reject(relName(root, path), path, "not a regular file (symlink or device)")
+		}
+		return im.addFile(ctx, path, relName(root, path), 0)
+	})
+}
+
+func relName(root, p string) string {
+	r, err := filepath.Rel(root, p)
+	if err != nil {
+		return filepath.Base(p)
+	}
+	return filepath.ToSlash(r)
+}
+
+func (im *importer) reject(name, path, reason string) error {
+	im.pending = append(im.pending, store.NewFile{Name: name, Path: path, State: store.StateFailed, Error: "rejected: " + reason})
+	im.res.Rejected++
+	return im.maybeFlush()
+}
+
+func (im *importer) maybeFlush() error {
+	if len(im.pending) >= importFlushBatch {
+		return im.flush()
+	}
+	return nil
+}
+
+func (im *importer) flush() error {
+	if len(im.pending) == 0 {
+		return nil
+	}
+	recs, err := im.e.ledger.AddFiles(im.c.ID, im.pending)
+	if err != nil {
+		return fmt.Errorf("record files: %w", err)
+	}
+	im.e.fault("import-recorded")
+	for _, r := range recs {
+		im.res.FileIDs = append(im.res.FileIDs, r.ID)
+		switch r.State {
+		case store.StateQueued:
+			im.res.Queued++
+		case store.StateDuplicate:
+			// Counted when detected.
+		}
+	}
+	im.pending = im.pending[:0]
+	im.e.wake()
+	return nil
+}
+
+// addFile imports one regular file: a ZIP is extracted, an EVTX is copied
+// into uploads/ (or duplicates/), anything else is rejected.
+func (im *importer) addFile(ctx context.Context, path, name string, depth int) error {
+	kind, err := sniff(path)
+	if err != nil {
+		return im.reject(name, path, err.Error())
+	}
+	switch kind {
+	case kindZip:
+		if depth >= maxZipDepth {
+			return im.reject(name, path, "archive nested too deeply")
+		}
+		return im.addZip(ctx, path, name, depth+1)
+	case kindEVTX:
+		return im.addEVTX(path, name, false)
+	default:
+		return im.reject(name, path, "not an EVTX file (missing ElfFile signature)")
+	}
+}
+
+type fileKind int
+
+const (
+	kindOther fileKind = iota
+	kindEVTX
+	kindZip
+)
+
+func sniff(path string) (fileKind, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return kindOther, fmt.Errorf("cannot open: %w", err)
+	}
+	defer f.Close()
+	var b [8]byte
+	n, _ := io.ReadFull(f, b[:])
+	switch {
+	case n == 8 && string(b[:]) == "ElfFile\x00":
+		return kindEVTX, nil
+	case n >= 4 && string(b[:4]) == "PK\x03\x04":
+		return kindZip, nil
+	}
+	return kindOther, nil
+}
+
+// safeBase reduces a name to a safe file name component.
+func safeBase(name string) string {
+	base := filepath.Base(filepath.FromSlash(strings.ReplaceAll(name, "\\", "/")))
+	var b strings.Builder
+	for _, r := range base {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("._-@%+ ", r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	s := strings.TrimLeft(b.String(), ". ")
+	if len(s) > 120 {
+		s = s[len(s)-120:]
+	}
+	if s == "" {
+		s = "file.evtx"
+	}
+	return s
+}
+
+// addEVTX copies (or, for a file already in staging, moves) an EVTX file
+// into the case, hashing it on the way.
+func (im *importer) addEVTX(src, name string, staged bool) error {
+	tmp, sum, size, err := im.stage(src, staged)
+	if err != nil {
+		return im.reject(name, src, err.Error())
+	}
+	dup := im.seen[sum]
+	if !dup {
+		if _, err := im.e.ledger.FileBySHA(im.c.ID, sum); err == nil {
+			dup = true
+		} else if !errors.Is(err, store.ErrNotFound) {
+			os.Remove(tmp)
+			return fmt.Errorf("dedupe lookup: %w", err)
+		}
+	}
+	var dst string
+	if dup {
+		// Duplicates keep their own copy in a folder nothing ever moves,
+		// so their recorded path cannot go stale.
+		f, err := os.CreateTemp(im.dirs.duplicates, sum[:16]+"_*_"+safeBase(name))
+		if err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("create duplicate slot: %w", err)
+		}
+		dst = f.Name()
+		f.Close()
+		im.res.Dupes++
+	} else {
+		dst = filepath.Join(im.dirs.uploads, sum[:16]+"_"+safeBase(name))
+		im.seen[sum] = true
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("place %s: %w", name, err)
+	}
+	im.e.fault("import-placed")
+	im.pending = append(im.pending, store.NewFile{Name: name, SHA256: sum, Size: size, Path: dst, State: store.StateQueued})
+	return im.maybeFlush()
+}
+
+// stage puts the content of src into the case's staging folder and returns
+// the staged path, its sha256 and size.
+func (im *importer) stage(src string, staged bool) (string, string, int64, error) {
+	if staged {
+		sum, size, err := hashFile(src)
+		return src, sum, size, err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", "", 0, fmt.Errorf("cannot open: %w", err)
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(im.dirs.staging, "in-*.part")
+	if err != nil {
+		return "", "", 0, fmt.Errorf("create staging file: %w", err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(out, h), in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out.Name())
+		return "", "", 0, fmt.Errorf("copy: %w", err)
+	}
+	return out.Name(), hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("open: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("hash: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// addZip extracts an archive entry by entry into staging, refusing
+// path traversal, absolute names, links, and bombs, and imports each entry.
+func (im *importer) addZip(ctx context.Context, path, name string, depth int) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return im.reject(name, path, fmt.Sprintf("unreadable ZIP archive: %s", err.Error()))
+	}
+	defer zr.Close()
+	if len(zr.File) > maxZipEntries {
+		return im.reject(name, path, fmt.Sprintf("ZIP has %d entries, limit %d", len(zr.File), maxZipEntries))
+	}
+	dir, err := os.MkdirTemp(im.dirs.staging, "zip-*")
+	if err != nil {
+		return fmt.Errorf("create extraction dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	var total uint64
+	for i, zf := range zr.File {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		entryName := name + "/" + zf.Name
+		if zf.FileInfo().IsDir() {
+			continue
+		}
+		if reason := unsafeEntry(zf); reason != "" {
+			if err := im.reject(entryName, path, reason); err != nil {
+				return err
+			}
+			continue
+		}
+		total += zf.UncompressedSize64
+		if total > im.e.cfg.MaxZipBytes {
+			return im.reject(entryName, path, fmt.Sprintf("ZIP expands beyond the %d-byte limit", im.e.cfg.MaxZipBytes))
+		}
+		dst := filepath.Join(dir, fmt.Sprintf("%06d_%s", i, safeBase(zf.Name)))
+		if err := extractEntry(zf, dst); err != nil {
+			if err := im.reject(entryName, path, err.Error()); err != nil {
+				return err
+			}
+			continue
+		}
+		kind, _ := sniff(dst)
+		switch kind {
+		case kindEVTX:
+			if err := im.addEVTX(dst, entryName, true); err != nil {
+				return err
+			}
+		case kindZip:
+			if depth >= maxZipDepth {
+				err = im.reject(entryName, path, "archive nested too deeply")
+			} else {
+				err = im.addZip(ctx, dst, entryName, depth+1)
+			}
+			if err != nil {
+				return err
+			}
+		default:
+			if err := im.reject(entryName, path, "not an EVTX file (missing ElfFile signature)"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// unsafeEntry returns why an archive entry must not be extracted, or "".
+func unsafeEntry(zf *zip.File) string {
+	n := zf.Name
+	switch {
+	case zf.Mode()&fs.ModeSymlink != 0:
+		return "ZIP entry is a symbolic link"
+	case !zf.Mode().IsRegular():
+		return "ZIP entry is not a regular file"
+	case strings.HasPrefix(n, "/") || strings.HasPrefix(n, "\\") || filepath.IsAbs(n) || (len(n) > 1 && n[1] == ':'):
+		return "ZIP entry has an absolute path"
+	}
+	for _, part := range strings.FieldsFunc(n, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if part == ".." {
+			return "ZIP entry escapes the archive (path traversal)"
+		}
+	}
+	if zf.CompressedSize64 > 0 && zf.UncompressedSize64/zf.CompressedSize64 > maxZipRatio {
+		return fmt.Sprintf("ZIP entry compression ratio over %d:1 (zip bomb)", maxZipRatio)
+	}
+	return ""
+}
+
+// extractEntry writes one entry, trusting only the bytes actually read: it
+// stops past the declared size, so a lying header cannot inflate it.
+func extractEntry(zf *zip.File, dst string) error {
+	rc, err := zf.Open()
+	if err != nil {
+		return fmt.Errorf("open ZIP entry: %w", err)
+	}
+	defer rc.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Base(dst), err)
+	}
+	n, err := io.Copy(out, io.LimitReader(rc, int64(zf.UncompressedSize64)+1))
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && uint64(n) > zf.UncompressedSize64 {
+		err = errors.New("ZIP entry larger than its header declares")
+	}
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("extract ZIP entry: %w", err)
+	}
+	return nil
+}

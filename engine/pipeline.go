@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"casescope/evtx"
+	"casescope/store"
+)
+
+// estimateCost is the admission model: the memory one file in flight can
+// pin. The reader holds one 64 KiB chunk and its parsed records (a chunk
+// has at most a few hundred records of ~3 KiB each as Go objects), the
+// index batch holds BatchSize events (~6 KiB each once Bleve has analysed
+// them), plus fixed per-worker overhead. File size barely matters because
+// everything streams. See engine/admit for the measured calibration.
+func (e *Engine) estimateCost(size int64) uint64 {
+	_ = size
+	return uint64(e.cfg.BatchSize)*6<<10 + 2<<20 + 8<<20
+}
+
+// dispatch claims queued files from the ledger and runs each on a worker
+// once admitted. It is the only goroutine that claims.
+func (e *Engine) dispatch(ctx context.Context) {
+	for {
+		f, err := e.ledger.Claim(nil)
+		if errors.Is(err, store.ErrNotFound) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.wakeCh:
+				continue
+			}
+		}
+		if err != nil {
+			e.log.Error("claim next file", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+				continue
+			}
+		}
+		release, err := e.admit.Acquire(ctx, e.estimateCost(f.Size))
+		if err != nil {
+			// Shutting down: the claimed file goes back to queued on Close.
+			return
+		}
+		e.pickedN.Add(1)
+		e.active.Add(1)
+		e.wg.Add(1)
+		go func(f store.File) {
+			defer e.wg.Done()
+			defer e.active.Add(-1)
+			defer release()
+			e.process(ctx, f)
+			e.finished()
+		}(f)
+	}
+}
+
+// process runs one file through the pipeline and records the outcome.
+func (e *Engine) process(ctx context.Context, f store.File) {
+	log := e.log.With("case_id", f.CaseID, "file_id", f.ID, "name", f.Name)
+	start := time.Now()
+	fctx, cancel := context.WithTimeout(ctx, e.cfg.FileTimeout)
+	defer cancel()
+	res, err := e.ingestFile(fctx, f)
+	if ctx.Err() != nil {
+		// Shutdown, not failure: Close requeues the file.
+		log.Info("file interrupted by shutdown")
+		return
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %s", e.cfg.FileTimeout)
+	}
+	if err != nil {
+		e.dropFileDocs(f)
+		_, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+			r.State = store.StateFailed
+			r.Error = err.Error()
+			r.Events = 0
+			r.Finished = time.Now().UTC()
+			return nil
+		})
+		if uerr != nil {
+			log.Error("record failure", "err", uerr)
+		}
+		log.Warn("file failed", "err", err)
+		return
+	}
+	if res.events == 0 {
+		if err := e.archiveZero(f); err != nil {
+			log.Error("archive zero-event file", "err", err)
+			if _, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+				r.State, r.Error = store.StateFailed, "zero-event file could not be archived: "+err.Error()
+				return nil
+			}); uerr != nil {
+				log.Error("record failure", "err", uerr)
+			}
+			return
+		}
+		log.Info("zero-event file archived")
+		return
+	}
+	e.fault("before-complete")
+	_, err = e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+		r.State = store.StateCompleted
+		r.Events = res.events
+		r.SigmaHits = res.sigma
+		r.IOCHits = res.ioc
+		r.Warnings = res.warnings
+		r.Error = ""
+		r.Finished = time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		log.Error("record completion", "err", err)
+		return
+	}
+	log.Info("file completed", "events", res.events, "sigma_hits", res.sigma, "ioc_hits", res.ioc,
+		"seconds", time.Since(start).Seconds())
+}
+
+type fileResult struct {
+	events, sigma, ioc int64
+	warnings           []string
+}
+
+// ingestFile streams the file: parse, detect, index in bounded batches.
+func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, error) {
+	var res fileResult
+	if _, err := os.Stat(f.Path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return res, fmt.Errorf("file not found at %s", f.Path)
+		}
+		return res, fmt.Errorf("stat %s: %w", f.Path, err)
+	}
+	idx, err := e.Index(f.CaseID)
+	if err != nil {
+		return res, err
+	}
+	det := e.detector()
+	batch := make([]store.Doc, 0, e.cfg.BatchSize)
+	var hits []store.EventHits
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := idx.IndexDocs(batch); err != nil {
+			return err
+		}
+		e.fault("after-batch")
+		batch = batch[:0]
+		return nil
+	}
+	st, err := evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
+		d := store.Doc{FileID: f.ID, Event: ev}
+		if det != nil {
+			d.Sigma, d.IOCs = det.Detect(f.CaseID, ev, nil, nil)
+			if len(d.Sigma) > 0 || len(d.IOCs) > 0 {
+				res.sigma += int64(len(d.Sigma))
+				if len(d.IOCs) > 0 {
+					res.ioc++
+				}
+				hits = append(hits, store.EventHits{DocID: store.DocID(f.ID, ev), FileID: f.ID, Time: ev.TimeCreated,
+					Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: d.Sigma, IOCs: d.IOCs})
+			}
+		}
+		batch = append(batch, d)
+		res.events++
+		if len(batch) >= e.cfg.BatchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("read %s: %w", filepath.Base(f.Path), err)
+	}
+	if err := flush(); err != nil {
+		return res, err
+	}
+	if st.SkippedChunks > 0 || st.SkippedRecords > 0 {
+		res.warnings = append(res.warnings, fmt.Sprintf("skipped %d unreadable chunk(s) and %d bad record(s)", st.SkippedChunks, st.SkippedRecords))
+		res.warnings = append(res.warnings, st.Warnings...)
+	}
+	if err := e.ledger.PutHits(f.CaseID, f.ID, hits); err != nil {
+		return res, fmt.Errorf("store hits: %w", err)
+	}
+	return res, nil
+}
+
+// dropFileDocs removes whatever a failed attempt indexed for the file.
+func (e *Engine) dropFileDocs(f store.File) {
+	idx, err := e.Index(f.CaseID)
+	if err != nil {
+		return
+	}
+	ids, err := idx.FileDocIDs(context.Background(), f.ID)
+	if err == nil && len(ids) > 0 {
+		err = idx.DeleteDocs(ids)
+	}
+	if err != nil {
+		e.log.Warn("drop documents of failed file", "file_id", f.ID, "err", err)
+	}
+}
+
+// archiveZero moves a zero-event file to archive/ and marks it hidden and
+// completed: intent first, rename, then one transaction for path and
+// state. A crash at any point is settled by recoverMoves.
+func (e *Engine) archiveZero(f store.File) error {
+	d := e.caseDirs(f.CaseID)
+	to := filepath.Join(d.archive, filepath.Base(f.Path))
+	if f.Path == to {
+		_, err := e.ledger.CommitMove(store.MoveIntent{CaseID: f.CaseID, FileID: f.ID, From: f.Path, To: to, Archive: true})
+		return err
+	}
+	m := store.MoveIntent{CaseID: f.CaseID, FileID: f.ID, From: f.Path, To: to, Archive: true}
+	if err := e.ledger.BeginMove(m); err != nil {
+		return err
+	}
+	e.fault("move-intent")
+	if err := os.Rename(m.From, m.To); err != nil {
+		if rerr := e.ledger.RollbackMove(m); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return fmt.Errorf("move to archive: %w", err)
+	}
+	e.fault("move-renamed")
+	if _, err := e.ledger.CommitMove(m); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,494 @@
+// Command casescope turns piles of Windows event logs into a searchable,
+// Sigma-scored, IOC-hunted case timeline. See README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"casescope/engine"
+	"casescope/store"
+	"casescope/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ec exitCode
+		if errors.As(err, &ec) {
+			os.Exit(int(ec))
+		}
+		fmt.Fprintln(os.Stderr, "casescope:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCode ends the program with a code and no further message.
+type exitCode int
+
+func (e exitCode) Error() string { return "exit " + strconv.Itoa(int(e)) }
+
+const usage = `casescope — Windows event log triage
+
+Usage:
+  casescope serve   [--addr 127.0.0.1:8080]            web UI and API
+  casescope ingest  --case NAME [--json] PATH...         import and process files, folders, ZIPs
+  casescope files   --case NAME --json                   list a case's files
+  casescope search  --case NAME [--limit N] --json QUERY search events
+  casescope cases   [--json]                             list cases
+  casescope version
+
+Every command takes --data DIR (env CASESCOPE_DATA, default ./casescope-data).
+Run "casescope COMMAND -h" for a command's flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitCode(2)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "ingest":
+		return cmdIngest(ctx, rest, stdout, stderr)
+	case "files":
+		return cmdFiles(ctx, rest, stdout, stderr)
+	case "search":
+		return cmdSearch(ctx, rest, stdout, stderr)
+	case "cases":
+		return cmdCases(ctx, rest, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "casescope %s (%s)\n", version, runtime.Version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+	return exitCode(2)
+}
+
+// common holds the settings every command shares.
+type common struct {
+	data        string
+	logLevel    string
+	logFormat   string
+	workers     int
+	batch       int
+	fileTimeout time.Duration
+	faultPoint  string
+}
+
+func newFlags(name string, stderr io.Writer, c *common) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.data, "data", "./casescope-data", "data directory (env CASESCOPE_DATA)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env CASESCOPE_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "text or json (env CASESCOPE_LOG_FORMAT)")
+	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "maximum files processed at once, at most the core count (env CASESCOPE_WORKERS)")
+	fs.IntVar(&c.batch, "batch", 1000, "events per index batch (env CASESCOPE_BATCH)")
+	fs.DurationVar(&c.fileTimeout, "file-timeout", 2*time.Hour, "a file taking longer fails (env CASESCOPE_FILE_TIMEOUT)")
+	return fs
+}
+
+// parseFlags parses args, then fills every flag not given on the command
+// line from its environment twin CASESCOPE_<NAME>: flag beats env beats
+// default.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitCode(0)
+		}
+		return exitCode(2)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "CASESCOPE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("%s=%q: %w", env, v, serr)
+			}
+		}
+	})
+	return err
+}
+
+func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
+}
+
+// app is the wired program: ledger, engine, detection.
+type app struct {
+	ledger *store.Ledger
+	eng    *engine.Engine
+	log    *slog.Logger
+}
+
+func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, error) {
+	log, err := c.logger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	if c.batch < 1 || c.batch > 100000 {
+		return nil, fmt.Errorf("--batch must be between 1 and 100000")
+	}
+	data, err := filepath.Abs(c.data)
+	if err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	if err := os.MkdirAll(data, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))
+	if err != nil {
+		return nil, err
+	}
+	// The engine is GC-bound on parsing; a higher GOGC trades some heap for
+	// CPU. The memory limit keeps the heap bounded regardless.
+	debug.SetGCPercent(200)
+	cfg := engine.Config{
+		DataDir: data, Workers: c.workers, BatchSize: c.batch, FileTimeout: c.fileTimeout,
+		FaultPoint: os.Getenv("CASESCOPE_FAULT_POINT"),
+	}
+	eng := engine.New(cfg, log, led, nil)
+	a := &app{ledger: led, eng: eng, log: log}
+	if start {
+		if err := eng.Start(ctx); err != nil {
+			led.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *app) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := a.eng.Close(ctx)
+	return errors.Join(err, a.ledger.Close())
+}
+
+func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("ingest", stderr, &c)
+	caseName := fs.String("case", "", "case name; created if needed (env CASESCOPE_CASE)")
+	asJSON := fs.Bool("json", false, "print one JSON summary object at the end")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *caseName == "" || fs.NArg() == 0 {
+		return fmt.Errorf("usage: casescope ingest --case NAME [--json] PATH...")
+	}
+	a, err := c.open(ctx, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cs, err := a.ledger.CaseByName(*caseName)
+	if errors.Is(err, store.ErrNotFound) {
+		cs, err = a.ledger.CreateCase(*caseName, "")
+	}
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := a.eng.Import(ctx, cs.ID, fs.Args())
+	if err != nil {
+		return err
+	}
+	stopBar := startProgress(ctx, a, res, stderr, start)
+	err = a.eng.WaitIdle(ctx)
+	stopBar()
+	if err != nil {
+		return err
+	}
+	sum, err := summarize(a.ledger, cs.ID, res.FileIDs)
+	if err != nil {
+		return err
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	sum.PeakRSS = peakRSS()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		return enc.Encode(sum)
+	}
+	fmt.Fprintf(stdout, "%d files: %d completed (%d zero-event), %d failed, %d duplicates; %d events in %.1fs\n",
+		sum.Files, sum.Completed, sum.ZeroEvent, sum.Failed, sum.Duplicates, sum.Events, sum.Seconds)
+	return nil
+}
+
+// ingestSummary is the JSON contract of `ingest --json`.
+type ingestSummary struct {
+	Files      int     `json:"files"`
+	Completed  int     `json:"completed"`
+	Failed     int     `json:"failed"`
+	ZeroEvent  int     `json:"zero_event"`
+	Duplicates int     `json:"duplicates"`
+	Events     int64   `json:"events"`
+	Seconds    float64 `json:"seconds"`
+	PeakRSS    int64   `json:"peak_rss_bytes"`
+}
+
+func summarize(l *store.Ledger, caseID uint64, ids []uint64) (ingestSummary, error) {
+	files, err := l.Files(caseID)
+	if err != nil {
+		return ingestSummary{}, err
+	}
+	want := make(map[uint64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var s ingestSummary
+	for _, f := range files {
+		if !want[f.ID] {
+			continue
+		}
+		s.Files++
+		switch f.State {
+		case store.StateCompleted:
+			s.Completed++
+			if f.ZeroEvents {
+				s.ZeroEvent++
+			}
+			s.Events += f.Events
+		case store.StateFailed:
+			s.Failed++
+		case store.StateDuplicate:
+			s.Duplicates++
+		}
+	}
+	return s, nil
+}
+
+// peakRSS reads the process's peak resident set (VmHWM) in bytes.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// startProgress draws a progress line on stderr when it is a terminal.
+func startProgress(ctx context.Context, a *app, res engine.ImportResult, stderr io.Writer, start time.Time) func() {
+	f, ok := stderr.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	total := len(res.FileIDs)
+	go func() {
+		defer close(done)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				fmt.Fprintln(f)
+				return
+			case <-t.C:
+			}
+			pending, _ := a.eng.Pending()
+			doneN := total - pending
+			if doneN < 0 {
+				doneN = 0
+			}
+			el := time.Since(start)
+			eta := "?"
+			if doneN > 0 {
+				eta = (time.Duration(float64(el) / float64(doneN) * float64(pending))).Round(time.Second).String()
+			}
+			fmt.Fprintf(f, "\r%d/%d files  %d active  elapsed %s  ETA %s   ", doneN, total, a.eng.Active(), el.Round(time.Second), eta)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func cmdFiles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("files", stderr, &c)
+	caseName := fs.String("case", "", "case name (env CASESCOPE_CASE)")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cs, err := a.ledger.CaseByName(*caseName)
+	if err != nil {
+		return err
+	}
+	files, err := a.ledger.Files(cs.ID)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if files == nil {
+			files = []store.File{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(files)
+	}
+	for _, f := range files {
+		fmt.Fprintf(stdout, "%-10s %8d  %s  %s\n", f.State, f.Events, f.Name, f.Error)
+	}
+	return nil
+}
+
+func cmdCases(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("cases", stderr, &c)
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cases, err := a.ledger.Cases()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if cases == nil {
+			cases = []store.Case{}
+		}
+		return json.NewEncoder(stdout).Encode(cases)
+	}
+	for _, cs := range cases {
+		fmt.Fprintf(stdout, "%d\t%s\n", cs.ID, cs.Name)
+	}
+	return nil
+}
+
+func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("search", stderr, &c)
+	caseName := fs.String("case", "", "case name (env CASESCOPE_CASE)")
+	limit := fs.Int("limit", 50, "hits to return")
+	asJSON := fs.Bool("json", false, "print JSON")
+	from := fs.String("from", "", "only events at or after this time (RFC 3339)")
+	to := fs.String("to", "", "only events before this time (RFC 3339)")
+	sortOrder := fs.String("sort", "desc", "desc (newest first) or asc")
+	cursor := fs.String("cursor", "", "continue after a previous page's next cursor")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	req := store.SearchRequest{Query: strings.Join(fs.Args(), " "), Size: *limit, Asc: *sortOrder == "asc", Cursor: *cursor}
+	var err error
+	if req.From, err = parseTimeFlag(*from); err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	if req.To, err = parseTimeFlag(*to); err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	a, err := c.open(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cs, err := a.ledger.CaseByName(*caseName)
+	if err != nil {
+		return err
+	}
+	page, err := a.eng.Search(ctx, cs.ID, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(page)
+	}
+	fmt.Fprintf(stdout, "%d events\n", page.Total)
+	for _, h := range page.Hits {
+		if h.Event == nil {
+			continue
+		}
+		fmt.Fprintf(stdout, "%s  %-20s %-6d %s\n", h.Event.TimeCreated.Format(time.RFC3339), h.Event.Computer, h.Event.EventID, h.Event.Channel)
+	}
+	return nil
+}
+
+func parseTimeFlag(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("cannot parse time %q (use RFC 3339, e.g. 2024-05-01T10:00:00Z)", s)
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("serve", stderr, &c)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (env CASESCOPE_ADDR)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	srv := web.New(web.Config{Addr: *addr, Version: version}, a.log, a.ledger, a.eng)
+	fmt.Fprintf(stdout, "casescope %s listening on http://%s\n", version, *addr)
+	return srv.Run(ctx)
+}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bktIOCs     = []byte("iocs")     // caseID|iocID → IOC JSON
+	bktHits     = []byte("hits")     // caseID|fileID|docID → EventHits JSON
+	bktTags     = []byte("tags")     // caseID|docID → Tag JSON
+	bktUsers    = []byte("users")    // name → User JSON
+	bktAudit    = []byte("audit")    // seq → AuditEntry JSON
+	bktSessions = []byte("sessions") // token hash → Session JSON
+)
+
+// SigmaHit is one Sigma rule that matched an event.
+type SigmaHit struct {
+	RuleID string   `json:"rule_id"`
+	Title  string   `json:"title"`
+	Level  string   `json:"level"`
+	Tags   []string `json:"tags,omitempty"`
+}
+
+// IOCHit is one IOC found in an event field.
+type IOCHit struct {
+	IOCID string `json:"ioc_id"`
+	Type  string `json:"type"`
+	Field string `json:"field"`
+	Value string `json:"value"`
+}
+
+// EventHits are the detections of one event, kept in the ledger so
+// summaries, re-hunts and the doctor do not need the index.
+type EventHits struct {
+	DocID    string     `json:"doc_id"`
+	FileID   uint64     `json:"file_id"`
+	Time     time.Time  `json:"time"`
+	Computer string     `json:"computer"`
+	Channel  string     `json:"channel"`
+	EventID  uint32     `json:"event_id"`
+	Sigma    []SigmaHit `json:"sigma,omitempty"`
+	IOCs     []IOCHit   `json:"iocs,omitempty"`
+}
+
+func hitPrefix(caseID, fileID uint64) []byte { return key2(caseID, fileID) }
+
+// PutHits replaces the stored hits of a file's events: hits lists the
+// events with detections; events of the file not in hits lose theirs.
+func (l *Ledger) PutHits(caseID, fileID uint64, hits []EventHits) error {
+	return l.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktHits)
+		if err := deletePrefix(b, hitPrefix(caseID, fileID)); err != nil {
+			return err
+		}
+		for i := range hits {
+			k := append(hitPrefix(caseID, fileID), []byte(hits[i].DocID)...)
+			if err := putJSON(b, k, &hits[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Hits calls fn for every stored event hit of a case (fileID 0 = all
+// files).
+func (l *Ledger) Hits(caseID, fileID uint64, fn func(h *EventHits) error) error {
+	return l.db.View(func(tx *bolt.Tx) error {
+		p := u64(caseID)
+		if fileID != 0 {
+			p = hitPrefix(caseID, fileID)
+		}
+		c := tx.Bucket(bktHits).Cursor()
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			var h EventHits
+			if err := json.Unmarshal(v, &h); err != nil {
+				return err
+			}
+			if err := fn(&h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

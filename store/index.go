@@ -1,0 +1,368 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"casescope/evtx"
+)
+
+// Index field names. Event data goes into FieldKV as lower-cased
+// "name=value" keyword tokens (one per EventData field), so a query on any
+// Windows/Sysmon field name becomes a term, prefix or wildcard query on one
+// field; the long free-text fields are also analysed into FieldText.
+const (
+	FieldTime     = "time"
+	FieldEventID  = "event_id"
+	FieldRecordID = "record_id"
+	FieldLevel    = "level"
+	FieldChannel  = "channel"
+	FieldProvider = "provider"
+	FieldComputer = "computer"
+	FieldFile     = "file"
+	FieldKV       = "kv"
+	FieldText     = "text"
+	FieldUser     = "user"
+	// Detection fields.
+	FieldSigmaRule  = "sigma.rule"
+	FieldSigmaTitle = "sigma.title"
+	FieldSigmaLevel = "sigma.level"
+	FieldSigmaMax   = "sigma.max" // numeric rank of the highest level, 0 = none
+	FieldIOC        = "ioc"       // IOC ids
+	FieldIOCType    = "ioc.type"
+	FieldIOCCount   = "ioc.count"
+	FieldTag        = "tag"
+	FieldStarred    = "starred"
+)
+
+// maxKVValue caps the bytes of one value in a kv token; longer values are
+// still searchable word by word through FieldText when they are long
+// fields.
+const maxKVValue = 2048
+
+// textFields are analysed as free text (standard analyzer) besides kv.
+var textFields = map[string]bool{
+	"CommandLine": true, "ParentCommandLine": true, "ScriptBlockText": true, "Payload": true,
+	"ContextInfo": true, "Message": true, "ServiceFileName": true, "ImagePath": true,
+	"Details": true, "Query": true, "Data": true, "param1": true, "Destination": true,
+	"HostApplication": true,
+}
+
+// LevelRank orders Sigma levels for FieldSigmaMax.
+func LevelRank(level string) int {
+	switch strings.ToLower(level) {
+	case "informational":
+		return 1
+	case "low":
+		return 2
+	case "medium":
+		return 3
+	case "high":
+		return 4
+	case "critical":
+		return 5
+	}
+	return 0
+}
+
+// Doc is one event to index with its detections and tags.
+type Doc struct {
+	FileID uint64
+	Event  *evtx.Event
+	Sigma  []SigmaHit
+	IOCs   []IOCHit
+	Tags   []string
+}
+
+// DocID is the stable ID of an event: the file's ledger ID, the chunk's
+// index in the file and the record ID, so re-indexing a file after a crash
+// overwrites instead of duplicating, and the event can be re-read from
+// its chunk.
+func DocID(fileID uint64, ev *evtx.Event) string {
+	return strconv.FormatUint(fileID, 16) + "-" + strconv.FormatInt(ev.ChunkOffset/evtx.ChunkSize, 16) + "-" + strconv.FormatUint(ev.RecordID, 16)
+}
+
+// ParseDocID splits a DocID; ok is false when id is malformed.
+func ParseDocID(id string) (fileID uint64, chunk int64, record uint64, ok bool) {
+	p := strings.Split(id, "-")
+	if len(p) != 3 {
+		return 0, 0, 0, false
+	}
+	f, e1 := strconv.ParseUint(p[0], 16, 64)
+	c, e2 := strconv.ParseInt(p[1], 16, 64)
+	r, e3 := strconv.ParseUint(p[2], 16, 64)
+	if e1 != nil || e2 != nil || e3 != nil || c < 0 {
+		return 0, 0, 0, false
+	}
+	return f, c, r, true
+}
+
+// Index is the Bleve index of one case. Nothing is stored in it but what
+// sorting and faceting need (doc values); events are read back from their
+// EVTX chunk for display.
+type Index struct {
+	idx      bleve.Index
+	path     string
+	keyword  analysis.Analyzer
+	standard analysis.Analyzer
+}
+
+// Mapping returns the explicit event mapping (no dynamic fields).
+func Mapping() mapping.IndexMapping {
+	m := bleve.NewIndexMapping()
+	m.DefaultAnalyzer = keyword.Name
+	m.StoreDynamic = false
+	m.IndexDynamic = false
+	m.DocValuesDynamic = false
+	dm := bleve.NewDocumentStaticMapping()
+	kw := func(dv bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Store = false
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		f.DocValues = dv
+		return f
+	}
+	num := func(dv bool) *mapping.FieldMapping {
+		f := bleve.NewNumericFieldMapping()
+		f.Store = false
+		f.IncludeInAll = false
+		f.DocValues = dv
+		return f
+	}
+	tm := bleve.NewDateTimeFieldMapping()
+	tm.Store, tm.IncludeInAll, tm.DocValues = false, false, true
+	dm.AddFieldMappingsAt(FieldTime, tm)
+	dm.AddFieldMappingsAt(FieldEventID, num(true))
+	dm.AddFieldMappingsAt(FieldRecordID, num(true))
+	dm.AddFieldMappingsAt(FieldLevel, num(false))
+	dm.AddFieldMappingsAt(FieldSigmaMax, num(false))
+	dm.AddFieldMappingsAt(FieldIOCCount, num(false))
+	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer} {
+		dm.AddFieldMappingsAt(f, kw(true))
+	}
+	for _, f := range []string{FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldIOC, FieldIOCType, FieldTag, FieldStarred} {
+		dm.AddFieldMappingsAt(f, kw(false))
+	}
+	tf := bleve.NewTextFieldMapping()
+	tf.Analyzer = standard.Name
+	tf.Store, tf.IncludeTermVectors, tf.IncludeInAll, tf.DocValues = false, false, false, false
+	dm.AddFieldMappingsAt(FieldText, tf)
+	m.DefaultMapping = dm
+	return m
+}
+
+// OpenIndex opens the case index at dir, creating it if absent.
+func OpenIndex(dir string) (*Index, error) {
+	var idx bleve.Index
+	var err error
+	if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
+		idx, err = bleve.New(dir, Mapping())
+	} else {
+		idx, err = bleve.Open(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	cache := idx.Mapping().AnalyzerNamed(keyword.Name)
+	std := idx.Mapping().AnalyzerNamed(standard.Name)
+	return &Index{idx: idx, path: dir, keyword: cache, standard: std}, nil
+}
+
+// Close closes the index.
+func (x *Index) Close() error {
+	if err := x.idx.Close(); err != nil {
+		return fmt.Errorf("close index %s: %w", x.path, err)
+	}
+	return nil
+}
+
+const (
+	optsIndex   = index.IndexField
+	optsIndexDV = index.IndexField | index.DocValues
+)
+
+func (x *Index) kw(doc *document.Document, name, value string, dv bool) {
+	o := optsIndex
+	if dv {
+		o = optsIndexDV
+	}
+	doc.AddField(document.NewTextFieldCustom(name, nil, []byte(value), o, x.keyword))
+}
+
+func (x *Index) build(d *Doc) (*document.Document, error) {
+	ev := d.Event
+	doc := document.NewDocument(DocID(d.FileID, ev))
+	tf, err := document.NewDateTimeFieldWithIndexingOptions(FieldTime, nil, ev.TimeCreated, time.RFC3339Nano, optsIndexDV)
+	if err != nil {
+		return nil, fmt.Errorf("time field: %w", err)
+	}
+	doc.AddField(tf)
+	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldEventID, nil, float64(ev.EventID), optsIndexDV))
+	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldRecordID, nil, float64(ev.RecordID), optsIndexDV))
+	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldLevel, nil, float64(ev.Level), optsIndex))
+	x.kw(doc, FieldChannel, strings.ToLower(ev.Channel), true)
+	x.kw(doc, FieldProvider, strings.ToLower(ev.Provider), true)
+	x.kw(doc, FieldComputer, strings.ToLower(ev.Computer), true)
+	x.kw(doc, FieldFile, strconv.FormatUint(d.FileID, 10), false)
+	if ev.UserID != "" {
+		x.kw(doc, FieldUser, strings.ToLower(ev.UserID), false)
+	}
+	var text strings.Builder
+	for _, f := range ev.Data {
+		if f.Value == "" {
+			continue
+		}
+		v := f.Value
+		if len(v) > maxKVValue {
+			v = v[:maxKVValue]
+		}
+		name := f.Name
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:] // UserData paths are searched by their leaf name
+		}
+		x.kw(doc, FieldKV, strings.ToLower(name)+"="+strings.ToLower(v), false)
+		if textFields[f.Name] || len(f.Value) > 200 {
+			text.WriteString(f.Value)
+			text.WriteByte('\n')
+		}
+		if isUserField(name) {
+			x.kw(doc, FieldUser, strings.ToLower(v), false)
+		}
+	}
+	if text.Len() > 0 {
+		doc.AddField(document.NewTextFieldCustom(FieldText, nil, []byte(text.String()), optsIndex, x.standard))
+	}
+	maxRank := 0
+	for _, h := range d.Sigma {
+		x.kw(doc, FieldSigmaRule, strings.ToLower(h.RuleID), false)
+		x.kw(doc, FieldSigmaTitle, strings.ToLower(h.Title), false)
+		x.kw(doc, FieldSigmaLevel, strings.ToLower(h.Level), false)
+		if r := LevelRank(h.Level); r > maxRank {
+			maxRank = r
+		}
+	}
+	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldSigmaMax, nil, float64(maxRank), optsIndex))
+	seen := map[string]bool{}
+	for _, h := range d.IOCs {
+		if !seen[h.IOCID] {
+			seen[h.IOCID] = true
+			x.kw(doc, FieldIOC, strings.ToLower(h.IOCID), false)
+			x.kw(doc, FieldIOCType, strings.ToLower(h.Type), false)
+		}
+	}
+	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldIOCCount, nil, float64(len(seen)), optsIndex))
+	for _, t := range d.Tags {
+		x.kw(doc, FieldTag, strings.ToLower(t), false)
+	}
+	return doc, nil
+}
+
+func isUserField(name string) bool {
+	switch name {
+	case "TargetUserName", "SubjectUserName", "User", "UserName", "AccountName", "TargetUser", "SourceUser":
+		return true
+	}
+	return false
+}
+
+// IndexDocs writes docs in one Bleve batch (persisted when it returns).
+func (x *Index) IndexDocs(docs []Doc) error {
+	b := x.idx.NewBatch()
+	for i := range docs {
+		doc, err := x.build(&docs[i])
+		if err != nil {
+			return err
+		}
+		if err := b.IndexAdvanced(doc); err != nil {
+			return fmt.Errorf("batch doc: %w", err)
+		}
+	}
+	if err := x.idx.Batch(b); err != nil {
+		return fmt.Errorf("index batch: %w", err)
+	}
+	return nil
+}
+
+// DeleteDocs removes documents by ID.
+func (x *Index) DeleteDocs(ids []string) error {
+	b := x.idx.NewBatch()
+	for _, id := range ids {
+		b.Delete(id)
+	}
+	if err := x.idx.Batch(b); err != nil {
+		return fmt.Errorf("delete batch: %w", err)
+	}
+	return nil
+}
+
+// FileDocIDs returns the IDs of all documents of a file.
+func (x *Index) FileDocIDs(ctx context.Context, fileID uint64) ([]string, error) {
+	q := bleve.NewTermQuery(strconv.FormatUint(fileID, 10))
+	q.SetField(FieldFile)
+	var out []string
+	var after []string
+	for {
+		req := bleve.NewSearchRequestOptions(q, 10000, 0, false)
+		req.SortBy([]string{"_id"})
+		if after != nil {
+			req.SearchAfter = after
+		}
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("list file docs: %w", err)
+		}
+		for _, h := range res.Hits {
+			out = append(out, h.ID)
+		}
+		if len(res.Hits) < 10000 {
+			return out, nil
+		}
+		after = []string{res.Hits[len(res.Hits)-1].ID}
+	}
+}
+
+// CountFile counts the documents of one file.
+func (x *Index) CountFile(ctx context.Context, fileID uint64) (uint64, error) {
+	q := bleve.NewTermQuery(strconv.FormatUint(fileID, 10))
+	q.SetField(FieldFile)
+	return x.count(ctx, q)
+}
+
+// Count counts all documents.
+func (x *Index) Count() (uint64, error) {
+	n, err := x.idx.DocCount()
+	if err != nil {
+		return 0, fmt.Errorf("doc count: %w", err)
+	}
+	return n, nil
+}
+
+func (x *Index) count(ctx context.Context, q query.Query) (uint64, error) {
+	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	return res.Total, nil
+}
+
+// Bleve exposes the underlying index to this package's search code.
+func (x *Index) bleve() bleve.Index { return x.idx }
+
+// DiskSize returns the bytes the index occupies on disk.
+func (x *Index) DiskSize() int64 { return dirSize(x.path) }

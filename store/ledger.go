@@ -1,0 +1,595 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotFound reports a case, file or other record that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists reports a record that already exists (a case name in use).
+	ErrExists = errors.New("already exists")
+	// ErrInvalid reports a value the ledger refuses (an empty case name).
+	ErrInvalid = errors.New("invalid")
+)
+
+// File states. A file is in exactly one state; the by-state index holds it
+// under that state only, updated in the same transaction as the record.
+const (
+	StateQueued    = "queued"    // waiting for a worker
+	StateIndexing  = "indexing"  // a worker streams it: parse, Sigma, IOC, index
+	StateSigma     = "sigma"     // re-running Sigma rules over its events
+	StateIOC       = "ioc"       // re-hunting IOCs over its events
+	StateCompleted = "completed" // done; Events holds the indexed count
+	StateFailed    = "failed"    // Error says why
+	StateDuplicate = "duplicate" // same sha256 as DuplicateOf; not indexed
+)
+
+// Pending reports whether a state means work still to do (queued or
+// interrupted mid-work).
+func Pending(state string) bool {
+	switch state {
+	case StateQueued, StateIndexing, StateSigma, StateIOC:
+		return true
+	}
+	return false
+}
+
+var (
+	bktMeta    = []byte("meta")
+	bktCases   = []byte("cases")
+	bktNames   = []byte("case_names")
+	bktFiles   = []byte("files")    // caseID|fileID → File JSON
+	bktByState = []byte("by_state") // sub-bucket per state: caseID|fileID → nil
+	bktSHA     = []byte("sha")      // caseID|sha256 → fileID
+	bktMoves   = []byte("moves")    // caseID|fileID → MoveIntent JSON
+)
+
+// Case is one investigation: its files share an index and a folder.
+type Case struct {
+	ID          uint64    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Created     time.Time `json:"created"`
+}
+
+// File is the ledger's record of one evidence file. The ledger is the
+// queue: State is the file's place in it.
+type File struct {
+	ID          uint64    `json:"id"`
+	CaseID      uint64    `json:"case_id"`
+	Name        string    `json:"name"` // original name, relative to what was imported
+	SHA256      string    `json:"sha256"`
+	Size        int64     `json:"size"`
+	Path        string    `json:"path"` // absolute path on disk now
+	State       string    `json:"state"`
+	Hidden      bool      `json:"hidden"`
+	ZeroEvents  bool      `json:"zero_event,omitempty"`
+	Events      int64     `json:"events"`
+	Error       string    `json:"error"`
+	Warnings    []string  `json:"warnings,omitempty"`
+	DuplicateOf uint64    `json:"duplicate_of,omitempty"`
+	SigmaHits   int64     `json:"sigma_hits"`
+	IOCHits     int64     `json:"ioc_hits"`
+	Attempts    int       `json:"attempts"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+	Started     time.Time `json:"started,omitzero"`
+	Finished    time.Time `json:"finished,omitzero"`
+}
+
+// MoveIntent records a file move before it happens, so recovery can finish
+// or roll it back after a crash at any instant.
+type MoveIntent struct {
+	CaseID uint64 `json:"case_id"`
+	FileID uint64 `json:"file_id"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	// Archive marks the zero-event move: on completion the file is also
+	// hidden and completed.
+	Archive bool `json:"archive"`
+}
+
+// Ledger is the bbolt database at the root of the data directory: cases,
+// files, their states and queue, move intents, and what later features add.
+type Ledger struct {
+	db *bolt.DB
+}
+
+// OpenLedger opens (creating if needed) the ledger at path.
+func OpenLedger(path string) (*Ledger, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create ledger dir: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bktMeta, bktCases, bktNames, bktFiles, bktByState, bktSHA, bktMoves, bktIOCs, bktHits, bktTags, bktUsers, bktAudit, bktSessions} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init ledger: %w", err)
+	}
+	return &Ledger{db: db}, nil
+}
+
+// Close closes the database.
+func (l *Ledger) Close() error {
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("close ledger: %w", err)
+	}
+	return nil
+}
+
+// Path returns the database file path.
+func (l *Ledger) Path() string { return l.db.Path() }
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+func key2(a, b uint64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, a)
+	binary.BigEndian.PutUint64(k[8:], b)
+	return k
+}
+
+func getJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw := b.Get(k)
+	if raw == nil {
+		return ErrNotFound
+	}
+	// json.Unmarshal copies what it keeps, so nothing refers to bbolt's
+	// memory after the transaction.
+	return json.Unmarshal(raw, v)
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, raw)
+}
+
+// CreateCase adds a case; ErrExists if the name is taken.
+func (l *Ledger) CreateCase(name, description string) (Case, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return Case{}, fmt.Errorf("case name must be 1-200 characters: %w", ErrInvalid)
+	}
+	var c Case
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		names := tx.Bucket(bktNames)
+		if names.Get([]byte(strings.ToLower(name))) != nil {
+			return fmt.Errorf("case %q: %w", name, ErrExists)
+		}
+		cases := tx.Bucket(bktCases)
+		id, err := cases.NextSequence()
+		if err != nil {
+			return err
+		}
+		c = Case{ID: id, Name: name, Description: description, Created: time.Now().UTC()}
+		if err := putJSON(cases, u64(id), c); err != nil {
+			return err
+		}
+		return names.Put([]byte(strings.ToLower(name)), u64(id))
+	})
+	return c, err
+}
+
+// CaseByName finds a case by name, case-insensitively.
+func (l *Ledger) CaseByName(name string) (Case, error) {
+	var c Case
+	err := l.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bktNames).Get([]byte(strings.ToLower(strings.TrimSpace(name))))
+		if id == nil {
+			return fmt.Errorf("case %q: %w", name, ErrNotFound)
+		}
+		return getJSON(tx.Bucket(bktCases), id, &c)
+	})
+	return c, err
+}
+
+// Case returns the case with the given ID.
+func (l *Ledger) Case(id uint64) (Case, error) {
+	var c Case
+	err := l.db.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bktCases), u64(id), &c); err != nil {
+			return fmt.Errorf("case %d: %w", id, err)
+		}
+		return nil
+	})
+	return c, err
+}
+
+// Cases lists all cases in creation order.
+func (l *Ledger) Cases() ([]Case, error) {
+	var out []Case
+	err := l.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktCases).ForEach(func(k, v []byte) error {
+			var c Case
+			if err := json.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// DeleteCase removes a case and all its ledger records (files, hits, tags,
+// IOCs). The caller removes its folder and index.
+func (l *Ledger) DeleteCase(id uint64) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		var c Case
+		if err := getJSON(tx.Bucket(bktCases), u64(id), &c); err != nil {
+			return fmt.Errorf("case %d: %w", id, err)
+		}
+		prefix := u64(id)
+		for _, name := range [][]byte{bktFiles, bktSHA, bktMoves, bktIOCs, bktHits, bktTags} {
+			if err := deletePrefix(tx.Bucket(name), prefix); err != nil {
+				return err
+			}
+		}
+		states := tx.Bucket(bktByState)
+		if err := states.ForEachBucket(func(k []byte) error {
+			return deletePrefix(states.Bucket(k), prefix)
+		}); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bktNames).Delete([]byte(strings.ToLower(c.Name))); err != nil {
+			return err
+		}
+		return tx.Bucket(bktCases).Delete(u64(id))
+	})
+}
+
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setState writes f under its state in the by-state index, removing it
+// from the old state's. Must run inside the transaction that writes f.
+func setState(tx *bolt.Tx, f *File, old string) error {
+	states := tx.Bucket(bktByState)
+	k := key2(f.CaseID, f.ID)
+	if old != "" && old != f.State {
+		if ob := states.Bucket([]byte(old)); ob != nil {
+			if err := ob.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	nb, err := states.CreateBucketIfNotExists([]byte(f.State))
+	if err != nil {
+		return err
+	}
+	return nb.Put(k, nil)
+}
+
+func putFile(tx *bolt.Tx, f *File, old string) error {
+	f.Updated = time.Now().UTC()
+	if err := putJSON(tx.Bucket(bktFiles), key2(f.CaseID, f.ID), f); err != nil {
+		return err
+	}
+	return setState(tx, f, old)
+}
+
+// NewFile describes a file to add to a case.
+type NewFile struct {
+	Name   string
+	SHA256 string
+	Size   int64
+	Path   string
+	// State is the initial state: StateQueued normally; StateFailed with
+	// Error for a file refused at import.
+	State string
+	Error string
+}
+
+// AddFiles records files in one transaction. A file whose sha256 already
+// exists in the case is recorded as StateDuplicate. It returns the records
+// as written, in order.
+func (l *Ledger) AddFiles(caseID uint64, files []NewFile) ([]File, error) {
+	out := make([]File, 0, len(files))
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		out = out[:0]
+		if tx.Bucket(bktCases).Get(u64(caseID)) == nil {
+			return fmt.Errorf("case %d: %w", caseID, ErrNotFound)
+		}
+		fb, sha := tx.Bucket(bktFiles), tx.Bucket(bktSHA)
+		now := time.Now().UTC()
+		for _, nf := range files {
+			id, err := fb.NextSequence()
+			if err != nil {
+				return err
+			}
+			f := File{ID: id, CaseID: caseID, Name: nf.Name, SHA256: nf.SHA256, Size: nf.Size, Path: nf.Path,
+				State: nf.State, Error: nf.Error, Created: now}
+			if f.State == "" {
+				f.State = StateQueued
+			}
+			if f.SHA256 != "" && f.State == StateQueued {
+				sk := append(u64(caseID), []byte(f.SHA256)...)
+				if prev := sha.Get(sk); prev != nil {
+					f.State = StateDuplicate
+					f.Hidden = true
+					f.DuplicateOf = binary.BigEndian.Uint64(prev)
+				} else if err := sha.Put(sk, u64(id)); err != nil {
+					return err
+				}
+			}
+			if err := putFile(tx, &f, ""); err != nil {
+				return err
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FileBySHA returns the case's file holding the given content, if any.
+func (l *Ledger) FileBySHA(caseID uint64, sum string) (File, error) {
+	var f File
+	err := l.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bktSHA).Get(append(u64(caseID), []byte(sum)...))
+		if id == nil {
+			return ErrNotFound
+		}
+		return getJSON(tx.Bucket(bktFiles), key2(caseID, binary.BigEndian.Uint64(id)), &f)
+	})
+	return f, err
+}
+
+// File returns one file record.
+func (l *Ledger) File(caseID, fileID uint64) (File, error) {
+	var f File
+	err := l.db.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
+			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
+		}
+		return nil
+	})
+	return f, err
+}
+
+// Files lists a case's files in ID order.
+func (l *Ledger) Files(caseID uint64) ([]File, error) {
+	var out []File
+	err := l.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bktFiles).Cursor()
+		p := u64(caseID)
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			var f File
+			if err := json.Unmarshal(v, &f); err != nil {
+				return err
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateFile applies fn to a file record and writes it back in one
+// transaction, keeping the by-state index in step.
+func (l *Ledger) UpdateFile(caseID, fileID uint64, fn func(f *File) error) (File, error) {
+	var f File
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
+			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
+		}
+		old := f.State
+		if err := fn(&f); err != nil {
+			return err
+		}
+		return putFile(tx, &f, old)
+	})
+	return f, err
+}
+
+// BatchUpdateFile is UpdateFile through bbolt's Batch, so concurrent
+// callers share one fsync. fn may run more than once.
+func (l *Ledger) BatchUpdateFile(caseID, fileID uint64, fn func(f *File) error) (File, error) {
+	var f File
+	err := l.db.Batch(func(tx *bolt.Tx) error {
+		f = File{}
+		if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
+			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
+		}
+		old := f.State
+		if err := fn(&f); err != nil {
+			return err
+		}
+		return putFile(tx, &f, old)
+	})
+	return f, err
+}
+
+// Claim moves the oldest queued file (of any case) to StateIndexing and
+// returns it; ErrNotFound when the queue is empty. skip lets the caller
+// pass over files it cannot take now.
+func (l *Ledger) Claim(skip func(f *File) bool) (File, error) {
+	var f File
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		qb := tx.Bucket(bktByState).Bucket([]byte(StateQueued))
+		if qb == nil {
+			return ErrNotFound
+		}
+		c := qb.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			f = File{}
+			if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+				return fmt.Errorf("queued file without record: %w", err)
+			}
+			if skip != nil && skip(&f) {
+				continue
+			}
+			f.State = StateIndexing
+			f.Attempts++
+			f.Started = time.Now().UTC()
+			f.Error = ""
+			return putFile(tx, &f, StateQueued)
+		}
+		return ErrNotFound
+	})
+	return f, err
+}
+
+// CountState returns how many files are in the given state (all cases).
+func (l *Ledger) CountState(state string) (int, error) {
+	n := 0
+	err := l.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bktByState).Bucket([]byte(state)); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Requeue puts every file left mid-work (indexing, sigma, ioc) back to
+// queued, e.g. at start-up after a crash. It returns how many it moved.
+func (l *Ledger) Requeue() (int, error) {
+	n := 0
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		for _, st := range []string{StateIndexing, StateSigma, StateIOC} {
+			b := tx.Bucket(bktByState).Bucket([]byte(st))
+			if b == nil {
+				continue
+			}
+			var keys [][]byte
+			if err := b.ForEach(func(k, _ []byte) error {
+				keys = append(keys, bytes.Clone(k))
+				return nil
+			}); err != nil {
+				return err
+			}
+			for _, k := range keys {
+				var f File
+				if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+					return err
+				}
+				f.State = StateQueued
+				if err := putFile(tx, &f, st); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// BeginMove records the intent to move a file. The caller then renames the
+// file and calls CommitMove; RecoverMoves settles intents left by a crash.
+func (l *Ledger) BeginMove(m MoveIntent) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bktMoves), key2(m.CaseID, m.FileID), m)
+	})
+}
+
+// CommitMove, in one transaction, points the file record at m.To, applies
+// the archive outcome when m.Archive (hidden, completed, zero events), and
+// deletes the intent.
+func (l *Ledger) CommitMove(m MoveIntent) (File, error) {
+	var f File
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bktFiles), key2(m.CaseID, m.FileID), &f); err != nil {
+			return fmt.Errorf("file %d/%d: %w", m.CaseID, m.FileID, err)
+		}
+		old := f.State
+		f.Path = m.To
+		if m.Archive {
+			f.Hidden, f.ZeroEvents, f.Events = true, true, 0
+			f.State = StateCompleted
+			f.Finished = time.Now().UTC()
+		}
+		if err := putFile(tx, &f, old); err != nil {
+			return err
+		}
+		return tx.Bucket(bktMoves).Delete(key2(m.CaseID, m.FileID))
+	})
+	return f, err
+}
+
+// Moves lists unfinished move intents.
+func (l *Ledger) Moves() ([]MoveIntent, error) {
+	var out []MoveIntent
+	err := l.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktMoves).ForEach(func(_, v []byte) error {
+			var m MoveIntent
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			out = append(out, m)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// RollbackMove drops an intent whose rename never happened.
+func (l *Ledger) RollbackMove(m MoveIntent) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktMoves).Delete(key2(m.CaseID, m.FileID))
+	})
+}
+
+// DeleteFile removes a file record (and its sha and state entries).
+func (l *Ledger) DeleteFile(caseID, fileID uint64) (File, error) {
+	var f File
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		k := key2(caseID, fileID)
+		if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
+		}
+		if sb := tx.Bucket(bktByState).Bucket([]byte(f.State)); sb != nil {
+			if err := sb.Delete(k); err != nil {
+				return err
+			}
+		}
+		sk := append(u64(caseID), []byte(f.SHA256)...)
+		if id := tx.Bucket(bktSHA).Get(sk); id != nil && binary.BigEndian.Uint64(id) == fileID {
+			if err := tx.Bucket(bktSHA).Delete(sk); err != nil {
+				return err
+			}
+		}
+		if err := deletePrefix(tx.Bucket(bktHits), hitPrefix(caseID, fileID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bktFiles).Delete(k)
+	})
+	return f, err
+}
