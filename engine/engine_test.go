@@ -21,7 +21,17 @@ type rig struct {
 	data   string
 }
 
+func newBenchRig(b *testing.B) *rig {
+	b.Helper()
+	return newRigTB(b, true)
+}
+
 func newRig(t *testing.T, start bool) *rig {
+	t.Helper()
+	return newRigTB(t, start)
+}
+
+func newRigTB(t testing.TB, start bool) *rig {
 	t.Helper()
 	data := t.TempDir()
 	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))

@@ -145,17 +145,25 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		return res, err
 	}
 	det := e.detector()
-	batch := make([]store.Doc, 0, e.cfg.BatchSize)
+	batch := make([]store.Doc, 0, e.cfg.BatchSize+1)
 	var hits []store.EventHits
-	flush := func() error {
-		if len(batch) == 0 {
+	// Batches go out with one event held back, so the file's last batch is
+	// never empty: it carries the durability wait for the whole file.
+	flush := func(final bool) error {
+		n := len(batch)
+		if !final {
+			n--
+		}
+		if n <= 0 {
 			return nil
 		}
-		if err := idx.IndexDocs(batch); err != nil {
+		if err := idx.IndexDocs(batch[:n], final); err != nil {
 			return err
 		}
 		e.fault("after-batch")
-		batch = batch[:0]
+		rest := copy(batch, batch[n:])
+		clear(batch[rest:])
+		batch = batch[:rest]
 		return nil
 	}
 	st, err := evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
@@ -173,15 +181,15 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		}
 		batch = append(batch, d)
 		res.events++
-		if len(batch) >= e.cfg.BatchSize {
-			return flush()
+		if len(batch) > e.cfg.BatchSize {
+			return flush(false)
 		}
 		return nil
 	})
 	if err != nil {
 		return res, fmt.Errorf("read %s: %w", filepath.Base(f.Path), err)
 	}
-	if err := flush(); err != nil {
+	if err := flush(true); err != nil {
 		return res, err
 	}
 	if st.SkippedChunks > 0 || st.SkippedRecords > 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
 	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
@@ -170,10 +171,16 @@ func Mapping() mapping.IndexMapping {
 func OpenIndex(dir string) (*Index, error) {
 	var idx bleve.Index
 	var err error
+	// unsafe_batch: Batch returns once the batch is searchable, without
+	// waiting for it to be fsynced; callers that need durability (the end
+	// of a file) pass sync=true to IndexDocs, which waits for the
+	// persisted callback. Persistence is in order, so that also covers the
+	// file's earlier batches.
+	cfg := map[string]interface{}{"unsafe_batch": true}
 	if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
-		idx, err = bleve.New(dir, Mapping())
+		idx, err = bleve.NewUsing(dir, Mapping(), scorch.Name, scorch.Name, cfg)
 	} else {
-		idx, err = bleve.Open(dir)
+		idx, err = bleve.OpenUsing(dir, cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)
@@ -280,9 +287,15 @@ func isUserField(name string) bool {
 	return false
 }
 
-// IndexDocs writes docs in one Bleve batch (persisted when it returns).
-func (x *Index) IndexDocs(docs []Doc) error {
+// IndexDocs writes docs in one Bleve batch. With sync it returns only once
+// this batch, and every batch before it, is durable on disk.
+func (x *Index) IndexDocs(docs []Doc, sync bool) error {
 	b := x.idx.NewBatch()
+	var persisted chan error
+	if sync {
+		persisted = make(chan error, 1)
+		b.SetPersistedCallback(func(err error) { persisted <- err })
+	}
 	for i := range docs {
 		doc, err := x.build(&docs[i])
 		if err != nil {
@@ -295,17 +308,30 @@ func (x *Index) IndexDocs(docs []Doc) error {
 	if err := x.idx.Batch(b); err != nil {
 		return fmt.Errorf("index batch: %w", err)
 	}
+	if sync && b.Size() > 0 {
+		if err := <-persisted; err != nil {
+			return fmt.Errorf("persist batch: %w", err)
+		}
+	}
 	return nil
 }
 
-// DeleteDocs removes documents by ID.
+// DeleteDocs removes documents by ID, durably.
 func (x *Index) DeleteDocs(ids []string) error {
 	b := x.idx.NewBatch()
+	persisted := make(chan error, 1)
+	b.SetPersistedCallback(func(err error) { persisted <- err })
 	for _, id := range ids {
 		b.Delete(id)
 	}
+	if len(ids) == 0 {
+		return nil
+	}
 	if err := x.idx.Batch(b); err != nil {
 		return fmt.Errorf("delete batch: %w", err)
+	}
+	if err := <-persisted; err != nil {
+		return fmt.Errorf("persist deletes: %w", err)
 	}
 	return nil
 }
