@@ -267,6 +267,9 @@ func (e *Event) addUnnamed(v string) {
 
 func (ri *recordInfo) flattenDict(ev *Event, prefix string, d *ordereddict.Dict) {
 	for _, k := range d.Keys() {
+		if strings.HasPrefix(k, "xmlns") {
+			continue // namespace declarations are XML plumbing, not data
+		}
 		v, _ := d.Get(k)
 		if sub, ok := v.(*ordereddict.Dict); ok {
 			ri.flattenDict(ev, prefix+k+".", sub)

@@ -3,31 +3,38 @@ package store
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"time"
 
-	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
+
+	qparse "casescope/store/query"
 )
 
-// QueryError is a query the analyst must fix; Error() says where and why.
-type QueryError struct {
-	Msg string
-}
-
-func (e *QueryError) Error() string { return e.Msg }
-
-// ErrBadQuery is wrapped by every query syntax error.
+// ErrBadQuery is wrapped by every error in the analyst's query; the message
+// says where and what (qparse.ParseError carries the column).
 var ErrBadQuery = errors.New("bad query")
 
+// QueryOptions tune query parsing.
+type QueryOptions struct {
+	// Strict refuses field names that are neither system aliases nor known
+	// Windows/Sysmon data fields, with a did-you-mean suggestion.
+	Strict bool
+	// Now anchors relative times ("time:>now-24h"); zero = time.Now().
+	Now time.Time
+}
+
 // parseQuery turns the analyst's query into a Bleve query.
-func parseQuery(q string) (query.Query, error) {
-	q = strings.TrimSpace(q)
-	if q == "" || q == "*" {
-		return bleve.NewMatchAllQuery(), nil
+func parseQuery(q string, opts QueryOptions) (query.Query, error) {
+	bq, _, err := qparse.Parse(q, qparse.Options{Strict: opts.Strict, Now: opts.Now})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
-	qs := bleve.NewQueryStringQuery(q)
-	if _, err := qs.Parse(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadQuery, &QueryError{Msg: err.Error()})
-	}
-	return qs, nil
+	return bq, nil
+}
+
+// ValidateQuery reports whether q parses, with the same error Search
+// would return.
+func ValidateQuery(q string, opts QueryOptions) error {
+	_, err := parseQuery(q, opts)
+	return err
 }

@@ -16,13 +16,14 @@ import (
 
 // SearchRequest is a query over one case's index.
 type SearchRequest struct {
-	Query  string      // analyst query language ("" = all events)
-	From   time.Time   // optional time range, inclusive
-	To     time.Time   // optional, exclusive
-	Size   int         // hits per page (default 50, max 10,000)
-	Asc    bool        // oldest first; default newest first
-	Cursor string      // from a previous SearchResult.Next (search-after)
-	Facets bool        // top channels, event IDs, computers, providers
+	Query        string // analyst query language ("" = all events)
+	QueryOptions QueryOptions
+	From         time.Time // optional time range, inclusive
+	To           time.Time // optional, exclusive
+	Size         int       // hits per page (default 50, max 10,000)
+	Asc          bool      // oldest first; default newest first
+	Cursor       string    // from a previous SearchResult.Next (search-after)
+	Facets       bool      // top channels, event IDs, computers, providers
 	// Histogram asks for an events-per-interval histogram of the result.
 	Histogram bool
 }
@@ -62,7 +63,7 @@ var ErrBadCursor = fmt.Errorf("bad cursor: %w", ErrInvalid)
 // document ID, so the order is total and search-after paging visits every
 // match exactly once.
 func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, error) {
-	q, err := parseQuery(req.Query)
+	q, err := parseQuery(req.Query, req.QueryOptions)
 	if err != nil {
 		return SearchResult{}, err
 	}

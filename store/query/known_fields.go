@@ -1,0 +1,832 @@
+package query
+
+// knownFields lists common Windows event data field names, one per line
+// as "lower-cased name<TAB>canonical spelling", sorted by the lower-cased
+// name, after a leading newline (so "\n"+name+"\t" finds any entry). They
+// are the names Strict parsing accepts besides the system aliases, and the
+// pool for "did you mean" suggestions.
+//
+// Compiled once (by hand, with a throwaway script) from:
+//   - SigmaHQ/sigma tests/logsource.json (valid Windows field names per
+//     logsource) and the detection field names of the SigmaHQ Windows
+//     rules (https://github.com/SigmaHQ/sigma, commit 8eaafff1), licensed
+//     under the Detection Rule License (DRL) 1.1,
+//     https://github.com/SigmaHQ/Detection-Rule-License;
+//   - the leaf names of the EventData/UserData paths in
+//     Yamato-Security/hayabusa-rules config/eventkey_alias.txt
+//     (https://github.com/Yamato-Security/hayabusa-rules, commit be4ff159),
+//     DRL 1.1;
+//   - EventData/UserData names seen in the casescope test corpus (names
+//     seen only in CAPI2 or Application events, mostly flags, left out);
+//   - a few Security schema names added by hand.
+//
+// UserData paths are reduced to their leaf name, as the index stores them.
+// Names with spaces (Windows Defender's "Threat Name") are typed in a query
+// as "Threat Name":value, Threat\ Name:value or ThreatName:value; the last
+// form is found through knownFieldAliases.
+const knownFields = `
+accesses	Accesses
+accessgranted	AccessGranted
+accesslist	AccessList
+accessmask	AccessMask
+accessreason	AccessReason
+account_name	Account_Name
+accountdomain	AccountDomain
+accountexpires	AccountExpires
+accountname	AccountName
+action	Action
+action id	Action ID
+action name	Action Name
+actionname	ActionName
+adaptername	AdapterName
+additional actions id	Additional Actions ID
+additional actions string	Additional Actions String
+additionalinfo	AdditionalInfo
+additionalinfo2	AdditionalInfo2
+additionalinfohr	AdditionalInfoHr
+address	Address
+addresslength	AddressLength
+addservicestatus	AddServiceStatus
+algorithmname	AlgorithmName
+allowedtodelegateto	AllowedToDelegateTo
+appcorrelationid	AppCorrelationID
+appid	AppID
+application	Application
+applicationname	ApplicationName
+applicationpath	ApplicationPath
+appname	AppName
+archived	Archived
+attributeldapdisplayname	AttributeLDAPDisplayName
+attributelist	AttributeList
+attributes	Attributes
+attributesyntaxoid	AttributeSyntaxOID
+attributevalue	AttributeValue
+auditpolicychanges	AuditPolicyChanges
+auditsourcename	AuditSourceName
+authenticationmechanism	authenticationMechanism
+authenticationpackagename	AuthenticationPackageName
+authtype	AuthType
+avcenabled	AvcEnabled
+backuppath	BackupPath
+bandwidthlimit	bandwidthLimit
+binary	Binary
+biosinitduration	BiosInitDuration
+bitlockeruserinputtime	BitlockerUserInputTime
+bootmenupolicy	BootMenuPolicy
+bootmode	BootMode
+bootstatuspolicy	BootStatusPolicy
+boottype	BootType
+buildversion	BuildVersion
+bytesreceived	BytesReceived
+bytestotal	bytesTotal
+bytestransfered	BytesTransfered
+bytestransferred	bytesTransferred
+bytestransferredfrompeer	bytesTransferredFromPeer
+c-ip	c-ip
+caller_process_name	Caller_Process_Name
+callerpid	CallerPID
+callerprocessid	CallerProcessId
+callerprocessname	CallerProcessName
+callingprocess	CallingProcess
+callingprocessname	CallingProcessName
+calltrace	CallTrace
+caption	Caption
+category id	Category ID
+category name	Category Name
+categoryid	CategoryId
+certissuername	CertIssuerName
+certserialnumber	CertSerialNumber
+certthumbprint	CertThumbprint
+channelname	ChannelName
+classname	ClassName
+client_address	Client_Address
+clientaddress	ClientAddress
+clientdomainname	ClientDomainName
+clientinfo	ClientInfo
+clientip	ClientIP
+clientluid	ClientLUID
+clientmachine	ClientMachine
+clientmode	ClientMode
+clientname	ClientName
+clientpid	ClientPID
+clientprocessid	ClientProcessId
+clientusername	ClientUserName
+clsid	clsid
+code	Code
+commandline	CommandLine
+company	Company
+component	Component
+componentname	ComponentName
+computeraccountchange	ComputerAccountChange
+config	Config
+configpath	ConfigPath
+configuration	Configuration
+configurationfilehash	ConfigurationFileHash
+connectionname	ConnectionName
+connectionprotocol	ConnectionProtocol
+conntype	ConnType
+consumer	Consumer
+contents	Contents
+contextinfo	ContextInfo
+corruptionactionstate	CorruptionActionState
+countofcredentialsreturned	CountOfCredentialsReturned
+createattributes	CreateAttributes
+createoptions	CreateOptions
+creationutctime	CreationUtcTime
+cs-bytes	cs-bytes
+cs-cookie	cs-cookie
+cs-host	cs-host
+cs-method	cs-method
+cs-referer	cs-referer
+cs-uri-query	cs-uri-query
+cs-uri-stem	cs-uri-stem
+cs-user-agent	cs-user-agent
+cs-username	cs-username
+cs-version	cs-version
+currentdirectory	CurrentDirectory
+currentstratumnumber	CurrentStratumNumber
+customlevel	CustomLevel
+data	Data
+date	date
+dcname	DCName
+dependency	Dependency
+deploymentoperation	DeploymentOperation
+description	Description
+descriptionstring	DescriptionString
+destaddress	DestAddress
+destination	Destination
+destinationaddress	DestinationAddress
+destinationhostname	DestinationHostname
+destinationip	DestinationIp
+destinationisipv6	DestinationIsIpv6
+destinationport	DestinationPort
+destinationportname	DestinationPortName
+destport	DestPort
+details	Details
+detection id	Detection ID
+detection time	Detection Time
+detection user	Detection User
+detectionsource	DetectionSource
+device	Device
+deviceclassname	DeviceClassName
+devicedescription	DeviceDescription
+deviceid	DeviceId
+deviceinstanceid	DeviceInstanceID
+devicename	DeviceName
+devicenamelength	DeviceNameLength
+deviceobject	DeviceObject
+devicetime	DeviceTime
+deviceversionmajor	DeviceVersionMajor
+deviceversionminor	DeviceVersionMinor
+direction	Direction
+dirtypages	DirtyPages
+disabledprivilegelist	DisabledPrivilegeList
+displaydrivername	DisplayDriverName
+displayname	DisplayName
+distinguishedname	DistinguishedName
+dnshostname	DnsHostName
+dnsserveripaddress	DnsServerIpAddress
+domainbehaviorversion	DomainBehaviorVersion
+domainname	DomainName
+domainpeer	DomainPeer
+domainpolicychanged	DomainPolicyChanged
+domainsid	DomainSid
+drivename	DriveName
+driverdescription	DriverDescription
+driverfilename	DriverFileName
+driverinitduration	DriverInitDuration
+drivername	DriverName
+drivernamelength	DriverNameLength
+driverprovider	DriverProvider
+driverversion	DriverVersion
+dsname	DSName
+dstype	DSType
+dwordval	DwordVal
+editoperationtype	EditOperationType
+effectivelocationpath	EffectiveLocationPath
+effectivestate	EffectiveState
+elevatedtoken	ElevatedToken
+enabledisablereason	EnableDisableReason
+enabledprivilegelist	EnabledPrivilegeList
+encyptionused	EncyptionUsed
+engine version	Engine Version
+enginepid	EnginePID
+engineversion	EngineVersion
+entrycount	EntryCount
+error	error
+error code	Error Code
+error description	Error Description
+errorcode	ErrorCode
+errormessage	ErrorMessage
+ess	ESS
+event	Event
+eventcounttotal	EventCountTotal
+eventdata	EventData
+eventname	EventName
+eventnamespace	EventNamespace
+eventorginal	EventOrginal
+eventsourceid	EventSourceId
+eventtype	EventType
+exceptioncode	ExceptionCode
+execution id	Execution ID
+execution name	Execution Name
+exitbootservicesentry	ExitBootServicesEntry
+exitbootservicesexit	ExitBootServicesExit
+extrainfolength	ExtraInfoLength
+extrainformation	ExtraInformation
+extrainfostring	ExtraInfoString
+extrastring	ExtraString
+extrastringlength	ExtraStringLength
+failurecode	FailureCode
+failurename	FailureName
+failurenamelength	FailureNameLength
+failurereason	FailureReason
+feature_name	Feature_Name
+filecount	fileCount
+filekey	FileKey
+filelength	fileLength
+filename	FileName
+filenamebuffer	FileNameBuffer
+filenamelength	FileNameLength
+fileobject	FileObject
+filepath	FilePath
+filetime	fileTime
+fileversion	FileVersion
+filter	Filter
+filterid	FilterID
+filtername	FilterName
+filterorigin	FilterOrigin
+filterrtid	FilterRTID
+finalstatus	FinalStatus
+firstgraphicsreceived	FirstGraphicsReceived
+flags	Flags
+forcelogoff	ForceLogoff
+fwlink	FWLink
+gfxchannelopened	GfxChannelOpened
+gpodownloadtimeelapsedinmilliseconds	GPODownloadTimeElapsedInMilliseconds
+gpoinfolist	GPOInfoList
+gpsvcinittimeelapsedinmilliseconds	GpsvcInitTimeElapsedInMilliseconds
+gpsvctimeelapsedinmilliseconds	GpsvcTimeElapsedInMilliseconds
+grandparentimage	GrandParentImage
+grantedaccess	GrantedAccess
+group	Group
+groupname	GroupName
+groupsid	GroupSid
+handleid	HandleId
+hasfulltrust	HasFullTrust
+hash	Hash
+hashes	Hashes
+hashes_sha1	Hashes_sha1
+hiberpageswritten	HiberPagesWritten
+hiberreadduration	HiberReadDuration
+hiberwriteduration	HiberWriteDuration
+hivename	HiveName
+hivenamelength	HiveNameLength
+homedirectory	HomeDirectory
+homepath	HomePath
+host os build number	Host OS Build number
+host os major version	Host OS Major version
+host os minor version	Host OS Minor version
+host os service pack major number	Host OS Service pack major number
+host os service pack minor number	Host OS Service pack minor number
+hostapplication	HostApplication
+hostosbuildversion	HostOSbuildversion
+hostosmajorversion	HostOSmajorversion
+hostosminorversion	HostOSminorversion
+hostosname	HostOSName
+hostosservicepackmajorversion	HostOSservicepackmajorversion
+hostosservicepackminorversion	HostOSservicepackminorversion
+hostosservicepackname	HostOSservicepackName
+hostoswaswindowspe	HostOSwasWindowsPE
+hostprocess	HostProcess
+hostversion	HostVersion
+hr	hr
+idleimplementation	IdleImplementation
+idleseconds	IdleSeconds
+idleseconds1	IdleSeconds1
+idleseconds2	IdleSeconds2
+idlestatecount	IdleStateCount
+ifguid	IfGuid
+ifindex	IfIndex
+ifluid	IfLuid
+ignorebandwidthlimitsonlan	ignoreBandwidthLimitsOnLan
+image	Image
+imageloaded	ImageLoaded
+imagename	ImageName
+imagenamelength	ImageNameLength
+imagepath	ImagePath
+impersonationlevel	ImpersonationLevel
+infoclass	InfoClass
+infodescription	InfoDescription
+initiated	Initiated
+installation choice	Installation choice
+installstatus	InstallStatus
+installwasanupgrade	Installwasanupgrade
+instanceid	InstanceId
+integritylevel	IntegrityLevel
+interfaceindex	InterfaceIndex
+internalcode	InternalCode
+ipaddress	IpAddress
+ipport	IpPort
+ipstring	IPString
+irp	Irp
+isasyncprocessing	IsAsyncProcessing
+isataprouter	IsatapRouter
+isbackgroundprocessing	IsBackgroundProcessing
+isconnectivityfailure	IsConnectivityFailure
+isdomainjoined	IsDomainJoined
+isdriveroem	IsDriverOEM
+isexecutable	IsExecutable
+ismachine	IsMachine
+ismachineboot	IsMachineBoot
+isroaming	isRoaming
+isservicerestart	IsServiceRestart
+issuingthreadid	IssuingThreadId
+istestconfig	IsTestConfig
+jobid	jobId
+jobname	jobName
+jobowner	jobOwner
+keyfilepath	KeyFilePath
+keylength	KeyLength
+keyname	KeyName
+keysupdated	KeysUpdated
+keytype	KeyType
+lastbootgood	LastBootGood
+lastbootid	LastBootId
+lastshutdowngood	LastShutdownGood
+layername	LayerName
+layerrtid	LayerRTID
+ldapdisplayname	LDAPDisplayName
+listenername	listenerName
+lmpackagename	LmPackageName
+loadoptions	LoadOptions
+loadosimagestart	LoadOSImageStart
+localname	LocalName
+lockoutduration	LockoutDuration
+lockoutobservationwindow	LockoutObservationWindow
+lockoutthreshold	LockoutThreshold
+logon_account	Logon_Account
+logonguid	LogonGuid
+logonhours	LogonHours
+logonid	LogonId
+logonprocessname	LogonProcessName
+logontype	LogonType
+machineaccountquota	MachineAccountQuota
+machinename	MachineName
+majortype	MajorType
+majorversion	MajorVersion
+mandatorylabel	MandatoryLabel
+maximumperformancepercent	MaximumPerformancePercent
+maxpasswordage	MaxPasswordAge
+mechanismoid	MechanismOID
+membername	MemberName
+membersid	MemberSid
+message	Message
+messagename	messageName
+messagenumber	MessageNumber
+messagetotal	MessageTotal
+methodname	MethodName
+minimumfxversion	MinimumFxVersion
+minimumperformancepercent	MinimumPerformancePercent
+minimumthrottlepercent	MinimumThrottlePercent
+miniporteventenum	MiniportEventEnum
+miniportname	MiniportName
+miniportnamelen	MiniportNameLen
+minortype	MinorType
+minorversion	MinorVersion
+minpasswordage	MinPasswordAge
+minpasswordlength	MinPasswordLength
+mixeddomainmode	MixedDomainMode
+modifyingapplication	ModifyingApplication
+module	Module
+monitorheight	MonitorHeight
+monitornum	MonitorNum
+monitorwidth	MonitorWidth
+monitorx	MonitorX
+monitory	MonitorY
+name	Name
+namespace	Namespace
+namespacename	NamespaceName
+networkindex	NetworkIndex
+new value	New Value
+newdate	NewDate
+newname	NewName
+newprocessid	NewProcessId
+newprocessname	NewProcessName
+newschemeguid	NewSchemeGuid
+newsd	NewSd
+newsize	NewSize
+newstate	NewState
+newstatename	NewStateName
+newtargetusername	NewTargetUserName
+newtemplatecontent	NewTemplateContent
+newthreadid	NewThreadId
+newtime	NewTime
+newuacvalue	NewUacValue
+newvalue	NewValue
+newvaluetype	NewValueType
+nominalfrequency	NominalFrequency
+nomultistageresumereason	NoMultiStageResumeReason
+notificationtype	NotificationType
+ntstatus	NTSTATUS
+number	Number
+numberofgposapplicable	NumberOfGPOsApplicable
+numberofgposdownloaded	NumberOfGPOsDownloaded
+objectclass	ObjectClass
+objectcollectionname	ObjectCollectionName
+objectdn	ObjectDN
+objectguid	ObjectGUID
+objectidentifyingproperties	ObjectIdentifyingProperties
+objectname	ObjectName
+objectnamelength	ObjectNameLength
+objectproperties	ObjectProperties
+objectserver	ObjectServer
+objecttype	ObjectType
+objectvaluename	ObjectValueName
+oeminformation	OemInformation
+oldschemeguid	OldSchemeGuid
+oldsd	OldSd
+oldtargetusername	OldTargetUserName
+oldtime	OldTime
+olduacvalue	OldUacValue
+oldvalue	OldValue
+oldvaluetype	OldValueType
+opcorrelationid	OpCorrelationID
+operation	Operation
+operationparameter1	OperationParameter1
+operationtype	OperationType
+origin	Origin
+origin id	Origin ID
+origin name	Origin Name
+originalfilename	OriginalFileName
+originalsize	OriginalSize
+osbuildversion	OSbuildversion
+oseditionid	OSEditionID
+osmajorversion	OSmajorversion
+osminorversion	OSminorversion
+osname	OSName
+osservicepackmajorversion	OSservicepackmajorversion
+osservicepackminorversion	OSservicepackminorversion
+osservicepackname	OSservicepackName
+packagedisplayname	PackageDisplayName
+packagefullname	PackageFullName
+packageid	PackageId
+packagename	PackageName
+packagepath	PackagePath
+packagesourceuri	PackageSourceUri
+param1	param1
+param10	param10
+param11	param11
+param2	param2
+param3	param3
+param4	param4
+param5	param5
+param6	param6
+param7	param7
+param8	param8
+param9	param9
+parentcommandline	ParentCommandLine
+parentimage	ParentImage
+parentintegritylevel	ParentIntegrityLevel
+parentprocessguid	ParentProcessGuid
+parentprocessid	ParentProcessId
+parentprocessname	ParentProcessName
+parentuser	ParentUser
+passwordhistorylength	PasswordHistoryLength
+passwordlastset	PasswordLastSet
+passwordproperties	PasswordProperties
+path	Path
+payload	Payload
+peer	peer
+peercontextinfo	PeerContextInfo
+peerprotocolflags	peerProtocolFlags
+performanceimplementation	PerformanceImplementation
+physicalpath	PhysicalPath
+pipename	PipeName
+policyactivityid	PolicyActivityId
+policyapplicationmode	PolicyApplicationMode
+policydownloadtimeelapsedinmilliseconds	PolicyDownloadTimeElapsedInMilliseconds
+policyelaspedtimeinseconds	PolicyElaspedTimeInSeconds
+policyprocessingmode	PolicyProcessingMode
+port	Port
+possiblecause	PossibleCause
+post clean status	Post Clean Status
+pre execution status	Pre Execution Status
+preauthtype	PreAuthType
+previouscreationutctime	PreviousCreationUtcTime
+previousdate	PreviousDate
+previousstate	PreviousState
+previousstatename	PreviousStateName
+previoustime	PreviousTime
+primarygroupid	PrimaryGroupId
+primaryservice	PrimaryService
+principalsamname	PrincipalSamName
+priority	Priority
+privilegelist	PrivilegeList
+process	process
+process name	Process Name
+processcommandline	ProcessCommandLine
+processcommandlinelength	ProcessCommandLineLength
+processcreatetime	ProcessCreateTime
+processcreationtime	ProcessCreationTime
+processguid	ProcessGuid
+processid	ProcessId
+processingmode	ProcessingMode
+processingtimeinmilliseconds	ProcessingTimeInMilliseconds
+processname	ProcessName
+processnamebuffer	ProcessNameBuffer
+processnamelength	ProcessNameLength
+processpath	processPath
+processpathlength	ProcessPathLength
+processpid	ProcessPid
+processprotection	ProcessProtection
+processsectionsignaturelevel	ProcessSectionSignatureLevel
+processsignaturelevel	ProcessSignatureLevel
+processstartkey	ProcessStartKey
+product	Product
+product name	Product Name
+product version	Product Version
+profileidnum	ProfileIdNum
+profilepath	ProfilePath
+programmedwaketimeac	ProgrammedWakeTimeAc
+programmedwaketimedc	ProgrammedWakeTimeDc
+promptforcredentials	PromptForCredentials
+promptforcredentialsdone	PromptForCredentialsDone
+properties	Properties
+protectorguid	ProtectorGUID
+protectortype	ProtectorType
+protocol	Protocol
+providercontextname	ProviderContextName
+providername	ProviderName
+providerpath	ProviderPath
+proxy	proxy
+puacount	PuaCount
+puapolicyid	PuaPolicyId
+publisherid	PublisherID
+qfeversion	QfeVersion
+qname	QNAME
+query	Query
+queryblob	QueryBlob
+queryid	queryid
+queryname	QueryName
+queryoptions	QueryOptions
+queryresults	QueryResults
+querystatus	QueryStatus
+querytype	QueryType
+readoperation	ReadOperation
+reason	Reason
+reasoncode	ReasonCode
+reasonforsyncprocessing	ReasonForSyncProcessing
+reasonstring	ReasonString
+rebootoption	RebootOption
+relativetargetname	RelativeTargetName
+remediation user	Remediation User
+remotemachineid	RemoteMachineID
+remotename	RemoteName
+remoteuserid	RemoteUserID
+requestedpolicy	RequestedPolicy
+requiredsignaturelevel	RequiredSignatureLevel
+resetendstart	ResetEndStart
+resource	Resource
+resourceattributes	ResourceAttributes
+responsestatus	ResponseStatus
+restrictedadminmode	RestrictedAdminMode
+restrictedsidcount	RestrictedSidCount
+resultcode	ResultCode
+retryminutes	RetryMinutes
+returncode	ReturnCode
+rmid	RmId
+rulename	RuleName
+s-computername	s-computername
+s-ip	s-ip
+s-port	s-port
+s-sitename	s-sitename
+samaccountname	SamAccountName
+sc-bytes	sc-bytes
+sc-status	sc-status
+sc-win32-status	sc-win32-status
+schannelname	SChannelName
+schanneltype	SChannelType
+schemaversion	SchemaVersion
+scopeofsearch	ScopeOfSearch
+scriptblockid	ScriptBlockId
+scriptblocktext	ScriptBlockText
+scriptpath	ScriptPath
+searchfilter	SearchFilter
+sendblob	SendBlob
+sendblobcontext	SendBlobContext
+servername	ServerName
+servernamelength	ServerNameLength
+service	Service
+serviceaccount	ServiceAccount
+servicefilename	ServiceFileName
+serviceguid	serviceGuid
+servicename	ServiceName
+serviceprincipalnames	ServicePrincipalNames
+servicesid	ServiceSid
+servicestarttype	ServiceStartType
+servicetype	ServiceType
+serviceversion	ServiceVersion
+session	Session
+sessionduration	SessionDuration
+sessionid	SessionID
+sessiontimeelapsedinmilliseconds	SessionTimeElapsedInMilliseconds
+setupclass	SetupClass
+severity id	Severity ID
+severity name	Severity Name
+shareaccess	ShareAccess
+sharelocalpath	ShareLocalPath
+sharename	ShareName
+sharenamelength	ShareNameLength
+shutdownactiontype	ShutdownActionType
+shutdowneventcode	ShutdownEventCode
+shutdownreason	ShutdownReason
+sidhistory	SidHistory
+sidlist	SidList
+signature	Signature
+signature version	Signature Version
+signaturelevel	SignatureLevel
+signaturestatus	SignatureStatus
+signed	Signed
+signingused	SigningUsed
+sleepduration	SleepDuration
+sleeptime	SleepTime
+source id	Source ID
+source name	Source Name
+source_network_address	Source_Network_Address
+source_workstation	Source_WorkStation
+sourceaddress	SourceAddress
+sourcecommandline	SourceCommandLine
+sourcefileid	SourceFileID
+sourcefilename	SourceFilename
+sourcehandleid	SourceHandleId
+sourcehostname	SourceHostname
+sourceimage	SourceImage
+sourceip	SourceIp
+sourceisipv6	SourceIsIpv6
+sourceline	SourceLine
+sourcename	SourceName
+sourcenetworkaddress	SourceNetworkAddress
+sourceparentimage	SourceParentImage
+sourceport	SourcePort
+sourceportname	SourcePortName
+sourceprocessguid	SourceProcessGuid
+sourceprocessid	SourceProcessId
+sourcetag	SourceTag
+sourcethreadid	SourceThreadId
+sourceuser	SourceUser
+startaddress	StartAddress
+startfunction	StartFunction
+startmodule	StartModule
+startosimagestart	StartOSImageStart
+starttime	StartTime
+starttype	StartType
+state	State
+statetransition	StateTransition
+status	Status
+status code	Status Code
+status description	Status Description
+stoptime	StopTime
+subcategoryguid	SubcategoryGuid
+subcategoryid	SubcategoryId
+subjectdomainname	SubjectDomainName
+subjectlogonid	SubjectLogonId
+subjectname	subjectName
+subjectuserdomainname	SubjectUserDomainName
+subjectusername	SubjectUserName
+subjectusersid	SubjectUserSid
+substatus	SubStatus
+supportinfo1	SupportInfo1
+supportinfo2	SupportInfo2
+sysmonversion	SysmonVersion
+targetdomainname	TargetDomainName
+targetfilename	TargetFilename
+targethandleid	TargetHandleId
+targetimage	TargetImage
+targetinfo	TargetInfo
+targetlinkedlogonid	TargetLinkedLogonId
+targetlogonguid	TargetLogonGuid
+targetlogonid	TargetLogonId
+targetname	TargetName
+targetobject	TargetObject
+targetoutbounddomainname	TargetOutboundDomainName
+targetoutboundusername	TargetOutboundUserName
+targetparentprocessid	TargetParentProcessId
+targetprocessaddress	TargetProcessAddress
+targetprocessguid	TargetProcessGuid
+targetprocessid	TargetProcessId
+targetservername	TargetServerName
+targetsid	TargetSid
+targetstate	TargetState
+targetthreadcreatetime	TargetThreadCreateTime
+targetthreadid	TargetThreadId
+targetuser	TargetUser
+targetusername	TargetUserName
+targetusersid	TargetUserSid
+taskcontent	TaskContent
+taskcontentnew	TaskContentNew
+taskinstanceid	TaskInstanceId
+taskname	TaskName
+templatecontent	TemplateContent
+terminalsessionid	TerminalSessionId
+threat id	Threat ID
+threat name	Threat Name
+ticketencryptiontype	TicketEncryptionType
+ticketoptions	TicketOptions
+time-taken	time-taken
+timeoffsetseconds	TimeOffsetSeconds
+timesource	TimeSource
+timesourcerefid	TimeSourceRefId
+timezonebiashour	TimezoneBiasHour
+tmid	TmId
+tokencachemodule	TokenCacheModule
+tokenelevationtype	TokenElevationType
+transactionid	TransactionId
+transferid	transferId
+transitionstoon	TransitionsToOn
+transmittedservices	TransmittedServices
+transportprotocolname	TransportProtocolName
+transporttype	TransportType
+tsid	TSId
+tunnelid	TunnelID
+turn	Turn
+type	Type
+type id	Type ID
+type name	Type Name
+updateguid	updateGuid
+updaterevisionnumber	updateRevisionNumber
+updateservice	UpdateService
+updatetitle	updateTitle
+upgrade	upgrade
+upgradedevice	UpgradeDevice
+url	Url
+useraccountcontrol	UserAccountControl
+usercontext	UserContext
+userdata	UserData
+username	UserName
+usernamelength	UserNameLength
+userparameters	UserParameters
+userprincipalname	UserPrincipalName
+usersid	UserSid
+userworkstations	UserWorkstations
+utctime	UtcTime
+validatedpolicy	ValidatedPolicy
+value	Value
+version	Version
+versionlen	VersionLen
+virtualaccount	VirtualAccount
+volumemountpoint	VolumeMountPoint
+volumename	VolumeName
+vsmpolicy	VsmPolicy
+wakeduration	WakeDuration
+wakefromstate	WakeFromState
+wakerequestertypeac	WakeRequesterTypeAc
+wakerequestertypedc	WakeRequesterTypeDc
+wakesourcetext	WakeSourceText
+wakesourcetextlength	WakeSourceTextLength
+wakesourcetype	WakeSourceType
+waketime	WakeTime
+waketimercontext	WakeTimerContext
+waketimercontextlength	WakeTimerContextLength
+waketimerowner	WakeTimerOwner
+waketimerownerlength	WakeTimerOwnerLength
+winlogonreturntimeelapsedinmilliseconds	WinlogonReturnTimeElapsedInMilliseconds
+workstation	Workstation
+workstationname	WorkstationName
+`
+
+// knownFieldAliases maps the names with spaces in knownFields, written
+// without them and lower-cased, to their canonical spelling; same format.
+const knownFieldAliases = `
+actionid	Action ID
+additionalactionsid	Additional Actions ID
+additionalactionsstring	Additional Actions String
+categoryname	Category Name
+detectionid	Detection ID
+detectiontime	Detection Time
+detectionuser	Detection User
+errordescription	Error Description
+executionid	Execution ID
+executionname	Execution Name
+hostosbuildnumber	Host OS Build number
+hostosservicepackmajornumber	Host OS Service pack major number
+hostosservicepackminornumber	Host OS Service pack minor number
+installationchoice	Installation choice
+originid	Origin ID
+originname	Origin Name
+postcleanstatus	Post Clean Status
+preexecutionstatus	Pre Execution Status
+productname	Product Name
+productversion	Product Version
+remediationuser	Remediation User
+severityid	Severity ID
+severityname	Severity Name
+signatureversion	Signature Version
+sourceid	Source ID
+statuscode	Status Code
+statusdescription	Status Description
+threatid	Threat ID
+threatname	Threat Name
+typeid	Type ID
+typename	Type Name
+`
