@@ -55,6 +55,11 @@ Usage:
   casescope files   --case NAME --json                   list a case's files
   casescope search  --case NAME [--limit N] --json QUERY search events
   casescope cases   [--json]                             list cases
+  casescope hits    --case NAME --json                   Sigma hits by rule
+  casescope iocs    --case NAME [--add FILE] --json      list IOCs with hits; add a CSV and re-hunt
+  casescope rules   [--rules DIR] --json                 loaded and skipped Sigma rules
+  casescope doctor  [--case NAME] [--fix] [--json]       check ledger, disk and index agree; repair
+  casescope export  --case NAME --format csv|jsonl|sigma-csv|report [--query Q] [--tagged] --out FILE
   casescope version
 
 Every command takes --data DIR (env CASESCOPE_DATA, default ./casescope-data).
@@ -78,6 +83,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdSearch(ctx, rest, stdout, stderr)
 	case "cases":
 		return cmdCases(ctx, rest, stdout, stderr)
+	case "iocs":
+		return cmdIOCs(ctx, rest, stdout, stderr)
+	case "hits":
+		return cmdHits(ctx, rest, stdout, stderr)
+	case "rules":
+		return cmdRules(ctx, rest, stdout, stderr)
+	case "doctor":
+		return cmdDoctor(ctx, rest, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "casescope %s (%s)\n", version, runtime.Version())
 		return nil
@@ -97,7 +112,10 @@ type common struct {
 	workers     int
 	batch       int
 	fileTimeout time.Duration
-	faultPoint  string
+	rulesDir    string
+	noBuiltin   bool
+	minLevel    string
+	statuses    string
 }
 
 func newFlags(name string, stderr io.Writer, c *common) *flag.FlagSet {
@@ -109,6 +127,10 @@ func newFlags(name string, stderr io.Writer, c *common) *flag.FlagSet {
 	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "maximum files processed at once, at most the core count (env CASESCOPE_WORKERS)")
 	fs.IntVar(&c.batch, "batch", 1000, "events per index batch (env CASESCOPE_BATCH)")
 	fs.DurationVar(&c.fileTimeout, "file-timeout", 2*time.Hour, "a file taking longer fails (env CASESCOPE_FILE_TIMEOUT)")
+	fs.StringVar(&c.rulesDir, "rules", "", "extra Sigma rules directory; adds to or replaces embedded rules by id (env CASESCOPE_RULES)")
+	fs.BoolVar(&c.noBuiltin, "no-builtin-rules", false, "do not load the embedded SigmaHQ rules (env CASESCOPE_NO_BUILTIN_RULES)")
+	fs.StringVar(&c.minLevel, "sigma-min-level", "", "skip Sigma rules below this level: informational, low, medium, high, critical (env CASESCOPE_SIGMA_MIN_LEVEL)")
+	fs.StringVar(&c.statuses, "sigma-status", "", "comma-separated rule statuses to load, e.g. stable,test (env CASESCOPE_SIGMA_STATUS; default all)")
 	return fs
 }
 
@@ -190,12 +212,47 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 	eng := engine.New(cfg, log, led, nil)
 	a := &app{ledger: led, eng: eng, log: log}
 	if start {
+		problems, err := eng.Doctor(ctx, engine.DoctorOptions{Cheap: true})
+		if err != nil {
+			led.Close()
+			return nil, fmt.Errorf("start-up check: %w", err)
+		}
+		eng.SetStartupCheck(problems)
+		if len(problems) > 0 {
+			log.Warn("start-up check found problems (run casescope doctor)", "problems", len(problems))
+		}
+		if err := a.loadDetection(c); err != nil {
+			led.Close()
+			return nil, err
+		}
 		if err := eng.Start(ctx); err != nil {
 			led.Close()
 			return nil, err
 		}
 	}
 	return a, nil
+}
+
+func (c *common) ruleOptions() engine.RuleOptions {
+	var statuses []string
+	for _, s := range strings.Split(c.statuses, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			statuses = append(statuses, s)
+		}
+	}
+	return engine.RuleOptions{Dir: c.rulesDir, NoBuiltin: c.noBuiltin, MinLevel: c.minLevel, Statuses: statuses}
+}
+
+// loadDetection compiles the Sigma rules and every case's IOCs.
+func (a *app) loadDetection(c *common) error {
+	start := time.Now()
+	rs, err := engine.LoadRules(c.ruleOptions())
+	if err != nil {
+		return err
+	}
+	a.eng.Detection().SetRules(rs)
+	a.log.Info("sigma rules loaded", "rules", rs.Len(), "skipped", len(rs.Skipped()), "seconds", time.Since(start).Seconds())
+	return a.eng.LoadIOCs()
 }
 
 func (a *app) close() error {

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"casescope/evtx"
 	"casescope/store"
 )
 
@@ -50,12 +49,16 @@ type Ledger interface {
 	RollbackMove(m store.MoveIntent) error
 	Moves() ([]store.MoveIntent, error)
 	PutHits(caseID, fileID uint64, hits []store.EventHits) error
-}
-
-// Detector finds Sigma and IOC hits in an event; the pipeline calls it for
-// every event. Implementations must be safe for concurrent use.
-type Detector interface {
-	Detect(caseID uint64, ev *evtx.Event, sigma []store.SigmaHit, iocs []store.IOCHit) ([]store.SigmaHit, []store.IOCHit)
+	Hits(caseID, fileID uint64, fn func(h *store.EventHits) error) error
+	EventHitsOf(caseID, fileID uint64, docID string) (store.EventHits, error)
+	Tags(caseID, fileID uint64, fn func(t *store.Tag) error) error
+	Tag(caseID uint64, docID string) (store.Tag, error)
+	PutTag(caseID uint64, t store.Tag) error
+	IOCs(caseID uint64) ([]store.IOC, error)
+	AddIOCs(caseID uint64, iocs []store.IOC) ([]store.IOC, error)
+	UpdateIOC(caseID, id uint64, fn func(i *store.IOC) error) (store.IOC, error)
+	DeleteIOC(caseID, id uint64) error
+	Cases() ([]store.Case, error)
 }
 
 // Admitter bounds concurrent work by memory: Acquire blocks until a file of
@@ -72,7 +75,8 @@ type Engine struct {
 	log    *slog.Logger
 	ledger Ledger
 	admit  Admitter
-	detect atomic.Pointer[detectorBox]
+	det    *Detection
+	jobs   jobs
 
 	idxMu   sync.Mutex
 	indexes map[uint64]*store.Index
@@ -84,15 +88,16 @@ type Engine struct {
 	pickedN atomic.Int64 // files workers picked up since start
 
 	invMu      sync.Mutex
-	invariants []string // queue invariant violations, for /api/system
+	invariants []string  // queue invariant violations, for /api/system
+	startup    []Problem // result of the cheap start-up doctor check
 
 	faults faultCounter
+	rate   rateMeter
 
+	runCtx context.Context // the engine's own context; jobs run on it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
-
-type detectorBox struct{ d Detector }
 
 // New builds an engine; Start begins work.
 func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
@@ -114,21 +119,14 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 	return &Engine{
 		cfg: cfg, log: log.With("component", "engine"), ledger: ledger, admit: admit,
 		indexes: map[uint64]*store.Index{},
+		det:     NewDetection(),
 		wakeCh:  make(chan struct{}, 1),
 		doneCh:  make(chan struct{}),
 	}
 }
 
-// SetDetector installs the Sigma/IOC detector used for events processed
-// from now on (nil disables detection).
-func (e *Engine) SetDetector(d Detector) { e.detect.Store(&detectorBox{d}) }
-
-func (e *Engine) detector() Detector {
-	if b := e.detect.Load(); b != nil {
-		return b.d
-	}
-	return nil
-}
+// Detection returns the engine's Sigma/IOC detector.
+func (e *Engine) Detection() *Detection { return e.det }
 
 // Start recovers from any earlier crash (unfinished moves, files left
 // mid-work) and starts the dispatcher.
@@ -144,6 +142,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.log.Info("resumed interrupted files", "files", n)
 	}
 	ctx, e.cancel = context.WithCancel(ctx)
+	e.runCtx = ctx
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -317,6 +316,20 @@ func (e *Engine) checkQueue(res ImportResult) {
 	}
 	e.log.Info("queue invariant", "queued_by_import", res.Queued, "ledger_queued", queued,
 		"workers_picked_up", e.pickedN.Load(), "active", e.Active())
+}
+
+// SetStartupCheck records the start-up doctor result for the dashboard.
+func (e *Engine) SetStartupCheck(ps []Problem) {
+	e.invMu.Lock()
+	defer e.invMu.Unlock()
+	e.startup = append([]Problem{}, ps...)
+}
+
+// StartupCheck returns the start-up doctor result.
+func (e *Engine) StartupCheck() []Problem {
+	e.invMu.Lock()
+	defer e.invMu.Unlock()
+	return append([]Problem{}, e.startup...)
 }
 
 // Invariants returns recorded invariant violations.

@@ -29,6 +29,7 @@ func (e *Engine) dispatch(ctx context.Context) {
 	for {
 		f, err := e.ledger.Claim(nil)
 		if errors.Is(err, store.ErrNotFound) {
+			e.checkIdleQueue()
 			select {
 			case <-ctx.Done():
 				return
@@ -144,7 +145,11 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	if err != nil {
 		return res, err
 	}
-	det := e.detector()
+	tags, err := e.fileTags(f.CaseID, f.ID)
+	if err != nil {
+		return res, err
+	}
+	det := e.det
 	batch := make([]store.Doc, 0, e.cfg.BatchSize+1)
 	var hits []store.EventHits
 	// Batches go out with one event held back, so the file's last batch is
@@ -160,6 +165,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		if err := idx.IndexDocs(batch[:n], final); err != nil {
 			return err
 		}
+		e.rate.add(int64(n))
 		e.fault("after-batch")
 		rest := copy(batch, batch[n:])
 		clear(batch[rest:])
@@ -168,14 +174,18 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	}
 	st, err := evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
 		d := store.Doc{FileID: f.ID, Event: ev}
-		if det != nil {
+		id := store.DocID(f.ID, ev)
+		if t, ok := tags[id]; ok {
+			d.Tags = t.Terms()
+		}
+		{
 			d.Sigma, d.IOCs = det.Detect(f.CaseID, ev, nil, nil)
 			if len(d.Sigma) > 0 || len(d.IOCs) > 0 {
 				res.sigma += int64(len(d.Sigma))
 				if len(d.IOCs) > 0 {
 					res.ioc++
 				}
-				hits = append(hits, store.EventHits{DocID: store.DocID(f.ID, ev), FileID: f.ID, Time: ev.TimeCreated,
+				hits = append(hits, store.EventHits{DocID: id, FileID: f.ID, Time: ev.TimeCreated,
 					Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: d.Sigma, IOCs: d.IOCs})
 			}
 		}
@@ -243,4 +253,35 @@ func (e *Engine) archiveZero(f store.File) error {
 		return err
 	}
 	return nil
+}
+
+// fileTags loads the tags of a file's events, to carry them into the index.
+func (e *Engine) fileTags(caseID, fileID uint64) (map[string]store.Tag, error) {
+	tags := map[string]store.Tag{}
+	err := e.ledger.Tags(caseID, fileID, func(t *store.Tag) error {
+		tags[t.DocID] = *t
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load tags: %w", err)
+	}
+	return tags, nil
+}
+
+// checkIdleQueue verifies the queue invariant when the dispatcher finds
+// nothing to claim: the ledger must then show no queued file. A mismatch
+// is the failure the old platform had (rows "queued", workers idle) and is
+// reported on /api/system.
+func (e *Engine) checkIdleQueue() {
+	n, err := e.ledger.CountState(store.StateQueued)
+	if err != nil || n == 0 {
+		return
+	}
+	msg := fmt.Sprintf("dispatcher idle while the ledger shows %d queued file(s)", n)
+	e.log.Error("queue invariant violated", "ledger_queued", n)
+	e.invMu.Lock()
+	if len(e.invariants) < 100 {
+		e.invariants = append(e.invariants, msg)
+	}
+	e.invMu.Unlock()
 }

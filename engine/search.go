@@ -6,17 +6,22 @@ import (
 
 	"casescope/evtx"
 	"casescope/store"
+	"casescope/store/describe"
 )
 
 // EventView is an event as shown to the analyst: the full event re-read
 // from its EVTX chunk, with its file and detections.
 type EventView struct {
-	ID       string           `json:"id"`
-	FileID   uint64           `json:"file_id"`
-	FileName string           `json:"file_name"`
-	Event    *evtx.Event      `json:"event"`
-	Sigma    []store.SigmaHit `json:"sigma,omitempty"`
-	IOCs     []store.IOCHit   `json:"iocs,omitempty"`
+	ID       string      `json:"id"`
+	FileID   uint64      `json:"file_id"`
+	FileName string      `json:"file_name"`
+	Event    *evtx.Event `json:"event"`
+	// Description is the built-in meaning of the event ID ("An account
+	// was successfully logged on"), empty when unknown.
+	Description string           `json:"description"`
+	Sigma       []store.SigmaHit `json:"sigma"`
+	IOCs        []store.IOCHit   `json:"iocs"`
+	Tag         *store.Tag       `json:"tag,omitempty"`
 }
 
 // SearchPage is one page of search results with events filled in.
@@ -111,7 +116,17 @@ func (e *Engine) hydrate(ctx context.Context, caseID uint64, ids []string) ([]Ev
 			}
 			chunks[k] = recs
 		}
-		out = append(out, EventView{ID: id, FileID: fid, FileName: f.Name, Event: recs[rec]})
+		v := EventView{ID: id, FileID: fid, FileName: f.Name, Event: recs[rec], Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
+		if v.Event != nil {
+			v.Description = describe.DescribeEvent(v.Event.Channel, v.Event.Provider, v.Event.EventID)
+		}
+		if h, err := e.ledger.EventHitsOf(caseID, fid, id); err == nil {
+			v.Sigma, v.IOCs = h.Sigma, h.IOCs
+		}
+		if t, err := e.ledger.Tag(caseID, id); err == nil {
+			v.Tag = &t
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -285,6 +285,9 @@ func (ri *recordInfo) render(name string, v any) string {
 	case nil:
 		return ""
 	case string:
+		if n, ok := ri.sizeT[x]; ok && x != "" {
+			return "0x" + strconv.FormatUint(n, 16)
+		}
 		return x
 	case uint8:
 		return strconv.FormatUint(uint64(x), 10)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	vevtx "www.velocidex.com/golang/evtx"
 )
@@ -238,6 +239,9 @@ type recordInfo struct {
 	hex, dec map[uint64]bool
 	// filetimes holds every FILETIME substitution, exact.
 	filetimes []uint64
+	// sizeT maps the parser's garbled rendering of SizeT substitutions
+	// (raw bytes as a string) to their value.
+	sizeT map[string]uint64
 }
 
 // allocatedRecords walks the record headers of a chunk the way libevtx
@@ -324,6 +328,11 @@ func substitutions(buf []byte, pos, end, depth int) (ri recordInfo) {
 			ri.hex[uintLE(v)] = true
 		case (d.typ == 0x08 && d.size == 4) || (d.typ == 0x0a && d.size == 8):
 			ri.dec[uintLE(v)] = true
+		case d.typ == 0x10 && (d.size == 4 || d.size == 8): // SizeT
+			if ri.sizeT == nil {
+				ri.sizeT = map[string]uint64{}
+			}
+			ri.sizeT[strings.TrimRight(string(v), "\x00")] = uintLE(v)
 		case d.typ == 0x21 && depth < 4: // nested BinXML (often the EventData)
 			sub := substitutions(buf, pos, pos+d.size, depth+1)
 			for k := range sub.hex {
@@ -333,6 +342,12 @@ func substitutions(buf []byte, pos, end, depth int) (ri recordInfo) {
 				ri.dec[k] = true
 			}
 			ri.filetimes = append(ri.filetimes, sub.filetimes...)
+			for k, v := range sub.sizeT {
+				if ri.sizeT == nil {
+					ri.sizeT = map[string]uint64{}
+				}
+				ri.sizeT[k] = v
+			}
 		}
 		pos += d.size
 	}

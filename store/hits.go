@@ -87,3 +87,13 @@ func (l *Ledger) Hits(caseID, fileID uint64, fn func(h *EventHits) error) error 
 		return nil
 	})
 }
+
+// EventHitsOf returns one event's stored hits (ErrNotFound when it has
+// none).
+func (l *Ledger) EventHitsOf(caseID, fileID uint64, docID string) (EventHits, error) {
+	var h EventHits
+	err := l.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bktHits), append(hitPrefix(caseID, fileID), []byte(docID)...), &h)
+	})
+	return h, err
+}

@@ -392,3 +392,34 @@ func (x *Index) bleve() bleve.Index { return x.idx }
 
 // DiskSize returns the bytes the index occupies on disk.
 func (x *Index) DiskSize() int64 { return dirSize(x.path) }
+
+// FileIDs lists the file IDs that have terms in the index (possibly with
+// no live documents left; count them with CountFile).
+func (x *Index) FileIDs() ([]uint64, error) {
+	d, err := x.idx.FieldDict(FieldFile)
+	if err != nil {
+		return nil, fmt.Errorf("file dictionary: %w", err)
+	}
+	defer d.Close()
+	var out []uint64
+	for {
+		e, err := d.Next()
+		if err != nil {
+			return nil, fmt.Errorf("file dictionary: %w", err)
+		}
+		if e == nil {
+			return out, nil
+		}
+		if id, err := strconv.ParseUint(e.Term, 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+}
+
+// CountIDs counts how many of the given document IDs exist.
+func (x *Index) CountIDs(ctx context.Context, ids []string) (uint64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return x.count(ctx, bleve.NewDocIDQuery(ids))
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"casescope/engine"
+	"casescope/engine/ioc"
+)
+
+func cmdHits(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("hits", stderr, &c)
+	caseName := fs.String("case", "", "case name (env CASESCOPE_CASE)")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cs, err := a.ledger.CaseByName(*caseName)
+	if err != nil {
+		return err
+	}
+	sum, err := a.eng.SigmaSummary(cs.ID)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(sum)
+	}
+	for _, r := range sum {
+		fmt.Fprintf(stdout, "%-13s %6d  %s\n", r.Level, r.Count, r.Title)
+	}
+	return nil
+}
+
+func cmdIOCs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("iocs", stderr, &c)
+	caseName := fs.String("case", "", "case name (env CASESCOPE_CASE)")
+	add := fs.String("add", "", "CSV file of IOCs to add (type,value,description; header optional); re-hunts the case")
+	addText := fs.String("add-text", "", "text file of IOCs, one per line, type detected; re-hunts the case")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	start := *add != "" || *addText != ""
+	a, err := c.open(ctx, stderr, start)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cs, err := a.ledger.CaseByName(*caseName)
+	if err != nil {
+		return err
+	}
+	for _, src := range []struct {
+		path string
+		csv  bool
+	}{{*add, true}, {*addText, false}} {
+		if src.path == "" {
+			continue
+		}
+		f, err := os.Open(src.path)
+		if err != nil {
+			return fmt.Errorf("open IOC file: %w", err)
+		}
+		var list []ioc.IOC
+		if src.csv {
+			list, err = ioc.ParseCSV(f)
+		} else {
+			list, err = ioc.ParseText(f)
+		}
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", src.path, err)
+		}
+		_, job, err := a.eng.AddIOCs(cs.ID, list, src.path)
+		if err != nil {
+			return err
+		}
+		started := time.Now()
+		job, err = a.eng.WaitJob(ctx, job.ID)
+		if err != nil {
+			return err
+		}
+		if job.State == "failed" {
+			return fmt.Errorf("re-hunt failed: %s", job.Error)
+		}
+		a.log.Info("re-hunt done", "iocs", len(list), "files", job.Files, "events", job.Events, "changed", job.Changed,
+			"seconds", time.Since(started).Seconds())
+	}
+	views, err := a.eng.IOCs(cs.ID)
+	if err != nil {
+		return err
+	}
+	if views == nil {
+		views = []engine.IOCView{}
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(views)
+	}
+	for _, v := range views {
+		fmt.Fprintf(stdout, "%-9s %6d  %s\n", v.Type, v.Hits, v.Value)
+	}
+	return nil
+}
+
+func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("rules", stderr, &c)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rs, err := engine.LoadRules(c.ruleOptions())
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{
+			"loaded": rs.Rules(), "skipped": rs.Skipped(), "loaded_count": rs.Len(), "skipped_count": len(rs.Skipped()),
+		})
+	}
+	fmt.Fprintf(stdout, "%d rules loaded, %d skipped\n", rs.Len(), len(rs.Skipped()))
+	for _, s := range rs.Skipped() {
+		fmt.Fprintf(stdout, "skipped %s: %s\n", s.Path, s.Reason)
+	}
+	return nil
+}
+
+func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("doctor", stderr, &c)
+	caseName := fs.String("case", "", "check only this case (env CASESCOPE_CASE)")
+	fix := fs.Bool("fix", false, "repair what is found, process the resulting work, and check again")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	opts := engine.DoctorOptions{}
+	if *caseName != "" {
+		cs, err := a.ledger.CaseByName(*caseName)
+		if err != nil {
+			return err
+		}
+		opts.CaseID = cs.ID
+	}
+	started := time.Now()
+	problems, err := a.eng.Doctor(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if problems == nil {
+		problems = []engine.Problem{}
+	}
+	report := map[string]any{"problems": problems, "fixed": false}
+	if *fix && len(problems) > 0 {
+		opts.Fix = true
+		if _, err := a.eng.Doctor(ctx, opts); err != nil {
+			return err
+		}
+		if err := a.loadDetection(&c); err != nil {
+			return err
+		}
+		if err := a.eng.Start(ctx); err != nil {
+			return err
+		}
+		if err := a.eng.WaitIdle(ctx); err != nil {
+			return err
+		}
+		opts.Fix = false
+		after, err := a.eng.Doctor(ctx, opts)
+		if err != nil {
+			return err
+		}
+		if after == nil {
+			after = []engine.Problem{}
+		}
+		report["fixed"] = true
+		report["remaining"] = after
+		problems = after
+	}
+	report["seconds"] = time.Since(started).Seconds()
+	if *asJSON {
+		if err := json.NewEncoder(stdout).Encode(report); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range report["problems"].([]engine.Problem) {
+			fmt.Fprintf(stdout, "[%s] %s: %s — fix: %s\n", p.Case, p.Kind, p.Detail, p.Fix)
+		}
+		if *fix {
+			fmt.Fprintf(stdout, "after --fix: %d problem(s) remain\n", len(problems))
+		}
+	}
+	if len(problems) > 0 {
+		return exitCode(1)
+	}
+	return nil
+}
+
+func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("export", stderr, &c)
+	caseName := fs.String("case", "", "case name (env CASESCOPE_CASE)")
+	format := fs.String("format", "csv", "csv (Timeline Explorer), jsonl (Timesketch), sigma-csv (Hayabusa-style hits) or report (HTML summary)")
+	query := fs.String("query", "", "only events matching this query")
+	tagged := fs.Bool("tagged", false, "only starred/tagged events (the timeline)")
+	out := fs.String("out", "", "output file (- for standard output)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("usage: casescope export --case NAME --format csv|jsonl|sigma-csv|report [--query Q] [--tagged] --out FILE")
+	}
+	a, err := c.open(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cs, err := a.ledger.CaseByName(*caseName)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = stdout
+	var f *os.File
+	if *out != "-" {
+		// Write to a temporary name and rename, so a failed export never
+		// leaves a truncated file under the requested name.
+		f, err = os.CreateTemp(filepath.Dir(*out), ".export-*")
+		if err != nil {
+			return fmt.Errorf("create output: %w", err)
+		}
+		defer os.Remove(f.Name())
+		w = f
+	}
+	var n uint64
+	if *format == "report" {
+		err = a.eng.Report(ctx, cs.ID, w)
+	} else {
+		prog := progressFunc(stderr)
+		n, err = a.eng.Export(ctx, cs.ID, engine.ExportRequest{Format: *format, Query: *query, Tagged: *tagged, Progress: prog}, w)
+		if prog != nil {
+			fmt.Fprintln(stderr)
+		}
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), *out)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if *format != "report" {
+		fmt.Fprintf(stderr, "%d rows written\n", n)
+	}
+	return nil
+}
+
+// progressFunc returns a progress printer when stderr is a terminal.
+func progressFunc(stderr io.Writer) func(done, total uint64) {
+	f, ok := stderr.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	start := time.Now()
+	return func(done, total uint64) {
+		pct := 100.0
+		if total > 0 {
+			pct = float64(done) * 100 / float64(total)
+		}
+		fmt.Fprintf(f, "\r%d/%d events (%.0f%%) %s   ", done, total, pct, time.Since(start).Round(time.Second))
+	}
+}

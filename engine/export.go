@@ -1,0 +1,264 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"casescope/evtx"
+	"casescope/store"
+)
+
+// Export formats.
+const (
+	FormatCSV      = "csv"       // Timeline Explorer friendly
+	FormatJSONL    = "jsonl"     // Timesketch import
+	FormatSigmaCSV = "sigma-csv" // Hayabusa-style detections
+)
+
+// ExportRequest selects what to export.
+type ExportRequest struct {
+	Format string
+	Query  string // analyst query; "" = everything
+	Tagged bool   // only starred/tagged events (the timeline)
+	From   time.Time
+	To     time.Time
+	// Progress, when set, is called after each page with events written
+	// and the total to write.
+	Progress func(done, total uint64)
+}
+
+// keyFields are the data fields Timeline Explorer users want as columns.
+var keyFields = []string{
+	"TargetUserName", "SubjectUserName", "User", "LogonType", "IpAddress", "WorkstationName",
+	"Image", "CommandLine", "ParentImage", "ParentCommandLine", "TargetFilename", "TargetObject",
+	"Details", "DestinationIp", "DestinationPort", "QueryName", "ServiceName", "ImagePath",
+	"ScriptBlockText", "ProcessName", "NewProcessName", "TaskName", "Hashes",
+}
+
+// Export streams the matching events (or, for FormatSigmaCSV, their Sigma
+// hits) to w, oldest first, one search page at a time: memory stays flat
+// whatever the size. It returns the number of rows written.
+func (e *Engine) Export(ctx context.Context, caseID uint64, req ExportRequest, w io.Writer) (uint64, error) {
+	q := req.Query
+	if req.Tagged {
+		q = andQuery(q, "tag:*")
+	}
+	if req.Format == FormatSigmaCSV {
+		q = andQuery(q, "sigma:*")
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var row func(v *EventView) error
+	var finish func() error
+	switch req.Format {
+	case FormatCSV:
+		cw := csv.NewWriter(bw)
+		header := append([]string{"Timestamp", "Computer", "Channel", "EventID", "Level", "Provider", "RecordID", "Description"}, keyFields...)
+		header = append(header, "SigmaRules", "IOCs", "Tags", "Note", "File", "AllFields")
+		if err := cw.Write(header); err != nil {
+			return 0, fmt.Errorf("write csv: %w", err)
+		}
+		row = func(v *EventView) error { return cw.Write(csvRow(v)) }
+		finish = func() error { cw.Flush(); return cw.Error() }
+	case FormatJSONL:
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		row = func(v *EventView) error { return enc.Encode(timesketchRecord(v)) }
+		finish = func() error { return nil }
+	case FormatSigmaCSV:
+		cw := csv.NewWriter(bw)
+		if err := cw.Write([]string{"Timestamp", "Computer", "Channel", "EventID", "Level", "RuleTitle", "RuleID", "Tags", "RecordID", "Details"}); err != nil {
+			return 0, fmt.Errorf("write csv: %w", err)
+		}
+		row = func(v *EventView) error {
+			for _, h := range v.Sigma {
+				if err := cw.Write(sigmaRow(v, h)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		finish = func() error { cw.Flush(); return cw.Error() }
+	default:
+		return 0, fmt.Errorf("export format %q (want csv, jsonl or sigma-csv): %w", req.Format, store.ErrInvalid)
+	}
+	var n uint64
+	cursor := ""
+	for {
+		page, err := e.Search(ctx, caseID, store.SearchRequest{Query: q, From: req.From, To: req.To, Size: 1000, Asc: true, Cursor: cursor})
+		if err != nil {
+			return n, err
+		}
+		for i := range page.Hits {
+			v := &page.Hits[i]
+			if v.Event == nil {
+				v.Event = &evtx.Event{} // file gone: still one row, with what the index knows
+			}
+			if err := row(v); err != nil {
+				return n, fmt.Errorf("write row: %w", err)
+			}
+			n++
+		}
+		if req.Progress != nil {
+			req.Progress(n, page.Total)
+		}
+		if page.Next == "" || len(page.Hits) == 0 {
+			break
+		}
+		cursor = page.Next
+	}
+	if err := finish(); err != nil {
+		return n, fmt.Errorf("finish export: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return n, fmt.Errorf("flush export: %w", err)
+	}
+	return n, nil
+}
+
+func andQuery(q, extra string) string {
+	if strings.TrimSpace(q) == "" || strings.TrimSpace(q) == "*" {
+		return extra
+	}
+	return "(" + q + ") AND " + extra
+}
+
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+func allFields(ev *evtx.Event) string {
+	var b strings.Builder
+	for i, f := range ev.Data {
+		if i > 0 {
+			b.WriteString(" | ")
+		}
+		b.WriteString(f.Name)
+		b.WriteString(": ")
+		b.WriteString(f.Value)
+	}
+	return b.String()
+}
+
+func csvRow(v *EventView) []string {
+	ev := v.Event
+	r := []string{isoTime(ev.TimeCreated), ev.Computer, ev.Channel, strconv.Itoa(int(ev.EventID)), strconv.Itoa(int(ev.Level)),
+		ev.Provider, strconv.FormatUint(ev.RecordID, 10), v.Description}
+	for _, k := range keyFields {
+		val, _ := ev.Get(k)
+		r = append(r, val)
+	}
+	var rules, iocs []string
+	for _, h := range v.Sigma {
+		rules = append(rules, h.Level+": "+h.Title)
+	}
+	for _, h := range v.IOCs {
+		iocs = append(iocs, h.Type+"="+h.Value+" in "+h.Field)
+	}
+	var tags, note string
+	if v.Tag != nil {
+		tags, note = strings.Join(v.Tag.Terms(), ","), v.Tag.Note
+	}
+	return append(r, strings.Join(rules, "; "), strings.Join(iocs, "; "), tags, note, v.FileName, allFields(ev))
+}
+
+// timesketchRecord is one line of Timesketch's JSONL import: message,
+// datetime and timestamp_desc are required; timestamp (µs) helps sorting;
+// other keys become searchable attributes.
+func timesketchRecord(v *EventView) map[string]any {
+	ev := v.Event
+	msg := fmt.Sprintf("[%d] %s", ev.EventID, v.Description)
+	if v.Description == "" {
+		msg = fmt.Sprintf("[%d] %s", ev.EventID, ev.Provider)
+	}
+	var parts []string
+	for _, k := range keyFields {
+		if val, ok := ev.Get(k); ok && val != "" && len(parts) < 4 {
+			parts = append(parts, k+"="+truncate(val, 200))
+		}
+	}
+	if len(parts) > 0 {
+		msg += " " + strings.Join(parts, " ")
+	}
+	rec := map[string]any{
+		"message":          msg,
+		"datetime":         ev.TimeCreated.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
+		"timestamp":        ev.TimeCreated.UnixMicro(),
+		"timestamp_desc":   "Event Recorded",
+		"data_type":        "windows:evtx:record",
+		"computer_name":    ev.Computer,
+		"channel":          ev.Channel,
+		"provider":         ev.Provider,
+		"event_identifier": ev.EventID,
+		"record_number":    ev.RecordID,
+		"event_level":      ev.Level,
+		"source_file":      v.FileName,
+		"casescope_id":     v.ID,
+	}
+	for _, f := range ev.Data {
+		key := "evt_" + strings.Map(func(r rune) rune {
+			if r == ' ' || r == '.' {
+				return '_'
+			}
+			return r
+		}, f.Name)
+		if _, exists := rec[key]; !exists {
+			rec[key] = f.Value
+		}
+	}
+	if len(v.Sigma) > 0 {
+		titles := make([]string, len(v.Sigma))
+		for i, h := range v.Sigma {
+			titles[i] = h.Title
+		}
+		rec["sigma_rules"] = titles
+	}
+	if len(v.IOCs) > 0 {
+		vals := make([]string, len(v.IOCs))
+		for i, h := range v.IOCs {
+			vals[i] = h.Value
+		}
+		rec["iocs"] = vals
+	}
+	if v.Tag != nil {
+		rec["tag"] = v.Tag.Terms()
+		if v.Tag.Note != "" {
+			rec["note"] = v.Tag.Note
+		}
+	}
+	return rec
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func sigmaRow(v *EventView, h store.SigmaHit) []string {
+	ev := v.Event
+	var details []string
+	for _, k := range keyFields {
+		if val, ok := ev.Get(k); ok && val != "" {
+			details = append(details, k+": "+truncate(val, 300))
+		}
+	}
+	if len(details) == 0 {
+		for _, f := range ev.Data {
+			if len(details) >= 6 {
+				break
+			}
+			details = append(details, f.Name+": "+truncate(f.Value, 300))
+		}
+	}
+	tags := append([]string(nil), h.Tags...)
+	sort.Strings(tags)
+	return []string{isoTime(ev.TimeCreated), ev.Computer, ev.Channel, strconv.Itoa(int(ev.EventID)), h.Level, h.Title, h.RuleID,
+		strings.Join(tags, ","), strconv.FormatUint(ev.RecordID, 10), strings.Join(details, " ¦ ")}
+}
