@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"casescope/engine"
+	"casescope/engine/admit"
 	"casescope/store"
 	"casescope/web"
 )
@@ -112,6 +113,7 @@ type common struct {
 	workers     int
 	batch       int
 	fileTimeout time.Duration
+	memBudget   string
 	rulesDir    string
 	noBuiltin   bool
 	minLevel    string
@@ -127,6 +129,7 @@ func newFlags(name string, stderr io.Writer, c *common) *flag.FlagSet {
 	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "maximum files processed at once, at most the core count (env CASESCOPE_WORKERS)")
 	fs.IntVar(&c.batch, "batch", 1000, "events per index batch (env CASESCOPE_BATCH)")
 	fs.DurationVar(&c.fileTimeout, "file-timeout", 2*time.Hour, "a file taking longer fails (env CASESCOPE_FILE_TIMEOUT)")
+	fs.StringVar(&c.memBudget, "memory-budget", "", "memory for files in flight, e.g. 512MiB or 2G (env CASESCOPE_MEMORY_BUDGET; default: from available memory and the cgroup limit)")
 	fs.StringVar(&c.rulesDir, "rules", "", "extra Sigma rules directory; adds to or replaces embedded rules by id (env CASESCOPE_RULES)")
 	fs.BoolVar(&c.noBuiltin, "no-builtin-rules", false, "do not load the embedded SigmaHQ rules (env CASESCOPE_NO_BUILTIN_RULES)")
 	fs.StringVar(&c.minLevel, "sigma-min-level", "", "skip Sigma rules below this level: informational, low, medium, high, critical (env CASESCOPE_SIGMA_MIN_LEVEL)")
@@ -209,7 +212,15 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 		DataDir: data, Workers: c.workers, BatchSize: c.batch, FileTimeout: c.fileTimeout,
 		FaultPoint: os.Getenv("CASESCOPE_FAULT_POINT"),
 	}
-	eng := engine.New(cfg, log, led, nil)
+	budget, err := c.budget()
+	if err != nil {
+		led.Close()
+		return nil, err
+	}
+	limit := admit.ApplyRuntimeLimit(budget.Bytes)
+	log.Info("memory budget", "budget", budget.String(), "go_memory_limit", limit)
+	ctl := admit.New(admit.Config{Budget: budget.Bytes, MaxWorkers: c.workers}, admit.SystemProbe{}, log)
+	eng := engine.New(cfg, log, led, ctl)
 	a := &app{ledger: led, eng: eng, log: log}
 	if start {
 		problems, err := eng.Doctor(ctx, engine.DoctorOptions{Cheap: true})
@@ -231,6 +242,23 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 		}
 	}
 	return a, nil
+}
+
+// budget is --memory-budget when given, else derived from available
+// memory and the cgroup limit.
+func (c *common) budget() (admit.Budget, error) {
+	if c.memBudget != "" {
+		n, err := admit.ParseSize(c.memBudget)
+		if err != nil {
+			return admit.Budget{}, fmt.Errorf("--memory-budget: %w", err)
+		}
+		return admit.Budget{Bytes: n, Usable: n, Source: "--memory-budget"}, nil
+	}
+	b, err := admit.DefaultBudget(admit.SystemProbe{})
+	if err != nil {
+		return admit.Budget{}, fmt.Errorf("memory budget: %w", err)
+	}
+	return b, nil
 }
 
 func (c *common) ruleOptions() engine.RuleOptions {

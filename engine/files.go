@@ -12,6 +12,7 @@ import (
 	"runtime/metrics"
 	"time"
 
+	"casescope/engine/admit"
 	"casescope/store"
 )
 
@@ -187,6 +188,8 @@ type Status struct {
 	AdmittedFiles   uint64    `json:"admitted_files"`
 	WaitingFiles    int       `json:"waiting_files"`
 	Throttled       bool      `json:"throttled"`
+	BlockedOn       string    `json:"blocked_on,omitempty"`
+	InFlightCost    uint64    `json:"in_flight_cost_bytes"`
 	QueuedFiles     int       `json:"queued_files"`
 	PendingFiles    int       `json:"pending_files"`
 	EventsPerSecond float64   `json:"events_per_second"`
@@ -214,8 +217,11 @@ func (e *Engine) Status() (Status, error) {
 	metrics.Read(s)
 	st.HeapInuse = s[0].Value.Uint64()
 	st.EventsPerSecond = e.rate.perSecond()
-	if sr, ok := e.admit.(interface{ Fill(*Status) }); ok {
-		sr.Fill(&st)
+	if sr, ok := e.admit.(interface{ Stats() admit.Stats }); ok {
+		a := sr.Stats()
+		st.MemoryBudget, st.SystemAvailable, st.RSS = a.Budget, a.SystemAvailable, a.RSS
+		st.WaitingFiles, st.Throttled, st.BlockedOn = a.Waiting, a.Throttled, a.BlockedOn
+		st.AdmittedFiles, st.MaxWorkers, st.InFlightCost = a.Admitted, a.MaxWorkers, a.InFlightCost
 	}
 	return st, nil
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+
+	"casescope/engine/admit"
 	"errors"
 	"fmt"
 	"os"
@@ -12,15 +14,11 @@ import (
 	"casescope/store"
 )
 
-// estimateCost is the admission model: the memory one file in flight can
-// pin. The reader holds one 64 KiB chunk and its parsed records (a chunk
-// has at most a few hundred records of ~3 KiB each as Go objects), the
-// index batch holds BatchSize events (~6 KiB each once Bleve has analysed
-// them), plus fixed per-worker overhead. File size barely matters because
-// everything streams. See engine/admit for the measured calibration.
+// estimateCost is the admission model (calibrated in engine/admit; see
+// admit.EstimateCost): one worker holds one parsed chunk and one index
+// batch whatever the file size, because everything streams.
 func (e *Engine) estimateCost(size int64) uint64 {
-	_ = size
-	return uint64(e.cfg.BatchSize)*6<<10 + 2<<20 + 8<<20
+	return admit.EstimateCost(size, e.cfg.BatchSize)
 }
 
 // dispatch claims queued files from the ledger and runs each on a worker

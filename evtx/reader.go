@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	vevtx "www.velocidex.com/golang/evtx"
@@ -123,7 +124,7 @@ func Stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) erro
 	if err != nil {
 		return st, err
 	}
-	seen := make(map[uint64]struct{}, 1024)
+	var seen idSet
 	buf := make([]byte, ChunkSize)
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
@@ -169,11 +170,10 @@ func Stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) erro
 			st.Chunks++
 		}
 		for _, ev := range events {
-			if _, dup := seen[ev.RecordID]; dup {
+			if !seen.add(ev.RecordID) {
 				st.SkippedRecords++
 				continue
 			}
-			seen[ev.RecordID] = struct{}{}
 			st.Records++
 			if err := fn(ev); err != nil {
 				return st, err
@@ -386,4 +386,37 @@ func ReadChunk(path string, chunk int64) ([]*Event, error) {
 		return nil, err
 	}
 	return events, nil
+}
+
+// idSet is a set of record IDs kept as sorted, disjoint, non-adjacent
+// intervals. Record IDs arrive in runs (each chunk holds a contiguous
+// range), so it stays a handful of intervals however large the file: the
+// reader's memory does not grow with file size.
+type idSet struct {
+	iv [][2]uint64 // [lo, hi] inclusive
+}
+
+// add inserts id and reports whether it was new.
+func (s *idSet) add(id uint64) bool {
+	// First interval with hi >= id.
+	i := sort.Search(len(s.iv), func(i int) bool { return s.iv[i][1] >= id })
+	if i < len(s.iv) && s.iv[i][0] <= id {
+		return false
+	}
+	joinLeft := i > 0 && s.iv[i-1][1]+1 == id
+	joinRight := i < len(s.iv) && id+1 == s.iv[i][0]
+	switch {
+	case joinLeft && joinRight:
+		s.iv[i-1][1] = s.iv[i][1]
+		s.iv = append(s.iv[:i], s.iv[i+1:]...)
+	case joinLeft:
+		s.iv[i-1][1] = id
+	case joinRight:
+		s.iv[i][0] = id
+	default:
+		s.iv = append(s.iv, [2]uint64{})
+		copy(s.iv[i+1:], s.iv[i:])
+		s.iv[i] = [2]uint64{id, id}
+	}
+	return true
 }

@@ -20,6 +20,7 @@ import (
 	index "github.com/blevesearch/bleve_index_api"
 
 	"casescope/evtx"
+	qparse "casescope/store/query"
 )
 
 // Index field names. Event data goes into FieldKV as lower-cased
@@ -148,9 +149,11 @@ func Mapping() mapping.IndexMapping {
 	tm := bleve.NewDateTimeFieldMapping()
 	tm.Store, tm.IncludeInAll, tm.DocValues = false, false, true
 	dm.AddFieldMappingsAt(FieldTime, tm)
-	dm.AddFieldMappingsAt(FieldEventID, num(true))
-	dm.AddFieldMappingsAt(FieldRecordID, num(true))
-	dm.AddFieldMappingsAt(FieldLevel, num(false))
+	// Event ID, record ID and level are zero-padded keywords (see
+	// qparse.IntKey): one term each instead of sixteen numeric ones.
+	dm.AddFieldMappingsAt(FieldEventID, kw(true))
+	dm.AddFieldMappingsAt(FieldRecordID, kw(true))
+	dm.AddFieldMappingsAt(FieldLevel, kw(false))
 	dm.AddFieldMappingsAt(FieldSigmaMax, num(false))
 	dm.AddFieldMappingsAt(FieldIOCCount, num(false))
 	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer} {
@@ -219,9 +222,12 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		return nil, fmt.Errorf("time field: %w", err)
 	}
 	doc.AddField(tf)
-	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldEventID, nil, float64(ev.EventID), optsIndexDV))
-	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldRecordID, nil, float64(ev.RecordID), optsIndexDV))
-	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldLevel, nil, float64(ev.Level), optsIndex))
+	eid, _ := qparse.IntKey(FieldEventID, uint64(ev.EventID))
+	rid, _ := qparse.IntKey(FieldRecordID, ev.RecordID)
+	lvl, _ := qparse.IntKey(FieldLevel, uint64(ev.Level))
+	x.kw(doc, FieldEventID, eid, true)
+	x.kw(doc, FieldRecordID, rid, true)
+	x.kw(doc, FieldLevel, lvl, false)
 	x.kw(doc, FieldChannel, strings.ToLower(ev.Channel), true)
 	x.kw(doc, FieldProvider, strings.ToLower(ev.Provider), true)
 	x.kw(doc, FieldComputer, strings.ToLower(ev.Computer), true)
@@ -230,6 +236,7 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		x.kw(doc, FieldUser, strings.ToLower(ev.UserID), false)
 	}
 	var text strings.Builder
+	kv := make([]byte, 0, 1024)
 	for _, f := range ev.Data {
 		if f.Value == "" {
 			continue
@@ -242,7 +249,10 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		if i := strings.LastIndexByte(name, '.'); i >= 0 {
 			name = name[i+1:] // UserData paths are searched by their leaf name
 		}
-		x.kw(doc, FieldKV, strings.ToLower(name)+"="+strings.ToLower(v), false)
+		kv = appendLower(kv, name)
+		kv = append(kv, '=')
+		kv = appendLower(kv, v)
+		kv = append(kv, kvSep)
 		if textFields[f.Name] || len(f.Value) > 200 {
 			text.WriteString(f.Value)
 			text.WriteByte('\n')
@@ -250,6 +260,11 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		if isUserField(name) {
 			x.kw(doc, FieldUser, strings.ToLower(v), false)
 		}
+	}
+	if len(kv) > 0 {
+		// One field holding every name=value token: one field object and
+		// one analysis pass per event instead of one per data field.
+		doc.AddField(document.NewTextFieldCustom(FieldKV, nil, kv, optsIndex, splitAnalyzer{}))
 	}
 	if text.Len() > 0 {
 		doc.AddField(document.NewTextFieldCustom(FieldText, nil, []byte(text.String()), optsIndex, x.standard))
@@ -263,7 +278,11 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 			maxRank = r
 		}
 	}
-	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldSigmaMax, nil, float64(maxRank), optsIndex))
+	// Numeric fields cost a dozen prefix-coded terms each: only events
+	// with detections carry the detection counts.
+	if maxRank > 0 {
+		doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldSigmaMax, nil, float64(maxRank), optsIndex))
+	}
 	seen := map[string]bool{}
 	for _, h := range d.IOCs {
 		if !seen[h.IOCID] {
@@ -272,7 +291,9 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 			x.kw(doc, FieldIOCType, strings.ToLower(h.Type), false)
 		}
 	}
-	doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldIOCCount, nil, float64(len(seen)), optsIndex))
+	if len(seen) > 0 {
+		doc.AddField(document.NewNumericFieldWithIndexingOptions(FieldIOCCount, nil, float64(len(seen)), optsIndex))
+	}
 	for _, t := range d.Tags {
 		x.kw(doc, FieldTag, strings.ToLower(t), false)
 	}
@@ -422,4 +443,55 @@ func (x *Index) CountIDs(ctx context.Context, ids []string) (uint64, error) {
 		return 0, nil
 	}
 	return x.count(ctx, bleve.NewDocIDQuery(ids))
+}
+
+// kvSep separates the name=value tokens of FieldKV; it cannot occur in
+// event text that matters (NUL is dropped by the EVTX string decoding).
+const kvSep = 0
+
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			// Non-ASCII: fall back to Unicode lower-casing for the rest.
+			return append(dst, strings.ToLower(s[i:])...)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c == kvSep {
+			c = ' '
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// splitAnalyzer turns FieldKV's separated tokens into terms, unchanged.
+type splitAnalyzer struct{}
+
+// Analyze implements analysis.Analyzer.
+func (splitAnalyzer) Analyze(input []byte) analysis.TokenStream {
+	n := 0
+	for _, c := range input {
+		if c == kvSep {
+			n++
+		}
+	}
+	out := make(analysis.TokenStream, 0, n+1)
+	start, pos := 0, 1
+	for i, c := range input {
+		if c != kvSep {
+			continue
+		}
+		if i > start {
+			out = append(out, &analysis.Token{Start: start, End: i, Term: input[start:i], Position: pos, Type: analysis.AlphaNumeric})
+			pos++
+		}
+		start = i + 1
+	}
+	if start < len(input) {
+		out = append(out, &analysis.Token{Start: start, End: len(input), Term: input[start:], Position: pos, Type: analysis.AlphaNumeric})
+	}
+	return out
 }

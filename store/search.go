@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/numeric"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
 
@@ -156,8 +155,8 @@ func numericTerm(field, term string) string {
 	if field != FieldEventID {
 		return term
 	}
-	if v, err := prefixCodedToInt(term); err == nil {
-		return strconv.FormatFloat(numeric.Int64ToFloat64(v), 'f', -1, 64)
+	if n, err := strconv.ParseUint(term, 10, 64); err == nil {
+		return strconv.FormatUint(n, 10) // zero-padded keyword
 	}
 	return term
 }

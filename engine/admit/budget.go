@@ -20,7 +20,7 @@ const (
 	// time (see Controller), which is what a tiny machine needs anyway.
 	MinBudget = 64 * MiB
 	// MaxBudget caps the default budget. It holds 64 files at the cost
-	// cap (MaxCost) and ~330 at a typical cost (1000-event batches, see
+	// cap (MaxCost) and ~300 at a typical cost (1000-event batches, see
 	// EstimateCost), more than the worker cap (NumCPU) allows on any
 	// plausible machine, so it never limits throughput; it
 	// keeps casescope from claiming most of a shared forensic server just
@@ -40,9 +40,14 @@ type Budget struct {
 	Source string `json:"source"`
 }
 
-// String renders the budget for logs: "1.2 GiB (60% of 2.0 GiB, cgroup v2 …)".
+// String renders the budget for logs: "1.2 GiB of 2.0 GiB usable (cgroup
+// v2 /sys/fs/cgroup/x/memory.max)", or "512.0 MiB (--memory-budget)" when
+// Usable is 0 or equal to Bytes (an override).
 func (b Budget) String() string {
-	return fmt.Sprintf("%s (%d%% of %s, %s)", formatSize(b.Bytes), BudgetPercent, formatSize(b.Usable), b.Source)
+	if b.Usable == 0 || b.Usable == b.Bytes {
+		return fmt.Sprintf("%s (%s)", formatSize(b.Bytes), b.Source)
+	}
+	return fmt.Sprintf("%s of %s usable (%s)", formatSize(b.Bytes), formatSize(b.Usable), b.Source)
 }
 
 // reader is implemented by probes that can say which bound they read

@@ -67,9 +67,18 @@ func TestDefaultBudgetError(t *testing.T) {
 }
 
 func TestBudgetString(t *testing.T) {
-	b := Budget{Bytes: 600 * MiB, Usable: 1000 * MiB, Source: "available memory"}
-	if got, want := b.String(), "600.0 MiB (60% of 1000.0 MiB, available memory)"; got != want {
-		t.Errorf("String() = %q; want %q", got, want)
+	tests := []struct {
+		b    Budget
+		want string
+	}{
+		{Budget{Bytes: 600 * MiB, Usable: 1000 * MiB, Source: "available memory"}, "600.0 MiB of 1000.0 MiB usable (available memory)"},
+		{Budget{Bytes: 512 * MiB, Usable: 512 * MiB, Source: "--memory-budget"}, "512.0 MiB (--memory-budget)"},
+		{Budget{Bytes: 2 * GiB, Source: "--memory-budget"}, "2.0 GiB (--memory-budget)"},
+	}
+	for _, tc := range tests {
+		if got := tc.b.String(); got != tc.want {
+			t.Errorf("String() = %q; want %q", got, tc.want)
+		}
 	}
 }
 

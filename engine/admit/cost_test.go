@@ -10,14 +10,14 @@ func TestEstimateCost(t *testing.T) {
 		batchSize int
 		want      uint64
 	}{
-		// 20 MiB + batch × 80 KiB + fileSize/8, capped at 512 MiB.
-		{name: "empty file batch 1", fileSize: 0, batchSize: 1, want: 20*mib + 80<<10},
-		{name: "batch 0 counts as 1", fileSize: 0, batchSize: 0, want: 20*mib + 80<<10},
-		{name: "negative batch counts as 1", fileSize: 0, batchSize: -5, want: 20*mib + 80<<10},
-		{name: "negative size ignored", fileSize: -1, batchSize: 1, want: 20*mib + 80<<10},
-		{name: "3.2 MB file batch 1000", fileSize: 3215360, batchSize: 1000, want: 20*mib + 1000*80<<10 + 3215360/8},
-		{name: "batch 2000", fileSize: 0, batchSize: 2000, want: 20*mib + 2000*80<<10},
-		{name: "1 GiB file batch 1000", fileSize: 1 << 30, batchSize: 1000, want: 20*mib + 1000*80<<10 + 128*mib},
+		// 32 MiB + batch × 80 KiB + fileSize/1024, capped at 512 MiB.
+		{name: "empty file batch 1", fileSize: 0, batchSize: 1, want: 32*mib + 80<<10},
+		{name: "batch 0 counts as 1", fileSize: 0, batchSize: 0, want: 32*mib + 80<<10},
+		{name: "negative batch counts as 1", fileSize: 0, batchSize: -5, want: 32*mib + 80<<10},
+		{name: "negative size ignored", fileSize: -1, batchSize: 1, want: 32*mib + 80<<10},
+		{name: "3.2 MB file batch 1000", fileSize: 3215360, batchSize: 1000, want: 32*mib + 1000*80<<10 + 3215360/1024},
+		{name: "batch 2000", fileSize: 0, batchSize: 2000, want: 32*mib + 2000*80<<10},
+		{name: "1 GiB file batch 1000", fileSize: 1 << 30, batchSize: 1000, want: 32*mib + 1000*80<<10 + 1*mib},
 		{name: "huge batch capped", fileSize: 0, batchSize: 1 << 40, want: 512 * mib},
 		{name: "huge file capped", fileSize: 1 << 50, batchSize: 1000, want: 512 * mib},
 	}

@@ -7,17 +7,18 @@
 // Provider and Channel, one field at a time (a match never spans two
 // fields), and reports each (IOC, field) pair at most once. All comparison
 // is case-insensitive (ASCII folding; other text is lowered with
-// strings.ToLower, which is not full Unicode case folding). The work per
-// field does not grow with the number of IOCs:
+// strings.ToLower, which is not full Unicode case folding). The number of
+// passes over a field does not grow with the number of IOCs; only real
+// candidates are checked one by one:
 //
 //   - Literal types (domain, hostname, username, sid, filename, filepath,
 //     registry, url, command, string) go into one Aho-Corasick automaton
 //     (github.com/coregx/ahocorasick, a full DFA). One overlapping pass over
 //     the lowered field value yields candidates; each candidate then passes
 //     the exact boundary rule of its IOC type (rules.go). File paths are
-//     matched on a second view of the value with '/' turned into '\' and
-//     runs of separators collapsed; that pass runs only when the view
-//     differs from the lowered value.
+//     matched on a view of the value with '/' turned into '\' and runs of
+//     separators collapsed; when that view differs from the lowered value,
+//     a second, small automaton holding only the filepath IOCs runs on it.
 //   - Hashes (md5, sha1, sha256) and IPs are found by tokenising: maximal
 //     hex runs of hash length are looked up in a map, and IP-looking tokens
 //     (IPv4, IPv6 incl. IPv4-mapped and zero-compressed forms, optionally
@@ -43,5 +44,8 @@
 // Caveats. An IOC that is very short or very common (a one-letter string)
 // produces a hit on most events; Compile does not refuse it. The DFA costs
 // memory roughly proportional to the total length of the literal IOCs
-// (about 35 MB for 10,000 literal IOCs of typical length).
+// (about 12 MB for a 10,000-IOC feed with 4,300 literal patterns, 46k
+// states), and a large DFA makes the pass slower per byte through cache
+// misses, not through more work: 10,000 IOCs cost about 1.6 times as much
+// CPU per event as 10 (BenchmarkMatch).
 package ioc

@@ -57,10 +57,6 @@ type parsedRule struct {
 	detection *yaml.Node // mapping node
 }
 
-// errNotRule marks a YAML document that is not a detection rule at all
-// (a correlation or filter document, or a rule collection's header).
-var errNotRule = errors.New("not a detection rule")
-
 // parseRuleDocs parses every YAML document of one file. Documents that are
 // valid rules come back in rules; the others in skipped.
 func parseRuleDocs(path string, data []byte) (rules []parsedRule, skipped []Skipped) {
@@ -138,9 +134,9 @@ func parseRule(path string, doc *yaml.Node) (parsedRule, error) {
 		case "action":
 			return r, fmt.Errorf("rule collections (action: %s) are not supported", scalar(v))
 		case "correlation":
-			return r, fmt.Errorf("correlation rules are not supported: %w", errNotRule)
+			return r, errors.New("correlation rules are not supported")
 		case "filter":
-			return r, fmt.Errorf("filter documents are not supported: %w", errNotRule)
+			return r, errors.New("filter documents are not supported")
 		}
 	}
 	if falsePos != nil {

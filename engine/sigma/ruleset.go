@@ -63,7 +63,6 @@ type Ruleset struct {
 type loadedRule struct {
 	meta Rule
 	hit  Hit
-	idx  int // position in Ruleset.rules
 }
 
 // variant is a rule compiled for one source (its renames applied).
@@ -262,7 +261,7 @@ func (b *builder) add(lm *logsourceMap, pr parsedRule) (err error) {
 	if err != nil {
 		return err
 	}
-	lr := &loadedRule{meta: pr.meta, idx: len(b.rs.rules)}
+	lr := &loadedRule{meta: pr.meta}
 	lr.hit = Hit{RuleID: pr.meta.ID, Title: pr.meta.Title, Level: pr.meta.Level, Tags: pr.meta.Tags}
 
 	if srcs == nil {

@@ -53,11 +53,6 @@ type prelit struct {
 	id1 int32
 }
 
-// usesLower reports whether the matcher reads the lower-cased value.
-func (m *matcher) usesLower() bool {
-	return !m.cased && m.kind <= kGlob
-}
-
 // matchVal tests event value vi of p.
 func (m *matcher) matchVal(p *prepared, vi int32) bool {
 	if m.kind == kRegex && len(m.pre) > 0 && !m.prefilter(p, vi) {

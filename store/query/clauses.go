@@ -121,6 +121,9 @@ func regexpQuery(field, re string) bq.Query {
 }
 
 func numRange(field string, lo, hi *float64, loIncl, hiIncl bool) bq.Query {
+	if IsIntKeyField(field) {
+		return intRange(field, lo, hi, loIncl, hiIncl)
+	}
 	q := bq.NewNumericRangeInclusiveQuery(lo, hi, &loIncl, &hiIncl)
 	q.SetField(field)
 	return q

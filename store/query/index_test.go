@@ -24,30 +24,30 @@ func testDocs() map[string]map[string]any {
 	security := func() map[string]any {
 		return map[string]any{
 			store.FieldChannel: "security", store.FieldProvider: "microsoft-windows-security-auditing",
-			store.FieldLevel: 0, store.FieldSigmaMax: 0, store.FieldIOCCount: 0, store.FieldFile: "1",
+			store.FieldLevel: "000", store.FieldSigmaMax: 0, store.FieldIOCCount: 0, store.FieldFile: "1",
 		}
 	}
 	d1 := security()
-	d1[store.FieldEventID], d1[store.FieldRecordID] = 4624, 100
+	d1[store.FieldEventID], d1[store.FieldRecordID] = "04624", "00000000000000000100"
 	d1[store.FieldComputer], d1[store.FieldTime] = "host-7", ts("2024-05-14T09:30:00Z")
 	d1[store.FieldKV] = []string{"targetusername=administrator", "logontype=3", "ipaddress=10.1.2.3", "subjectusersid=s-1-0-0"}
 	d1[store.FieldUser] = []string{"administrator"}
 
 	d2 := security()
-	d2[store.FieldEventID], d2[store.FieldRecordID] = 4624, 101
+	d2[store.FieldEventID], d2[store.FieldRecordID] = "04624", "00000000000000000101"
 	d2[store.FieldComputer], d2[store.FieldTime] = "host-8.corp.local", ts("2024-05-15T08:00:00Z")
 	d2[store.FieldKV] = []string{"targetusername=alice", "logontype=10", "ipaddress=10.9.9.9"}
 	d2[store.FieldUser] = []string{"alice"}
 
 	d3 := security()
-	d3[store.FieldEventID], d3[store.FieldRecordID] = 4625, 102
+	d3[store.FieldEventID], d3[store.FieldRecordID] = "04625", "00000000000000000102"
 	d3[store.FieldComputer], d3[store.FieldTime] = "host-7", ts("2024-05-14T23:59:59.5Z")
 	d3[store.FieldKV] = []string{"targetusername=admin-backup", "logontype=3", "ipaddress=10.1.2.3", "status=0xc000006d"}
 	d3[store.FieldUser] = []string{"admin-backup"}
 
 	d4 := map[string]any{
 		store.FieldChannel: "microsoft-windows-sysmon/operational", store.FieldProvider: "microsoft-windows-sysmon",
-		store.FieldEventID: 1, store.FieldRecordID: 7, store.FieldLevel: 4, store.FieldFile: "2",
+		store.FieldEventID: "00001", store.FieldRecordID: "00000000000000000007", store.FieldLevel: "004", store.FieldFile: "2",
 		store.FieldComputer: "host-7", store.FieldTime: ts("2024-05-13T12:00:00Z"),
 		store.FieldKV: []string{`image=c:\windows\system32\cmd.exe`, `commandline=c:\windows\system32\cmd.exe /c whoami`,
 			`parentimage=c:\windows\explorer.exe`, `user=nt authority\system`, "logonid=0x3e7"},
@@ -61,7 +61,7 @@ func testDocs() map[string]map[string]any {
 	}
 	d5 := map[string]any{
 		store.FieldChannel: "microsoft-windows-powershell/operational", store.FieldProvider: "microsoft-windows-powershell",
-		store.FieldEventID: 4104, store.FieldRecordID: 9, store.FieldLevel: 5, store.FieldFile: "3",
+		store.FieldEventID: "04104", store.FieldRecordID: "00000000000000000009", store.FieldLevel: "005", store.FieldFile: "3",
 		store.FieldComputer: "host-9", store.FieldTime: ts("2019-03-01T10:00:00Z"),
 		store.FieldKV:         []string{"scriptblocktext=invoke-mimikatz -dumpcreds", "messagenumber=1"},
 		store.FieldText:       "Invoke-Mimikatz -DumpCreds",
@@ -73,7 +73,7 @@ func testDocs() map[string]map[string]any {
 	}
 	d6 := map[string]any{
 		store.FieldChannel: "system", store.FieldProvider: "service control manager",
-		store.FieldEventID: 7045, store.FieldRecordID: 3, store.FieldLevel: 4, store.FieldFile: "4",
+		store.FieldEventID: "07045", store.FieldRecordID: "00000000000000000003", store.FieldLevel: "004", store.FieldFile: "4",
 		store.FieldComputer: "host-7", store.FieldTime: ts("2019-01-02T11:59:00Z"),
 		store.FieldKV:       []string{"servicename=psexesvc", `imagepath=%systemroot%\psexesvc.exe`, "starttype=demand start"},
 		store.FieldText:     `%SystemRoot%\PSEXESVC.exe`,
@@ -82,7 +82,7 @@ func testDocs() map[string]map[string]any {
 	}
 	d7 := map[string]any{
 		store.FieldChannel: "microsoft-windows-windows defender/operational", store.FieldProvider: "microsoft-windows-windows defender",
-		store.FieldEventID: 1116, store.FieldRecordID: 37, store.FieldLevel: 3, store.FieldFile: "5",
+		store.FieldEventID: "01116", store.FieldRecordID: "00000000000000000037", store.FieldLevel: "003", store.FieldFile: "5",
 		store.FieldComputer: "msedgewin10", store.FieldTime: ts("2019-07-18T20:40:00Z"),
 		store.FieldKV:       []string{"threat name=hacktool:win32/mimikatz", "severity name=high", `path=file:_c:\tools\m.exe`},
 		store.FieldSigmaMax: 0, store.FieldIOCCount: 0,

@@ -3,6 +3,7 @@ package query_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -38,7 +39,40 @@ func re(field, r string) bq.Query {
 	return q
 }
 
+// intWidth is the zero-padded width of the integer keyword fields (the
+// index stores event_id 4624 as "04624").
+var intWidth = map[string]int{"event_id": 5, "record_id": 20, "level": 3}
+
 func numRange(field string, lo, hi *float64, loIncl, hiIncl bool) bq.Query {
+	if w, ok := intWidth[field]; ok {
+		// Integer keyword fields: exact values are terms, ranges are
+		// inclusive term ranges over the padded form.
+		l, h := 0.0, 1.0
+		for i := 0; i < w; i++ {
+			h *= 10
+		}
+		h--
+		if lo != nil && *lo > l {
+			l = *lo
+			if !loIncl {
+				l++
+			}
+		}
+		if hi != nil {
+			h = *hi
+			if !hiIncl {
+				h--
+			}
+		}
+		ls, hs := fmt.Sprintf("%0*d", w, int64(l)), fmt.Sprintf("%0*d", w, int64(h))
+		if ls == hs {
+			return term(field, ls)
+		}
+		t := true
+		q := bq.NewTermRangeInclusiveQuery(ls, hs, &t, &t)
+		q.SetField(field)
+		return q
+	}
 	q := bq.NewNumericRangeInclusiveQuery(lo, hi, &loIncl, &hiIncl)
 	q.SetField(field)
 	return q
