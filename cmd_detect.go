@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"casescope/engine"
 	"casescope/engine/ioc"
+	"casescope/store"
 )
 
 func cmdHits(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -293,4 +296,79 @@ func progressFunc(stderr io.Writer) func(done, total uint64) {
 		}
 		fmt.Fprintf(f, "\r%d/%d events (%.0f%%) %s   ", done, total, pct, time.Since(start).Round(time.Second))
 	}
+}
+
+// serveInfo is written by serve into the data directory so local commands
+// can reach the running server (the ledger is locked while it runs).
+type serveInfo struct {
+	Addr  string `json:"addr"`
+	PID   int    `json:"pid"`
+	Token string `json:"token"` // local API token; the file is mode 0600
+}
+
+func serveInfoPath(data string) string { return filepath.Join(data, "serve.json") }
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("status", stderr, &c)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := c.localStatus(ctx, stderr)
+	if errors.Is(err, store.ErrLocked) {
+		st, err = c.remoteStatus(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(st)
+	}
+	fmt.Fprintf(stdout, "budget %d MiB, heap %d MiB, RSS %d MiB, available %d MiB\nworkers %d/%d, waiting %d, throttled %v, queued %d, pending %d\n",
+		st.MemoryBudget>>20, st.HeapInuse>>20, st.RSS>>20, st.SystemAvailable>>20, st.ActiveWorkers, st.MaxWorkers,
+		st.WaitingFiles, st.Throttled, st.QueuedFiles, st.PendingFiles)
+	return nil
+}
+
+func (c *common) localStatus(ctx context.Context, stderr io.Writer) (engine.Status, error) {
+	a, err := c.open(ctx, stderr, false)
+	if err != nil {
+		return engine.Status{}, err
+	}
+	defer a.close()
+	return a.eng.Status()
+}
+
+func (c *common) remoteStatus(ctx context.Context) (engine.Status, error) {
+	var st engine.Status
+	data, err := filepath.Abs(c.data)
+	if err != nil {
+		return st, err
+	}
+	raw, err := os.ReadFile(serveInfoPath(data))
+	if err != nil {
+		return st, fmt.Errorf("the ledger is locked by another process, and no running server is recorded: %w", err)
+	}
+	var si serveInfo
+	if err := json.Unmarshal(raw, &si); err != nil {
+		return st, fmt.Errorf("read %s: %w", serveInfoPath(data), err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+si.Addr+"/api/system", nil)
+	if err != nil {
+		return st, err
+	}
+	req.Header.Set("Authorization", "Bearer "+si.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, fmt.Errorf("ask the running server (pid %d): %w", si.PID, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("running server answered %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("decode status: %w", err)
+	}
+	return st, nil
 }

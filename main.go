@@ -60,6 +60,7 @@ Usage:
   casescope iocs    --case NAME [--add FILE] --json      list IOCs with hits; add a CSV and re-hunt
   casescope rules   [--rules DIR] --json                 loaded and skipped Sigma rules
   casescope doctor  [--case NAME] [--fix] [--json]       check ledger, disk and index agree; repair
+  casescope status  [--json]                             memory budget, workers, queue (asks a running server)
   casescope export  --case NAME --format csv|jsonl|sigma-csv|report [--query Q] [--tagged] --out FILE
   casescope version
 
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdDoctor(ctx, rest, stdout, stderr)
 	case "export":
 		return cmdExport(ctx, rest, stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "casescope %s (%s)\n", version, runtime.Version())
 		return nil

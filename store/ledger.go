@@ -22,6 +22,9 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrInvalid reports a value the ledger refuses (an empty case name).
 	ErrInvalid = errors.New("invalid")
+	// ErrLocked reports a ledger held by another process (a running
+	// casescope serve).
+	ErrLocked = errors.New("ledger in use by another casescope process")
 )
 
 // File states. A file is in exactly one state; the by-state index holds it
@@ -112,7 +115,10 @@ func OpenLedger(path string) (*Ledger, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create ledger dir: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open ledger %s: %w", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}

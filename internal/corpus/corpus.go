@@ -4,8 +4,11 @@
 package corpus
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 )
 
@@ -55,4 +58,49 @@ func Shared(t testing.TB) string {
 		t.Fatalf("abs %s: %v", dir, err)
 	}
 	return abs
+}
+
+// EVTXFiles lists the .evtx files under dir, sorted.
+func EVTXFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(strings.ToLower(p), ".evtx") {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", dir, err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Replicate writes copies × len(src) distinct files into dst: copy k of a
+// file gets k+1 bytes appended after its last chunk, which the EVTX reader
+// ignores, so every copy has the same events but its own sha256 (dedupe
+// does not skip it). It returns the paths written.
+func Replicate(t testing.TB, src []string, dst string, copies int) []string {
+	t.Helper()
+	var out []string
+	for i, p := range src {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("read %s: %v", p, err)
+		}
+		for k := 0; k < copies; k++ {
+			dir := filepath.Join(dst, fmt.Sprintf("copy%03d", k))
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Join(dir, fmt.Sprintf("%03d_%s", i, filepath.Base(p)))
+			data := append(b[:len(b):len(b)], make([]byte, k+1)...)
+			if err := os.WriteFile(name, data, 0o600); err != nil {
+				t.Fatalf("write %s: %v", name, err)
+			}
+			out = append(out, name)
+		}
+	}
+	return out
 }
