@@ -62,6 +62,7 @@ Usage:
   casescope doctor  [--case NAME] [--fix] [--json]       check ledger, disk and index agree; repair
   casescope status  [--json]                             memory budget, workers, queue (asks a running server)
   casescope export  --case NAME --format csv|jsonl|sigma-csv|report [--query Q] [--tagged] --out FILE
+  casescope user    add|passwd|list|disable|enable ...   accounts (roles: admin, analyst, read-only)
   casescope version
 
 Every command takes --data DIR (env CASESCOPE_DATA, default ./casescope-data).
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdExport(ctx, rest, stdout, stderr)
 	case "status":
 		return cmdStatus(ctx, rest, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "casescope %s (%s)\n", version, runtime.Version())
 		return nil
