@@ -336,6 +336,8 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	sum.PeakRSS = peakRSS()
+	sum.Stages = a.eng.Stages()
+	sum.FirstSearchable = a.eng.FirstSearchable().Seconds()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		return enc.Encode(sum)
@@ -355,6 +357,10 @@ type ingestSummary struct {
 	Events     int64   `json:"events"`
 	Seconds    float64 `json:"seconds"`
 	PeakRSS    int64   `json:"peak_rss_bytes"`
+	// Beyond the contract: CPU time per pipeline stage summed over
+	// workers, and when the first events became searchable.
+	Stages          engine.StageSeconds `json:"stages_seconds"`
+	FirstSearchable float64             `json:"first_searchable_seconds"`
 }
 
 func summarize(l *store.Ledger, caseID uint64, ids []uint64) (ingestSummary, error) {

@@ -49,6 +49,7 @@ type Ledger interface {
 	RollbackMove(m store.MoveIntent) error
 	Moves() ([]store.MoveIntent, error)
 	PutHits(caseID, fileID uint64, hits []store.EventHits) error
+	CompleteFile(caseID, fileID uint64, hits []store.EventHits, fn func(f *store.File) error) (store.File, error)
 	Hits(caseID, fileID uint64, fn func(h *store.EventHits) error) error
 	EventHitsOf(caseID, fileID uint64, docID string) (store.EventHits, error)
 	Tags(caseID, fileID uint64, fn func(t *store.Tag) error) error
@@ -93,6 +94,10 @@ type Engine struct {
 
 	faults faultCounter
 	rate   rateMeter
+	stages stageTimes
+
+	started         time.Time
+	firstSearchable atomic.Int64 // unix ns
 
 	runCtx context.Context // the engine's own context; jobs run on it
 	cancel context.CancelFunc
@@ -143,6 +148,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.runCtx = ctx
+	e.started = time.Now()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

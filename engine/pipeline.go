@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync/atomic"
 
 	"casescope/engine/admit"
 	"errors"
@@ -107,7 +108,8 @@ func (e *Engine) process(ctx context.Context, f store.File) {
 		return
 	}
 	e.fault("before-complete")
-	_, err = e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+	ledgerStart := time.Now()
+	_, err = e.ledger.CompleteFile(f.CaseID, f.ID, res.hits, func(r *store.File) error {
 		r.State = store.StateCompleted
 		r.Events = res.events
 		r.SigmaHits = res.sigma
@@ -117,6 +119,7 @@ func (e *Engine) process(ctx context.Context, f store.File) {
 		r.Finished = time.Now().UTC()
 		return nil
 	})
+	e.stages.ledger.Add(int64(time.Since(ledgerStart)))
 	if err != nil {
 		log.Error("record completion", "err", err)
 		return
@@ -128,6 +131,7 @@ func (e *Engine) process(ctx context.Context, f store.File) {
 type fileResult struct {
 	events, sigma, ioc int64
 	warnings           []string
+	hits               []store.EventHits // stored with the completion
 }
 
 // ingestFile streams the file: parse, detect, index in bounded batches.
@@ -160,24 +164,36 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		if n <= 0 {
 			return nil
 		}
+		t0 := time.Now()
 		if err := idx.IndexDocs(batch[:n], final); err != nil {
 			return err
 		}
+		e.stages.index.Add(int64(time.Since(t0)))
 		e.rate.add(int64(n))
+		e.markSearchable()
 		e.fault("after-batch")
 		rest := copy(batch, batch[n:])
 		clear(batch[rest:])
 		batch = batch[:rest]
 		return nil
 	}
+	streamStart := time.Now()
+	var inCallback time.Duration
 	st, err := evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
+		cbStart := time.Now()
+		defer func() { inCallback += time.Since(cbStart) }()
 		d := store.Doc{FileID: f.ID, Event: ev}
 		id := store.DocID(f.ID, ev)
 		if t, ok := tags[id]; ok {
 			d.Tags = t.Terms()
 		}
 		{
-			d.Sigma, d.IOCs = det.Detect(f.CaseID, ev, nil, nil)
+			t0 := time.Now()
+			d.Sigma = det.sigmaHits(ev, nil)
+			t1 := time.Now()
+			d.IOCs = det.iocHits(f.CaseID, ev, nil)
+			e.stages.sigma.Add(int64(t1.Sub(t0)))
+			e.stages.ioc.Add(int64(time.Since(t1)))
 			if len(d.Sigma) > 0 || len(d.IOCs) > 0 {
 				res.sigma += int64(len(d.Sigma))
 				if len(d.IOCs) > 0 {
@@ -194,19 +210,19 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		}
 		return nil
 	})
+	e.stages.parse.Add(int64(time.Since(streamStart) - inCallback))
 	if err != nil {
 		return res, fmt.Errorf("read %s: %w", filepath.Base(f.Path), err)
 	}
 	if err := flush(true); err != nil {
 		return res, err
 	}
+
 	if st.SkippedChunks > 0 || st.SkippedRecords > 0 {
 		res.warnings = append(res.warnings, fmt.Sprintf("skipped %d unreadable chunk(s) and %d bad record(s)", st.SkippedChunks, st.SkippedRecords))
 		res.warnings = append(res.warnings, st.Warnings...)
 	}
-	if err := e.ledger.PutHits(f.CaseID, f.ID, hits); err != nil {
-		return res, fmt.Errorf("store hits: %w", err)
-	}
+	res.hits = hits
 	return res, nil
 }
 
@@ -282,4 +298,47 @@ func (e *Engine) checkIdleQueue() {
 		e.invariants = append(e.invariants, msg)
 	}
 	e.invMu.Unlock()
+}
+
+// stageTimes accumulates the time spent in each pipeline stage across
+// workers (nanoseconds; stages of concurrent files add up, so the sum can
+// exceed wall time).
+type stageTimes struct {
+	parse, sigma, ioc, index, ledger atomic.Int64
+}
+
+// StageSeconds reports accumulated stage times in seconds.
+type StageSeconds struct {
+	Parse  float64 `json:"parse"`
+	Sigma  float64 `json:"sigma"`
+	IOC    float64 `json:"ioc"`
+	Index  float64 `json:"index"`
+	Ledger float64 `json:"ledger"`
+}
+
+// Stages returns the accumulated stage times since Start.
+func (e *Engine) Stages() StageSeconds {
+	s := func(v *atomic.Int64) float64 { return time.Duration(v.Load()).Seconds() }
+	return StageSeconds{Parse: s(&e.stages.parse), Sigma: s(&e.stages.sigma), IOC: s(&e.stages.ioc),
+		Index: s(&e.stages.index), Ledger: s(&e.stages.ledger)}
+}
+
+// markSearchable records when the first batch became searchable.
+func (e *Engine) markSearchable() {
+	if e.firstSearchable.Load() != 0 {
+		return
+	}
+	if e.firstSearchable.CompareAndSwap(0, time.Now().UnixNano()) {
+		e.log.Info("first events searchable", "after_seconds", time.Since(e.started).Seconds())
+	}
+}
+
+// FirstSearchable returns how long after Start the first events became
+// searchable (0 if none yet).
+func (e *Engine) FirstSearchable() time.Duration {
+	ns := e.firstSearchable.Load()
+	if ns == 0 {
+		return 0
+	}
+	return time.Unix(0, ns).Sub(e.started)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -51,19 +52,42 @@ func hitPrefix(caseID, fileID uint64) []byte { return key2(caseID, fileID) }
 // PutHits replaces the stored hits of a file's events: hits lists the
 // events with detections; events of the file not in hits lose theirs.
 func (l *Ledger) PutHits(caseID, fileID uint64, hits []EventHits) error {
-	return l.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktHits)
-		if err := deletePrefix(b, hitPrefix(caseID, fileID)); err != nil {
+	return l.db.Batch(func(tx *bolt.Tx) error { return putHits(tx, caseID, fileID, hits) })
+}
+
+func putHits(tx *bolt.Tx, caseID, fileID uint64, hits []EventHits) error {
+	b := tx.Bucket(bktHits)
+	if err := deletePrefix(b, hitPrefix(caseID, fileID)); err != nil {
+		return err
+	}
+	for i := range hits {
+		k := append(hitPrefix(caseID, fileID), []byte(hits[i].DocID)...)
+		if err := putJSON(b, k, &hits[i]); err != nil {
 			return err
 		}
-		for i := range hits {
-			k := append(hitPrefix(caseID, fileID), []byte(hits[i].DocID)...)
-			if err := putJSON(b, k, &hits[i]); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+// CompleteFile stores a file's hits and applies fn to its record in one
+// transaction (one commit per finished file).
+func (l *Ledger) CompleteFile(caseID, fileID uint64, hits []EventHits, fn func(f *File) error) (File, error) {
+	var f File
+	err := l.db.Batch(func(tx *bolt.Tx) error {
+		f = File{}
+		if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
+			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
 		}
-		return nil
+		old := f.State
+		if err := fn(&f); err != nil {
+			return err
+		}
+		if err := putHits(tx, caseID, fileID, hits); err != nil {
+			return err
+		}
+		return putFile(tx, &f, old)
 	})
+	return f, err
 }
 
 // Hits calls fn for every stored event hit of a case (fileID 0 = all

@@ -122,6 +122,9 @@ func OpenLedger(path string) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
+	// Batch coalesces concurrent commits (one fsync for several files);
+	// with only a few workers a long delay would just add latency.
+	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktMeta, bktCases, bktNames, bktFiles, bktByState, bktSHA, bktMoves, bktIOCs, bktHits, bktTags, bktUsers, bktAudit, bktSessions} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
