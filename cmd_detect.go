@@ -63,6 +63,10 @@ func cmdIOCs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer a.close()
 	cs, err := a.ledger.CaseByName(*caseName)
+	if errors.Is(err, store.ErrNotFound) && start {
+		// Adding IOCs before any evidence is normal: hunt from the start.
+		cs, err = a.ledger.CreateCase(*caseName, "")
+	}
 	if err != nil {
 		return err
 	}

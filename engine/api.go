@@ -308,3 +308,66 @@ func (e *Engine) Stats(caseID uint64) (CaseStats, error) {
 	err = e.ledger.Tags(caseID, 0, func(*store.Tag) error { st.Tagged++; return nil })
 	return st, err
 }
+
+// BulkTag adds tag words (and optionally a star) to every event matching
+// a query, keeping each event's existing tags and note. It returns how
+// many events it tagged.
+func (e *Engine) BulkTag(ctx context.Context, caseID uint64, query string, words []string, star bool) (int, error) {
+	words, err := store.NormalizeTags(words)
+	if err != nil {
+		return 0, err
+	}
+	if len(words) == 0 && !star {
+		return 0, fmt.Errorf("no tag given: %w", store.ErrInvalid)
+	}
+	n, cursor := 0, ""
+	for {
+		page, err := e.Search(ctx, caseID, store.SearchRequest{Query: query, Size: 500, Asc: true, Cursor: cursor})
+		if err != nil {
+			return n, err
+		}
+		for _, v := range page.Hits {
+			if v.Event == nil {
+				continue
+			}
+			t := store.Tag{DocID: v.ID}
+			if v.Tag != nil {
+				t = *v.Tag
+			}
+			t.Tags = append(t.Tags, words...)
+			t.Starred = t.Starred || star
+			if _, err := e.TagEvent(ctx, caseID, t); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if page.Next == "" {
+			return n, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// ReloadRules compiles the rule set again (e.g. after rules were added to
+// the --rules directory), installs it, and re-runs Sigma over every case.
+// It returns the new rule set's load report and the rescan jobs.
+func (e *Engine) ReloadRules(opts RuleOptions) (loaded, skipped int, jobs []Job, err error) {
+	rs, err := LoadRules(opts)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	e.det.SetRules(rs)
+	cases, err := e.ledger.Cases()
+	if err != nil {
+		return rs.Len(), len(rs.Skipped()), nil, err
+	}
+	for _, c := range cases {
+		j, err := e.Rescan(c.ID, RescanSigma)
+		if err != nil {
+			return rs.Len(), len(rs.Skipped()), jobs, err
+		}
+		jobs = append(jobs, j)
+	}
+	e.log.Info("sigma rules reloaded", "rules", rs.Len(), "skipped", len(rs.Skipped()), "cases", len(cases))
+	return rs.Len(), len(rs.Skipped()), jobs, nil
+}

@@ -18,10 +18,14 @@ import (
 
 // Limits against hostile archives.
 const (
-	maxZipEntries    = 200_000
-	maxZipRatio      = 2000 // uncompressed/compressed per entry; EVTX slack compresses very well
-	maxZipDepth      = 2    // zips inside zips
-	importFlushBatch = 500  // files per ledger transaction during import
+	maxZipEntries = 200_000
+	// An entry expanding over maxZipRatio:1 to more than zipRatioFloor
+	// bytes is a bomb: real EVTX compresses ~10-300:1 (empty slack is the
+	// best case), and deflate cannot exceed ~1032:1.
+	maxZipRatio      = 500
+	zipRatioFloor    = 64 << 20
+	maxZipDepth      = 2   // zips inside zips
+	importFlushBatch = 500 // files per ledger transaction during import
 )
 
 // ImportResult describes what an import recorded.
@@ -383,7 +387,7 @@ func unsafeEntry(zf *zip.File) string {
 			return "ZIP entry escapes the archive (path traversal)"
 		}
 	}
-	if zf.CompressedSize64 > 0 && zf.UncompressedSize64/zf.CompressedSize64 > maxZipRatio {
+	if zf.UncompressedSize64 > zipRatioFloor && zf.CompressedSize64 > 0 && zf.UncompressedSize64/zf.CompressedSize64 > maxZipRatio {
 		return fmt.Sprintf("ZIP entry compression ratio over %d:1 (zip bomb)", maxZipRatio)
 	}
 	return ""

@@ -109,6 +109,7 @@ func (e *Engine) Rescan(caseID uint64, kind string) (Job, error) {
 	prev := e.jobs.active[caseID]
 	e.jobs.byID[j.ID] = j
 	e.jobs.active[caseID] = j
+	snap := *j // the job goroutine updates j under jobs.mu from now on
 	e.jobs.mu.Unlock()
 	e.wg.Add(1)
 	go func() {
@@ -129,9 +130,9 @@ func (e *Engine) Rescan(caseID uint64, kind string) (Job, error) {
 			delete(e.jobs.active, caseID)
 		}
 		e.jobs.mu.Unlock()
-		e.log.Info("rescan finished", "case_id", caseID, "kind", kind, "files", j.Files, "changed", j.Changed, "err", err)
+		e.log.Info("rescan finished", "case_id", caseID, "kind", kind, "err", err)
 	}()
-	return *j, nil
+	return snap, nil
 }
 
 func (e *Engine) runRescan(ctx context.Context, j *Job) error {

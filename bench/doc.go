@@ -1,0 +1,6 @@
+// Package bench holds the full-scale import benchmark tools (not part of
+// the casescope binary): mkcorpus builds the 11,590-file import folder from
+// the shared test corpus, ingestbench runs casescope on it and reports
+// wall time, throughput, peak RSS, stage times, index size and time to the
+// first searchable event. See BENCHMARKS.md.
+package bench

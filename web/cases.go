@@ -1,0 +1,124 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"casescope/engine"
+	"casescope/engine/ioc"
+	"casescope/store"
+)
+
+// systemView is GET /api/system: the engine's live status for the
+// dashboard plus what the UI needs to know about the server.
+type systemView struct {
+	Version        string     `json:"version"`
+	MaxUploadBytes int64      `json:"max_upload_bytes"`
+	IOCTypes       []ioc.Type `json:"ioc_types"`
+	engine.Status
+}
+
+func (s *Server) handleSystem(w http.ResponseWriter, r *http.Request) {
+	st, err := s.eng.Status()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if st.Jobs == nil {
+		st.Jobs = []engine.Job{}
+	}
+	writeJSON(w, http.StatusOK, systemView{Version: s.cfg.Version, MaxUploadBytes: s.cfg.MaxUploadBytes,
+		IOCTypes: ioc.Types(), Status: st})
+}
+
+func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	j, err := s.eng.Job(id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+// handleCases lists the cases with their counts (engine.CaseStats, whose
+// JSON is a store.Case plus the counts).
+func (s *Server) handleCases(w http.ResponseWriter, r *http.Request) {
+	cases, err := s.ledger.Cases()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]engine.CaseStats, 0, len(cases))
+	for _, c := range cases {
+		st, err := s.eng.Stats(c.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out = append(out, st)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCreateCase(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(req.Description) > 4000 {
+		s.writeError(w, r, badRequest("description longer than 4000 characters"))
+		return
+	}
+	c, err := s.ledger.CreateCase(req.Name, req.Description)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.Info("case created", "case_id", c.ID)
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// caseView is GET /api/cases/{case}: the counts plus the time of the
+// case's newest event, which relative time filters count back from.
+type caseView struct {
+	engine.CaseStats
+	LatestEvent time.Time `json:"latest_event,omitzero"`
+}
+
+func (s *Server) handleCase(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	st, err := s.eng.Stats(c.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	latest, err := s.latest(r, c)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, caseView{CaseStats: st, LatestEvent: latest})
+}
+
+// latest returns the time of the case's newest indexed event (zero when
+// the case has none).
+func (s *Server) latest(r *http.Request, c store.Case) (time.Time, error) {
+	idx, err := s.eng.Index(c.ID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return idx.LatestTime(r.Context())
+}

@@ -1,0 +1,206 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"casescope/engine"
+	"casescope/store"
+)
+
+// searchView is GET /api/cases/{case}/search: a page of results plus the
+// query and time range that actually ran (filters folded in, a relative
+// range resolved against the case's newest event).
+type searchView struct {
+	engine.SearchPage
+	Query string    `json:"query"`
+	From  time.Time `json:"from,omitzero"`
+	To    time.Time `json:"to,omitzero"`
+}
+
+// sigmaLevels are the values of the sigma_level filter, lowest first.
+const sigmaLevels = "informational, low, medium, high, critical"
+
+// handleSearch runs a search. Parameters: q (query language), strict=1
+// (unknown field names are an error), from/to (RFC 3339), last (1h, 24h,
+// 7d…: a range ending at the case's newest event), filters channel,
+// event_id (comma list), computer, provider, sigma_level (a level: that
+// level or higher; "any": has a Sigma hit), ioc=1, tag; size, cursor,
+// sort=asc, facets=0, histogram=1.
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	opts := store.QueryOptions{Strict: q.Get("strict") == "1"}
+	// The analyst's own text is checked alone first, so the column in an
+	// error message points into what they typed, not the combined query.
+	if err := store.ValidateQuery(q.Get("q"), opts); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	query, err := composeQuery(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req := store.SearchRequest{Query: query, QueryOptions: opts, Cursor: q.Get("cursor"), Asc: q.Get("sort") == "asc",
+		Facets: q.Get("facets") != "0", Histogram: q.Get("histogram") == "1"}
+	if v := q.Get("size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, badRequest("size must be 1-1000"))
+			return
+		}
+		req.Size = n
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &req.From}, {"to", &req.To}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				s.writeError(w, r, badRequest("%s must be an RFC 3339 time such as 2024-05-01T10:00:00Z", p.name))
+				return
+			}
+			*p.dst = t.UTC()
+		}
+	}
+	if v := q.Get("last"); v != "" {
+		d, err := parseSpan(v)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		latest, err := s.latest(r, c)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !latest.IsZero() {
+			req.From = latest.Add(-d)
+			req.To = time.Time{} // up to and including the newest event
+		}
+	}
+	page, err := s.eng.Search(r.Context(), c.ID, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, searchView{SearchPage: page, Query: query, From: req.From, To: req.To})
+}
+
+// parseSpan reads a relative range: a Go duration (90m, 1h) or days (7d).
+func parseSpan(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err == nil && days > 0 && days <= 36500 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, badRequest("last must be a span such as 1h, 24h or 7d, not %q", v)
+}
+
+// composeQuery ANDs the filter parameters onto the analyst's query, each
+// value quoted, so a filter can never change the query's structure.
+func composeQuery(q url.Values) (string, error) {
+	var clauses []string
+	if v := strings.TrimSpace(q.Get("q")); v != "" {
+		clauses = append(clauses, "("+v+")")
+	}
+	for _, f := range []struct{ param, field string }{
+		{"channel", "Channel"}, {"computer", "Computer"}, {"provider", "Provider"}, {"tag", "tag"},
+	} {
+		if v := strings.TrimSpace(q.Get(f.param)); v != "" {
+			clauses = append(clauses, f.field+":"+quote(v))
+		}
+	}
+	if v := strings.TrimSpace(q.Get("event_id")); v != "" {
+		var ids []string
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			if _, err := strconv.ParseUint(p, 10, 32); err != nil {
+				return "", badRequest("event_id must be event ID numbers separated by commas, not %q", p)
+			}
+			ids = append(ids, p)
+		}
+		if len(ids) > 0 {
+			clauses = append(clauses, "EventID:("+strings.Join(ids, " OR ")+")")
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(q.Get("sigma_level"))); v {
+	case "":
+	case "any":
+		clauses = append(clauses, "sigma:*")
+	default:
+		if store.LevelRank(v) == 0 {
+			return "", badRequest("sigma_level must be any, %s, not %q", sigmaLevels, v)
+		}
+		clauses = append(clauses, "sigma.level:>="+v)
+	}
+	if q.Get("ioc") == "1" {
+		clauses = append(clauses, "ioc:*")
+	}
+	return strings.Join(clauses, " AND "), nil
+}
+
+// quote makes v one quoted value of the query language.
+func quote(v string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}
+
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ev, err := s.eng.Event(r.Context(), c.ID, chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ev)
+}
+
+// handleTag sets an event's star, tags and note (all three replace what
+// was there; an empty tag removes it).
+func (s *Server) handleTag(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Starred bool     `json:"starred"`
+		Tags    []string `json:"tags"`
+		Note    string   `json:"note"`
+	}
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.eng.TagEvent(r.Context(), c.ID, store.Tag{DocID: chi.URLParam(r, "id"), Starred: req.Starred,
+		Tags: req.Tags, Note: req.Note})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if t.Tags == nil {
+		t.Tags = []string{}
+	}
+	writeJSON(w, http.StatusOK, t)
+}

@@ -1,0 +1,85 @@
+// The JSON API client. Errors carry the server's readable reason.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function call(method, path, body) {
+  const opts = {method, headers: {Accept: 'application/json'}, credentials: 'same-origin'};
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, opts);
+  } catch (e) {
+    throw new ApiError(0, 'cannot reach the casescope server');
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch (e) { data = null; }
+  }
+  if (!res.ok) {
+    throw new ApiError(res.status, (data && data.error) || res.status + ' ' + res.statusText);
+  }
+  return data;
+}
+
+const c = (id) => '/api/cases/' + encodeURIComponent(id);
+
+export const api = {
+  system: () => call('GET', '/api/system'),
+  job: (id) => call('GET', '/api/jobs/' + encodeURIComponent(id)),
+  cases: () => call('GET', '/api/cases'),
+  createCase: (name, description) => call('POST', '/api/cases', {name, description}),
+  caseStats: (id) => call('GET', c(id)),
+  files: (id) => call('GET', c(id) + '/files'),
+  importPath: (id, path) => call('POST', c(id) + '/import', {path}),
+  requeue: (id, fid) => call('POST', c(id) + '/files/' + fid + '/requeue'),
+  hide: (id, fid, hidden) => call('POST', c(id) + '/files/' + fid + (hidden ? '/hide' : '/unhide')),
+  deleteFile: (id, fid) => call('DELETE', c(id) + '/files/' + fid),
+  search: (id, params) => call('GET', c(id) + '/search?' + new URLSearchParams(params).toString()),
+  event: (id, docId) => call('GET', c(id) + '/events/' + encodeURIComponent(docId)),
+  tag: (id, docId, tag) => call('PUT', c(id) + '/events/' + encodeURIComponent(docId) + '/tag', tag),
+  sigma: (id) => call('GET', c(id) + '/sigma'),
+  iocs: (id) => call('GET', c(id) + '/iocs'),
+  addIOCs: (id, body) => call('POST', c(id) + '/iocs', body),
+  updateIOC: (id, iocId, patch) => call('PATCH', c(id) + '/iocs/' + iocId, patch),
+  deleteIOC: (id, iocId) => call('DELETE', c(id) + '/iocs/' + iocId),
+};
+
+// upload sends one file as a streamed multipart body and reports progress
+// (loaded, total bytes). It resolves with the server's answer for the file
+// and rejects with an ApiError carrying the reason. abort() cancels it.
+export function upload(caseId, file, name, onProgress) {
+  const xhr = new XMLHttpRequest();
+  const p = new Promise((resolve, reject) => {
+    xhr.open('POST', c(caseId) + '/upload');
+    xhr.responseType = 'text';
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable) onProgress(e.loaded, e.total);
+    });
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+      if (xhr.status >= 200 && xhr.status < 300 && data && data.files && data.files.length) {
+        resolve(data.files[0]);
+      } else {
+        reject(new ApiError(xhr.status, (data && data.error) || 'upload failed (' + xhr.status + ')'));
+      }
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'upload interrupted (connection lost)')));
+    xhr.addEventListener('abort', () => reject(new ApiError(0, 'upload cancelled')));
+    const fd = new FormData();
+    fd.append('file', file, name);
+    xhr.send(fd);
+  });
+  p.abort = () => xhr.abort();
+  return p;
+}

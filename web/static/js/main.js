@@ -1,0 +1,231 @@
+// casescope UI: a hash router over views, the top bar (case, live counts,
+// engine status), theme and keyboard shortcuts.
+
+import {h, $, $$, replace, num, poll, levelBadge, toast, LEVELS} from './dom.js';
+import {api} from './api.js';
+import * as casesView from './cases.js';
+import * as evidenceView from './evidence.js';
+import * as searchView from './search.js';
+import * as detectionsView from './detections.js';
+import * as iocsView from './iocs.js';
+import * as dashboardView from './dashboard.js';
+
+const VIEWS = {
+  cases: casesView, evidence: evidenceView, search: searchView,
+  detections: detectionsView, iocs: iocsView, dashboard: dashboardView,
+};
+
+const app = {
+  caseId: null,     // open case ID (string of digits) or null
+  caseStats: null,  // GET /api/cases/{id}
+  system: null,     // GET /api/system
+  current: null,    // {name, handle}
+  statsListeners: new Set(),
+
+  // go navigates to a view: go('search', {q: 'EventID:4624'}) within the
+  // open case, or go('cases').
+  go(view, params, caseId) {
+    const id = caseId ?? this.caseId;
+    let hash = VIEWS[view].caseView ? '#/case/' + encodeURIComponent(id) + '/' + view : '#/' + view;
+    const qs = params ? new URLSearchParams(params).toString() : '';
+    if (qs) hash += '?' + qs;
+    if (location.hash === hash) route(); else location.hash = hash;
+  },
+
+  // setParams records a view's state in the address without re-routing,
+  // so reloads and links keep it.
+  setParams(params) {
+    const base = location.hash.split('?')[0];
+    const qs = new URLSearchParams(params).toString();
+    history.replaceState(null, '', base + (qs ? '?' + qs : ''));
+  },
+
+  // refreshCase re-reads the open case's counts now.
+  async refreshCase() {
+    if (!this.caseId) return;
+    const id = this.caseId;
+    try {
+      const st = await api.caseStats(id);
+      if (id !== this.caseId) return;
+      this.caseStats = st;
+      renderCaseBar();
+      for (const fn of this.statsListeners) fn(st);
+    } catch (e) {
+      if (e.status === 404) {
+        toast('Case ' + id + ' does not exist', 'error');
+        this.go('cases');
+      }
+    }
+  },
+};
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, qs] = raw.split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const params = new URLSearchParams(qs || '');
+  if (parts[0] === 'case' && parts[1] && /^\d+$/.test(parts[1])) {
+    const view = VIEWS[parts[2]] && VIEWS[parts[2]].caseView ? parts[2] : 'search';
+    return {view, caseId: parts[1], params};
+  }
+  const view = VIEWS[parts[0]] && !VIEWS[parts[0]].caseView ? parts[0] : 'cases';
+  return {view, caseId: null, params};
+}
+
+let stopCasePoll = null;
+
+function route() {
+  const r = parseHash();
+  if (app.current && app.current.handle && app.current.handle.unmount) app.current.handle.unmount();
+  app.current = null;
+  app.statsListeners.clear();
+  if (r.caseId !== null && r.caseId !== app.caseId) {
+    app.caseId = r.caseId;
+    app.caseStats = null;
+    if (stopCasePoll) stopCasePoll();
+    stopCasePoll = poll(() => app.refreshCase(), 2000);
+  }
+  renderCaseBar();
+  for (const b of $$('.nav-item')) {
+    b.classList.toggle('active', b.dataset.view === r.view);
+    if (b.dataset.caseOnly !== undefined) b.hidden = !app.caseId;
+  }
+  for (const s of $$('.nav-sep[data-case-only]')) s.hidden = !app.caseId;
+  const main = $('#main');
+  replace(main);
+  main.className = 'main view-' + r.view;
+  const handle = VIEWS[r.view].mount(main, app, r.params) || {};
+  app.current = {name: r.view, handle};
+  document.title = (app.caseStats ? app.caseStats.name + ' · ' : '') + r.view + ' · casescope';
+}
+
+function renderCaseBar() {
+  const sw = $('#case-switch');
+  const stats = $('#case-stats');
+  if (!app.caseId) {
+    sw.hidden = true;
+    replace(stats);
+    return;
+  }
+  sw.hidden = false;
+  const st = app.caseStats;
+  $('#case-name').textContent = st ? st.name : 'case ' + app.caseId;
+  if (!st) return;
+  const items = [
+    stat('Files', num(st.files), st.hidden_files ? num(st.hidden_files) + ' hidden' : ''),
+    stat('Events', num(st.events)),
+  ];
+  if (st.pending_files) items.push(stat('Processing', num(st.pending_files), '', 'busy'));
+  if (st.failed_files) items.push(stat('Failed', num(st.failed_files), '', 'bad'));
+  const sig = h('span', {class: 'stat stat-sigma'}, h('span', {class: 'stat-k', text: 'Sigma'}));
+  let any = false;
+  for (const l of LEVELS) {
+    const n = (st.sigma_by_level || {})[l];
+    if (n) { sig.appendChild(levelBadge(l, n)); any = true; }
+  }
+  if (!any) sig.appendChild(h('span', {class: 'stat-v muted', text: 'none'}));
+  items.push(sig);
+  items.push(stat('IOC events', num(st.ioc_events), '', st.ioc_events ? 'warn' : ''));
+  items.push(stat('Tagged', num(st.tagged_events)));
+  replace(stats, ...items);
+  if (app.current) document.title = st.name + ' · ' + app.current.name + ' · casescope';
+}
+
+function stat(k, v, sub, cls) {
+  return h('span', {class: 'stat' + (cls ? ' stat-' + cls : '')},
+    h('span', {class: 'stat-k', text: k}), h('span', {class: 'stat-v', text: v}),
+    sub ? h('span', {class: 'stat-sub', text: sub}) : null);
+}
+
+async function refreshSystem() {
+  try {
+    const s = await api.system();
+    app.system = s;
+    const pill = $('#sys-pill');
+    const busy = s.active_workers > 0 || s.pending_files > 0;
+    pill.className = 'sys-pill ' + (s.throttled ? 'sys-throttled' : busy ? 'sys-busy' : 'sys-idle');
+    const parts = [];
+    if (busy) {
+      parts.push(s.active_workers + '/' + s.max_workers + ' workers');
+      if (s.pending_files) parts.push(num(s.pending_files) + ' queued');
+      if (s.events_per_second) parts.push(num(Math.round(s.events_per_second)) + ' ev/s');
+    } else {
+      parts.push('idle');
+    }
+    if (s.throttled) parts.push('throttled');
+    pill.textContent = parts.join(' · ');
+    $('#nav-foot').textContent = 'casescope ' + (s.version || '');
+  } catch (e) {
+    const pill = $('#sys-pill');
+    pill.className = 'sys-pill sys-down';
+    pill.textContent = 'server unreachable';
+  }
+}
+
+// Theme: the OS preference unless the analyst picked one.
+function applyTheme(t) {
+  if (t === 'dark' || t === 'light') document.documentElement.dataset.theme = t;
+  else delete document.documentElement.dataset.theme;
+}
+
+function effectiveTheme() {
+  const t = document.documentElement.dataset.theme;
+  if (t) return t;
+  return matchMedia('(prefers-color-scheme: light)').matches ? 'light' : 'dark';
+}
+
+function initTheme() {
+  let saved = null;
+  try { saved = localStorage.getItem('casescope-theme'); } catch (e) { saved = null; }
+  applyTheme(saved);
+  $('#theme-btn').addEventListener('click', () => {
+    const next = effectiveTheme() === 'dark' ? 'light' : 'dark';
+    applyTheme(next);
+    try { localStorage.setItem('casescope-theme', next); } catch (e) { /* private mode */ }
+  });
+}
+
+function typing(e) {
+  const t = e.target;
+  return t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable);
+}
+
+let gPending = false;
+
+function onKey(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const help = $('#help-dialog');
+  if (help.open) return;
+  const handle = app.current && app.current.handle;
+  if (e.key === 'Escape' && handle && handle.onKey && handle.onKey(e)) { e.preventDefault(); return; }
+  if (typing(e)) return;
+  if (gPending) {
+    gPending = false;
+    const map = {c: 'cases', e: 'evidence', s: 'search', d: 'detections', i: 'iocs', b: 'dashboard'};
+    const v = map[e.key];
+    if (v && (!VIEWS[v].caseView || app.caseId)) { e.preventDefault(); app.go(v); }
+    return;
+  }
+  if (e.key === '?') { e.preventDefault(); help.showModal(); return; }
+  if (e.key === 'g') { gPending = true; setTimeout(() => { gPending = false; }, 1500); return; }
+  if (handle && handle.onKey && handle.onKey(e)) { e.preventDefault(); return; }
+  if (e.key === '/' && app.caseId) { e.preventDefault(); app.go('search'); }
+}
+
+function init() {
+  initTheme();
+  $('#brand').addEventListener('click', () => app.go('cases'));
+  $('#case-name').addEventListener('click', () => app.go('cases'));
+  $('#help-btn').addEventListener('click', () => $('#help-dialog').showModal());
+  for (const b of $$('.nav-item')) b.addEventListener('click', () => app.go(b.dataset.view));
+  document.addEventListener('keydown', onKey);
+  window.addEventListener('hashchange', route);
+  // A file dropped outside the drop zone must not make the browser
+  // navigate away to it.
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
+  poll(refreshSystem, 2000);
+  route();
+}
+
+init();
