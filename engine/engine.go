@@ -110,7 +110,7 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 		cfg.Workers = runtime.NumCPU()
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 1000
+		cfg.BatchSize = 500
 	}
 	if cfg.FileTimeout <= 0 {
 		cfg.FileTimeout = 2 * time.Hour
