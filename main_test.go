@@ -88,36 +88,53 @@ func TestCrashSafety(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := t.TempDir()
-	args := []string{"ingest", "--data", data, "--case", "crash", "--batch", "200", "--json", src}
-	points := []string{"import-placed:3", "import-recorded", "move-intent", "move-renamed", "after-batch:2", "after-batch:5", "before-complete:2"}
-	kills := 0
+	// Each moment gets a fresh data directory, so the fault point is
+	// certainly reached; one more scenario chains several kills.
+	points := []string{"import-placed:3", "import-recorded", "move-intent", "move-renamed", "after-batch:2", "after-batch:7", "final-batch:3", "before-complete:2"}
 	for _, p := range points {
-		_, killed, err := runBin(t, []string{"CASESCOPE_FAULT_POINT=" + p}, args...)
-		if err != nil {
-			t.Fatalf("run with fault %s: %v", p, err)
+		t.Run(p, func(t *testing.T) {
+			data := t.TempDir()
+			args := []string{"ingest", "--data", data, "--case", "crash", "--batch", "200", "--json", src}
+			_, killed, err := runBin(t, []string{"CASESCOPE_FAULT_POINT=" + p}, args...)
+			if err != nil {
+				t.Fatalf("run with fault %s: %v", p, err)
+			}
+			if !killed {
+				t.Fatalf("fault point %s was not reached", p)
+			}
+			if _, killed, err := runBin(t, nil, args...); err != nil || killed {
+				t.Fatalf("rerun: killed=%v err=%v", killed, err)
+			}
+			checkCase(t, data, "crash", want)
+		})
+	}
+	t.Run("chained", func(t *testing.T) {
+		data := t.TempDir()
+		args := []string{"ingest", "--data", data, "--case", "crash", "--batch", "200", "--json", src}
+		kills := 0
+		for _, p := range points {
+			_, killed, err := runBin(t, []string{"CASESCOPE_FAULT_POINT=" + p}, args...)
+			if err != nil {
+				t.Fatalf("run with fault %s: %v", p, err)
+			}
+			if killed {
+				kills++
+			}
 		}
-		if killed {
-			kills++
-		} else {
-			t.Logf("fault point %s not reached (work already done)", p)
+		out, killed, err := runBin(t, nil, args...)
+		if err != nil || killed {
+			t.Fatalf("final run: killed=%v err=%v", killed, err)
 		}
-	}
-	if kills < 5 {
-		t.Fatalf("process was killed %d times, want at least 5", kills)
-	}
-	out, killed, err := runBin(t, nil, args...)
-	if err != nil || killed {
-		t.Fatalf("final run: killed=%v err=%v", killed, err)
-	}
-	var sum struct{ Files, Duplicates int }
-	if err := json.Unmarshal([]byte(out), &sum); err != nil {
-		t.Fatalf("summary %q: %v", out, err)
-	}
-	if sum.Duplicates != len(want) {
-		t.Errorf("final re-run duplicates = %d, want %d", sum.Duplicates, len(want))
-	}
-	checkCase(t, data, "crash", want)
+		var sum struct{ Files, Duplicates int }
+		if err := json.Unmarshal([]byte(out), &sum); err != nil {
+			t.Fatalf("summary %q: %v", out, err)
+		}
+		if sum.Duplicates != len(want) {
+			t.Errorf("final re-run duplicates = %d, want %d", sum.Duplicates, len(want))
+		}
+		t.Logf("%d of %d runs killed", kills, len(points))
+		checkCase(t, data, "crash", want)
+	})
 }
 
 // checkCase opens the data dir the binary left and compares it with want.
@@ -164,7 +181,7 @@ func checkCase(t *testing.T, data, caseName string, want map[string]int) {
 		base := filepath.Base(f.Name)
 		originals[base]++
 		if int(n) != want[base] || int(f.Events) != want[base] || f.State != store.StateCompleted {
-			t.Errorf("%s: %s, index %d, ledger %d, want %d", base, f.State, n, f.Events, want[base])
+			t.Errorf("%s: %s (%s), index %d, ledger %d, want %d", base, f.State, f.Error, n, f.Events, want[base])
 		}
 		if want[base] == 0 && !strings.Contains(f.Path, string(filepath.Separator)+"archive"+string(filepath.Separator)) {
 			t.Errorf("%s: zero-event file at %s, want archive/", base, f.Path)

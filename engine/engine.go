@@ -102,6 +102,8 @@ type Engine struct {
 	runCtx context.Context // the engine's own context; jobs run on it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// persistWG counts files whose last batch awaits index durability.
+	persistWG sync.WaitGroup
 }
 
 // New builds an engine; Start begins work.
@@ -165,7 +167,7 @@ func (e *Engine) Close(ctx context.Context) error {
 		e.cancel()
 	}
 	done := make(chan struct{})
-	go func() { e.wg.Wait(); close(done) }()
+	go func() { e.wg.Wait(); e.persistWG.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -79,18 +79,7 @@ func (e *Engine) process(ctx context.Context, f store.File) {
 		err = fmt.Errorf("timed out after %s", e.cfg.FileTimeout)
 	}
 	if err != nil {
-		e.dropFileDocs(f)
-		_, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
-			r.State = store.StateFailed
-			r.Error = err.Error()
-			r.Events = 0
-			r.Finished = time.Now().UTC()
-			return nil
-		})
-		if uerr != nil {
-			log.Error("record failure", "err", uerr)
-		}
-		log.Warn("file failed", "err", err)
+		e.failFile(f, err)
 		return
 	}
 	if res.events == 0 {
@@ -107,31 +96,68 @@ func (e *Engine) process(ctx context.Context, f store.File) {
 		log.Info("zero-event file archived")
 		return
 	}
-	e.fault("before-complete")
-	ledgerStart := time.Now()
-	_, err = e.ledger.CompleteFile(f.CaseID, f.ID, res.hits, func(r *store.File) error {
-		r.State = store.StateCompleted
-		r.Events = res.events
-		r.SigmaHits = res.sigma
-		r.IOCHits = res.ioc
-		r.Warnings = res.warnings
-		r.Error = ""
+	// The file's last batch is searchable; the worker moves on, and the
+	// file completes in the ledger once the index confirms it is durable.
+	// Until then it stays "indexing": a crash in between requeues it.
+	if res.durable == nil {
+		ch := make(chan error, 1)
+		ch <- nil
+		res.durable = ch
+	}
+	e.persistWG.Add(1)
+	go func() {
+		defer e.persistWG.Done()
+		defer e.finished()
+		waitStart := time.Now()
+		perr := <-res.durable
+		e.stages.persist.Add(int64(time.Since(waitStart)))
+		if perr != nil {
+			e.failFile(f, fmt.Errorf("index not persisted: %w", perr))
+			return
+		}
+		e.fault("before-complete")
+		ledgerStart := time.Now()
+		_, err := e.ledger.CompleteFile(f.CaseID, f.ID, res.hits, func(r *store.File) error {
+			r.State = store.StateCompleted
+			r.Events = res.events
+			r.SigmaHits = res.sigma
+			r.IOCHits = res.ioc
+			r.Warnings = res.warnings
+			r.Error = ""
+			r.Finished = time.Now().UTC()
+			return nil
+		})
+		e.stages.ledger.Add(int64(time.Since(ledgerStart)))
+		if err != nil {
+			log.Error("record completion", "err", err)
+			return
+		}
+		log.Info("file completed", "events", res.events, "sigma_hits", res.sigma, "ioc_hits", res.ioc,
+			"seconds", time.Since(start).Seconds())
+	}()
+}
+
+// failFile records a failure, removing what the attempt indexed.
+func (e *Engine) failFile(f store.File, err error) {
+	e.dropFileDocs(f)
+	_, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+		r.State = store.StateFailed
+		r.Error = err.Error()
+		r.Events = 0
 		r.Finished = time.Now().UTC()
 		return nil
 	})
-	e.stages.ledger.Add(int64(time.Since(ledgerStart)))
-	if err != nil {
-		log.Error("record completion", "err", err)
-		return
+	if uerr != nil {
+		e.log.Error("record failure", "file_id", f.ID, "err", uerr)
 	}
-	log.Info("file completed", "events", res.events, "sigma_hits", res.sigma, "ioc_hits", res.ioc,
-		"seconds", time.Since(start).Seconds())
+	e.log.Warn("file failed", "case_id", f.CaseID, "file_id", f.ID, "name", f.Name, "err", err)
 }
 
 type fileResult struct {
 	events, sigma, ioc int64
 	warnings           []string
 	hits               []store.EventHits // stored with the completion
+	durable            <-chan error      // the last batch's persistence
 }
 
 // ingestFile streams the file: parse, detect, index in bounded batches.
@@ -165,7 +191,14 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 			return nil
 		}
 		t0 := time.Now()
-		if err := idx.IndexDocs(batch[:n], final); err != nil {
+		if final {
+			ch, err := idx.IndexDocsAsync(batch[:n])
+			if err != nil {
+				return err
+			}
+			res.durable = ch
+			e.fault("final-batch")
+		} else if err := idx.IndexDocs(batch[:n], false); err != nil {
 			return err
 		}
 		e.stages.index.Add(int64(time.Since(t0)))
@@ -304,7 +337,7 @@ func (e *Engine) checkIdleQueue() {
 // workers (nanoseconds; stages of concurrent files add up, so the sum can
 // exceed wall time).
 type stageTimes struct {
-	parse, sigma, ioc, index, ledger atomic.Int64
+	parse, sigma, ioc, index, ledger, persist atomic.Int64
 }
 
 // StageSeconds reports accumulated stage times in seconds.
@@ -314,13 +347,16 @@ type StageSeconds struct {
 	IOC    float64 `json:"ioc"`
 	Index  float64 `json:"index"`
 	Ledger float64 `json:"ledger"`
+	// Persist is time files waited for index durability after their last
+	// batch (off the workers: they move on meanwhile).
+	Persist float64 `json:"persist_wait"`
 }
 
 // Stages returns the accumulated stage times since Start.
 func (e *Engine) Stages() StageSeconds {
 	s := func(v *atomic.Int64) float64 { return time.Duration(v.Load()).Seconds() }
 	return StageSeconds{Parse: s(&e.stages.parse), Sigma: s(&e.stages.sigma), IOC: s(&e.stages.ioc),
-		Index: s(&e.stages.index), Ledger: s(&e.stages.ledger)}
+		Index: s(&e.stages.index), Ledger: s(&e.stages.ledger), Persist: s(&e.stages.persist)}
 }
 
 // markSearchable records when the first batch became searchable.

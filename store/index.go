@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -181,16 +182,66 @@ func OpenIndex(dir string) (*Index, error) {
 	// file's earlier batches.
 	cfg := map[string]interface{}{"unsafe_batch": true}
 	if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
-		idx, err = bleve.NewUsing(dir, Mapping(), scorch.Name, scorch.Name, cfg)
-	} else {
-		idx, err = bleve.OpenUsing(dir, cfg)
+		if err := createIndex(dir); err != nil {
+			return nil, err
+		}
 	}
+	idx, err = bleve.OpenUsing(dir, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)
 	}
 	cache := idx.Mapping().AnalyzerNamed(keyword.Name)
 	std := idx.Mapping().AnalyzerNamed(standard.Name)
 	return &Index{idx: idx, path: dir, keyword: cache, standard: std}, nil
+}
+
+// createIndex builds a new empty index beside dir and renames it into
+// place, so a crash while creating it never leaves a half-written index
+// (Bleve writes its metadata file non-atomically).
+func createIndex(dir string) error {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o750); err != nil {
+		return fmt.Errorf("create index parent: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".index-new-")
+	if err != nil {
+		return fmt.Errorf("create index: %w", err)
+	}
+	defer os.RemoveAll(tmp) // no-op after a successful rename
+	// bleve.New wants to create the directory itself.
+	if err := os.Remove(tmp); err != nil {
+		return fmt.Errorf("create index: %w", err)
+	}
+	// Created with safe batches: Bleve stores the mapping through a batch,
+	// which with unsafe_batch could be dropped by the Close below.
+	idx, err := bleve.NewUsing(tmp, Mapping(), scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return fmt.Errorf("create index %s: %w", dir, err)
+	}
+	if err := idx.Close(); err != nil {
+		return fmt.Errorf("close new index: %w", err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("place new index: %w", err)
+	}
+	return syncDir(parent)
+}
+
+// syncDir fsyncs a directory so entries created or renamed in it survive
+// a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
 }
 
 // Close closes the index.
@@ -335,6 +386,33 @@ func (x *Index) IndexDocs(docs []Doc, sync bool) error {
 		}
 	}
 	return nil
+}
+
+// IndexDocsAsync writes docs in one Bleve batch and returns once they are
+// searchable; persisted receives nil once this batch and every batch before
+// it are durable on disk (or the error). The channel has room for the
+// result, so nobody has to wait on it.
+func (x *Index) IndexDocsAsync(docs []Doc) (persisted <-chan error, err error) {
+	ch := make(chan error, 1)
+	b := x.idx.NewBatch()
+	b.SetPersistedCallback(func(err error) { ch <- err })
+	for i := range docs {
+		doc, err := x.build(&docs[i])
+		if err != nil {
+			return nil, err
+		}
+		if err := b.IndexAdvanced(doc); err != nil {
+			return nil, fmt.Errorf("batch doc: %w", err)
+		}
+	}
+	if b.Size() == 0 {
+		ch <- nil
+		return ch, nil
+	}
+	if err := x.idx.Batch(b); err != nil {
+		return nil, fmt.Errorf("index batch: %w", err)
+	}
+	return ch, nil
 }
 
 // DeleteDocs removes documents by ID, durably.
