@@ -14,6 +14,7 @@ import (
 
 	"casescope/evtx"
 	"casescope/store"
+	"casescope/store/describe"
 )
 
 // Export formats.
@@ -44,8 +45,10 @@ var keyFields = []string{
 }
 
 // Export streams the matching events (or, for FormatSigmaCSV, their Sigma
-// hits) to w, oldest first, one search page at a time: memory stays flat
-// whatever the size. It returns the number of rows written.
+// hits) to w. Events are read file by file, each file once, in record
+// order (Timeline Explorer and Timesketch sort by time on import); memory
+// holds one file's matching record IDs and one chunk of events, whatever
+// the export's size. It returns the number of events written.
 func (e *Engine) Export(ctx context.Context, caseID uint64, req ExportRequest, w io.Writer) (uint64, error) {
 	q := req.Query
 	if req.Tagged {
@@ -89,30 +92,9 @@ func (e *Engine) Export(ctx context.Context, caseID uint64, req ExportRequest, w
 	default:
 		return 0, fmt.Errorf("export format %q (want csv, jsonl or sigma-csv): %w", req.Format, store.ErrInvalid)
 	}
-	var n uint64
-	cursor := ""
-	for {
-		page, err := e.Search(ctx, caseID, store.SearchRequest{Query: q, From: req.From, To: req.To, Size: 1000, Asc: true, Cursor: cursor})
-		if err != nil {
-			return n, err
-		}
-		for i := range page.Hits {
-			v := &page.Hits[i]
-			if v.Event == nil {
-				v.Event = &evtx.Event{} // file gone: still one row, with what the index knows
-			}
-			if err := row(v); err != nil {
-				return n, fmt.Errorf("write row: %w", err)
-			}
-			n++
-		}
-		if req.Progress != nil {
-			req.Progress(n, page.Total)
-		}
-		if page.Next == "" || len(page.Hits) == 0 {
-			break
-		}
-		cursor = page.Next
+	n, err := e.streamMatches(ctx, caseID, q, req, func(v *EventView) error { return row(v) })
+	if err != nil {
+		return n, err
 	}
 	if err := finish(); err != nil {
 		return n, fmt.Errorf("finish export: %w", err)
@@ -261,4 +243,69 @@ func sigmaRow(v *EventView, h store.SigmaHit) []string {
 	sort.Strings(tags)
 	return []string{isoTime(ev.TimeCreated), ev.Computer, ev.Channel, strconv.Itoa(int(ev.EventID)), h.Level, h.Title, h.RuleID,
 		strings.Join(tags, ","), strconv.FormatUint(ev.RecordID, 10), strings.Join(details, " ¦ ")}
+}
+
+// streamMatches calls fn for every event matching q (and the request's time
+// range), reading each file that has matches once, in file and record
+// order.
+func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req ExportRequest, fn func(v *EventView) error) (uint64, error) {
+	total, err := e.Search(ctx, caseID, store.SearchRequest{Query: q, From: req.From, To: req.To, Size: 1})
+	if err != nil {
+		return 0, err
+	}
+	idx, err := e.Index(caseID)
+	if err != nil {
+		return 0, err
+	}
+	files, err := e.ledger.Files(caseID)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for _, f := range files {
+		if f.Events == 0 || f.State != store.StateCompleted {
+			continue
+		}
+		fq := andQuery(q, "file:"+strconv.FormatUint(f.ID, 10))
+		recs, err := idx.RecordIDs(ctx, store.SearchRequest{Query: fq, From: req.From, To: req.To})
+		if err != nil {
+			return n, err
+		}
+		if len(recs) == 0 {
+			continue
+		}
+		want := make(map[uint64]bool, len(recs))
+		for _, r := range recs {
+			want[r] = true
+		}
+		_, err = evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
+			if !want[ev.RecordID] {
+				return nil
+			}
+			id := store.DocID(f.ID, ev)
+			v := EventView{ID: id, FileID: f.ID, FileName: f.Name, Event: ev,
+				Description: describe.DescribeEvent(ev.Channel, ev.Provider, ev.EventID)}
+			if h, err := e.ledger.EventHitsOf(caseID, f.ID, id); err == nil {
+				v.Sigma, v.IOCs = h.Sigma, h.IOCs
+			}
+			if t, err := e.ledger.Tag(caseID, id); err == nil {
+				v.Tag = &t
+			}
+			n++
+			if err := fn(&v); err != nil {
+				return err
+			}
+			if req.Progress != nil && n%1000 == 0 {
+				req.Progress(n, total.Total)
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("export %s: %w", f.Name, err)
+		}
+	}
+	if req.Progress != nil {
+		req.Progress(n, total.Total)
+	}
+	return n, nil
 }

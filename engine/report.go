@@ -46,7 +46,7 @@ func (e *Engine) Report(ctx context.Context, caseID uint64, w io.Writer) error {
 	var timeline []EventView
 	cursor := ""
 	for len(timeline) < maxReportTimeline {
-		page, err := e.Search(ctx, caseID, store.SearchRequest{Query: "tag:*", Size: 500, Asc: true, Cursor: cursor})
+		page, err := e.SearchFull(ctx, caseID, store.SearchRequest{Query: "tag:*", Size: 500, Asc: true, Cursor: cursor})
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"casescope/evtx"
 	"casescope/store"
@@ -22,6 +23,9 @@ type EventView struct {
 	Sigma       []store.SigmaHit `json:"sigma"`
 	IOCs        []store.IOCHit   `json:"iocs"`
 	Tag         *store.Tag       `json:"tag,omitempty"`
+	// Partial marks a result-list view: Event holds the System fields and
+	// only a few data fields; Event (the API's /events/{id}) has all.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // SearchPage is one page of search results with events filled in.
@@ -47,15 +51,121 @@ func (e *Engine) Search(ctx context.Context, caseID uint64, req store.SearchRequ
 	}
 	page := SearchPage{Total: res.Total, Next: res.Next, Facets: res.Facets, Histogram: res.Histogram,
 		TookMS: float64(res.Took.Microseconds()) / 1000, Hits: make([]EventView, 0, len(res.Hits))}
-	ids := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
+	// The result list is built from the index's stored summaries; no
+	// EVTX is read (Event gives the whole event for the detail view).
+	views := make([]EventView, 0, len(res.Hits))
+	files := map[uint64]store.File{}
+	for _, h := range res.Hits {
+		views = append(views, e.summaryView(caseID, h, files))
+	}
+	e.fillData(views, files, maxListChunks)
+	page.Hits = views
+	return page, nil
+}
+
+// summaryView turns a search hit into a view with a partial event: the
+// System fields of the stored summary.
+func (e *Engine) summaryView(caseID uint64, h store.SearchHit, files map[uint64]store.File) EventView {
+	fid, chunk, _, _ := store.ParseDocID(h.ID)
+	f, ok := files[fid]
+	if !ok {
+		f, _ = e.ledger.File(caseID, fid)
+		files[fid] = f
+	}
+	s := h.Summary
+	ev := &evtx.Event{RecordID: s.RecordID, EventID: s.EventID, Level: s.Level, TimeCreated: h.Time,
+		Channel: s.Channel, Provider: s.Provider, Computer: s.Computer, ChunkOffset: chunk * evtx.ChunkSize}
+	v := EventView{ID: h.ID, FileID: fid, FileName: f.Name, Event: ev, Partial: true,
+		Description: describe.DescribeEvent(s.Channel, s.Provider, s.EventID), Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
+	if hits, err := e.ledger.EventHitsOf(caseID, fid, h.ID); err == nil {
+		v.Sigma, v.IOCs = hits.Sigma, hits.IOCs
+	}
+	if t, err := e.ledger.Tag(caseID, h.ID); err == nil {
+		v.Tag = &t
+	}
+	return v
+}
+
+// maxListChunks bounds the EVTX chunks read to show data fields in one
+// result page (each costs a few milliseconds of parsing); rows beyond it
+// show System fields only until opened.
+const maxListChunks = 12
+
+// fillData reads the chunks of the first rows of a page (up to maxChunks
+// distinct chunks, two at a time) and gives those rows their full data
+// fields. Rows it does not reach stay Partial.
+func (e *Engine) fillData(views []EventView, files map[uint64]store.File, maxChunks int) {
+	type job struct {
+		key  chunkKey
+		path string
+		recs map[uint64]*evtx.Event
+	}
+	var jobs []*job
+	byKey := map[chunkKey]*job{}
+	for _, v := range views {
+		k := chunkKey{v.FileID, v.Event.ChunkOffset / evtx.ChunkSize}
+		if _, ok := byKey[k]; ok || len(jobs) >= maxChunks {
+			continue
+		}
+		f := files[v.FileID]
+		if f.Path == "" {
+			continue
+		}
+		j := &job{key: k, path: f.Path}
+		byKey[k] = j
+		jobs = append(jobs, j)
+	}
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				evs, err := evtx.ReadChunk(j.path, j.key.chunk)
+				if err != nil {
+					continue
+				}
+				j.recs = make(map[uint64]*evtx.Event, len(evs))
+				for _, ev := range evs {
+					j.recs[ev.RecordID] = ev
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for i := range views {
+		v := &views[i]
+		j, ok := byKey[chunkKey{v.FileID, v.Event.ChunkOffset / evtx.ChunkSize}]
+		if !ok || j.recs == nil {
+			continue
+		}
+		if ev, ok := j.recs[v.Event.RecordID]; ok {
+			v.Event, v.Partial = ev, false
+		}
+	}
+}
+
+// SearchFull is Search with every event read back whole from its file
+// (one chunk read per distinct chunk), for reports.
+func (e *Engine) SearchFull(ctx context.Context, caseID uint64, req store.SearchRequest) (SearchPage, error) {
+	page, err := e.Search(ctx, caseID, req)
+	if err != nil {
+		return page, err
+	}
+	ids := make([]string, len(page.Hits))
+	for i, h := range page.Hits {
 		ids[i] = h.ID
 	}
-	views, err := e.hydrate(ctx, caseID, ids)
+	full, err := e.hydrate(ctx, caseID, ids)
 	if err != nil {
-		return SearchPage{}, err
+		return page, err
 	}
-	page.Hits = views
+	page.Hits = full
 	return page, nil
 }
 

@@ -50,7 +50,51 @@ const (
 	FieldIOCCount   = "ioc.count"
 	FieldTag        = "tag"
 	FieldStarred    = "starred"
+	// FieldSummary is the only stored field: a result row's System
+	// fields (see Summary), ~110 bytes per event on disk.
+	FieldSummary = "s"
 )
+
+// Summary is what the index keeps of an event for the result list: the
+// System fields, in their original case (the keyword fields hold them
+// lower-cased). Data fields are read from the EVTX for the rows shown.
+type Summary struct {
+	Channel  string `json:"channel"`
+	Provider string `json:"provider"`
+	Computer string `json:"computer"`
+	EventID  uint32 `json:"event_id"`
+	RecordID uint64 `json:"record_id"`
+	Level    uint8  `json:"level"`
+}
+
+// sumSep separates a stored summary's values.
+const sumSep = "\x1f"
+
+func encodeSummary(ev *evtx.Event) []byte {
+	b := make([]byte, 0, 256)
+	for _, v := range []string{ev.Channel, ev.Provider, ev.Computer, strconv.FormatUint(uint64(ev.EventID), 10),
+		strconv.FormatUint(ev.RecordID, 10), strconv.Itoa(int(ev.Level))} {
+		b = append(b, strings.ReplaceAll(v, sumSep, " ")...)
+		b = append(b, sumSep...)
+	}
+	return b
+}
+
+// DecodeSummary parses a stored summary.
+func DecodeSummary(raw string) Summary {
+	parts := strings.Split(raw, sumSep)
+	var s Summary
+	if len(parts) < 6 {
+		return s
+	}
+	s.Channel, s.Provider, s.Computer = parts[0], parts[1], parts[2]
+	eid, _ := strconv.ParseUint(parts[3], 10, 32)
+	s.EventID = uint32(eid)
+	s.RecordID, _ = strconv.ParseUint(parts[4], 10, 64)
+	lvl, _ := strconv.ParseUint(parts[5], 10, 8)
+	s.Level = uint8(lvl)
+	return s
+}
 
 // maxKVValue caps the bytes of one value in a kv token; longer values are
 // still searchable word by word through FieldText when they are long
@@ -163,6 +207,9 @@ func Mapping() mapping.IndexMapping {
 	for _, f := range []string{FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldIOC, FieldIOCType, FieldTag, FieldStarred} {
 		dm.AddFieldMappingsAt(f, kw(false))
 	}
+	sf := bleve.NewTextFieldMapping()
+	sf.Index, sf.Store, sf.IncludeTermVectors, sf.IncludeInAll, sf.DocValues = false, true, false, false, false
+	dm.AddFieldMappingsAt(FieldSummary, sf)
 	tf := bleve.NewTextFieldMapping()
 	tf.Analyzer = standard.Name
 	tf.Store, tf.IncludeTermVectors, tf.IncludeInAll, tf.DocValues = false, false, false, false
@@ -312,6 +359,7 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 			x.kw(doc, FieldUser, strings.ToLower(v), false)
 		}
 	}
+	doc.AddField(document.NewTextFieldCustom(FieldSummary, nil, encodeSummary(ev), index.StoreField, noTokens{}))
 	if len(kv) > 0 {
 		// One field holding every name=value token: one field object and
 		// one analysis pass per event instead of one per data field.
@@ -573,3 +621,9 @@ func (splitAnalyzer) Analyze(input []byte) analysis.TokenStream {
 	}
 	return out
 }
+
+// noTokens is the analyzer of stored-only fields: nothing to index.
+type noTokens struct{}
+
+// Analyze implements analysis.Analyzer.
+func (noTokens) Analyze([]byte) analysis.TokenStream { return nil }

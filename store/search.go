@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -41,8 +42,9 @@ type Bucket struct {
 
 // SearchHit is one matching document.
 type SearchHit struct {
-	ID   string    `json:"id"`
-	Time time.Time `json:"time"`
+	ID      string    `json:"id"`
+	Time    time.Time `json:"time"`
+	Summary Summary   `json:"summary"`
 }
 
 // SearchResult is one page of results.
@@ -88,6 +90,7 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 		size = 10000
 	}
 	sr := bleve.NewSearchRequestOptions(q, size, 0, false)
+	sr.Fields = []string{FieldSummary}
 	if req.Asc {
 		sr.SortBy([]string{FieldTime, FieldRecordID, "_id"})
 	} else {
@@ -117,6 +120,9 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	out := SearchResult{Total: res.Total, Took: res.Took, Hits: make([]SearchHit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
 		sh := SearchHit{ID: h.ID}
+		if raw, ok := h.Fields[FieldSummary].(string); ok {
+			sh.Summary = DecodeSummary(raw)
+		}
 		if len(h.Sort) > 0 {
 			sh.Time = decodeSortTime(h.Sort[0])
 		}
@@ -250,4 +256,28 @@ func deref(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return *t
+}
+
+// RecordIDs returns the record IDs of every document matching req (its
+// Query, From, To), ascending; for streaming one file's matches.
+func (x *Index) RecordIDs(ctx context.Context, req SearchRequest) ([]uint64, error) {
+	var out []uint64
+	req.Size, req.Asc, req.Facets, req.Histogram = 10000, true, false, false
+	for {
+		res, err := x.Search(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range res.Hits {
+			if _, _, rec, ok := ParseDocID(h.ID); ok {
+				out = append(out, rec)
+			}
+		}
+		if res.Next == "" {
+			break
+		}
+		req.Cursor = res.Next
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -1,0 +1,129 @@
+package engine_test
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"testing"
+	"time"
+
+	"casescope/engine"
+	"casescope/store"
+)
+
+// openBenchData opens the data directory named by CASESCOPE_BENCH_DATA (a
+// case "bench" built by bench/ingestbench, over a million events); the
+// benchmark is skipped without it.
+func openBenchData(b *testing.B) (*engine.Engine, store.Case) {
+	b.Helper()
+	data := os.Getenv("CASESCOPE_BENCH_DATA")
+	if data == "" {
+		b.Skip("set CASESCOPE_BENCH_DATA to a data dir with a large case \"bench\" (see BENCHMARKS.md)")
+	}
+	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng := engine.New(engine.Config{DataDir: data}, slog.New(slog.NewTextHandler(io.Discard, nil)), led, nil)
+	b.Cleanup(func() {
+		_ = eng.Close(b.Context())
+		_ = led.Close()
+	})
+	c, err := led.CaseByName("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return eng, c
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	i := int(float64(len(d)-1) * p)
+	return d[i]
+}
+
+// BenchmarkSearchLatency reports p50/p95 latency of typical queries on a
+// large case, hydration of the 50 shown events included, plus the index
+// size per million events.
+//
+//	CASESCOPE_BENCH_DATA=/tmp/bench11590 go test -run '^$' -bench SearchLatency -benchtime 1x ./engine
+func BenchmarkSearchLatency(b *testing.B) {
+	eng, c := openBenchData(b)
+	idx, err := eng.Index(c.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	total, err := idx.Count()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(total), "events")
+	b.ReportMetric(float64(idx.DiskSize())/1e9/(float64(total)/1e6), "GB/Mevents")
+	latest, _ := idx.LatestTime(b.Context())
+	cases := []struct {
+		name string
+		req  store.SearchRequest
+	}{
+		{"term", store.SearchRequest{Query: "EventID:4624", Size: 50}},
+		{"wildcard-field", store.SearchRequest{Query: "CommandLine:*powershell*", Size: 50}},
+		{"daterange-term-sorted", store.SearchRequest{Query: "EventID:4688 OR EventID:1", Size: 50, From: latest.Add(-365 * 24 * time.Hour), To: latest}},
+		{"facets", store.SearchRequest{Query: "Channel:Security", Size: 50, Facets: true}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			var lat []time.Duration
+			var hits uint64
+			for b.Loop() {
+				for i := 0; i < 40; i++ {
+					start := time.Now()
+					page, err := eng.Search(b.Context(), c.ID, tc.req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(start))
+					hits = page.Total
+				}
+			}
+			b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(percentile(lat, 0.95).Microseconds())/1000, "p95-ms")
+			b.ReportMetric(float64(hits), "matches")
+		})
+	}
+}
+
+// BenchmarkExportLarge exports every event of a large case as CSV to
+// io.Discard and reports rows/s and the peak live heap, which must stay
+// flat whatever the size.
+//
+//	CASESCOPE_BENCH_DATA=/tmp/bench11590 go test -run '^$' -bench ExportLarge -benchtime 1x ./engine
+func BenchmarkExportLarge(b *testing.B) {
+	eng, c := openBenchData(b)
+	for _, format := range []string{engine.FormatCSV, engine.FormatJSONL} {
+		b.Run(format, func(b *testing.B) {
+			for b.Loop() {
+				peak := startHeapWatch()
+				start := time.Now()
+				var heapAt []string
+				n, err := eng.Export(b.Context(), c.ID, engine.ExportRequest{Format: format, Progress: func(done, total uint64) {
+					if done%200000 < 1000 {
+						var ms runtime.MemStats
+						runtime.ReadMemStats(&ms)
+						heapAt = append(heapAt, fmt.Sprintf("%dk:%dMiB", done/1000, ms.HeapInuse>>20))
+					}
+				}}, io.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
+				el := time.Since(start)
+				b.ReportMetric(float64(n), "rows")
+				b.ReportMetric(float64(n)/el.Seconds(), "rows/s")
+				b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
+				b.Logf("heap in use along the export: %v", heapAt)
+			}
+		})
+	}
+}
