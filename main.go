@@ -23,7 +23,6 @@ import (
 	"casescope/engine"
 	"casescope/engine/admit"
 	"casescope/store"
-	"casescope/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -605,21 +604,4 @@ func parseTimeFlag(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("cannot parse time %q (use RFC 3339, e.g. 2024-05-01T10:00:00Z)", s)
-}
-
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c common
-	fs := newFlags("serve", stderr, &c)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address (env CASESCOPE_ADDR)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := c.open(ctx, stderr, true)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	srv := web.New(web.Config{Addr: *addr, Version: version}, a.log, a.ledger, a.eng)
-	fmt.Fprintf(stdout, "casescope %s listening on http://%s\n", version, *addr)
-	return srv.Run(ctx)
 }

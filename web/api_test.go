@@ -634,6 +634,7 @@ func TestCrossOriginRefused(t *testing.T) {
 			}
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set(tc.header, tc.value)
+			r.authorize(req, store.RoleAnalyst)
 			res, err := r.srv.Client().Do(req)
 			if err != nil {
 				t.Fatal(err)

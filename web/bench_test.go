@@ -6,6 +6,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"testing"
+
+	"casescope/store"
 )
 
 // BenchmarkUploadStream measures the multipart upload path end to end over
@@ -42,6 +44,7 @@ func BenchmarkUploadStream(b *testing.B) {
 			b.Fatal(err)
 		}
 		req.Header.Set("Content-Type", mw.FormDataContentType())
+		r.authorize(req, store.RoleAnalyst)
 		res, err := r.srv.Client().Do(req)
 		if err != nil {
 			b.Fatal(err)
@@ -66,7 +69,12 @@ func BenchmarkSearchPage(b *testing.B) {
 	url := r.srv.URL + "/api/cases/" + itoa(c.ID) + "/search?size=50&q=" + "EventID:*"
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := r.srv.Client().Get(url)
+		req, err := http.NewRequest("GET", url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.authorize(req, store.RoleReadOnly)
+		res, err := r.srv.Client().Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -74,6 +82,48 @@ func BenchmarkSearchPage(b *testing.B) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
 			b.Fatalf("search: %d", res.StatusCode)
+		}
+	}
+}
+
+// BenchmarkSessionRequest measures what a session adds to every API call:
+// the cookie checked against the ledger (TouchSession, one bbolt update
+// transaction) on GET /api/session, the cheapest authenticated route.
+func BenchmarkSessionRequest(b *testing.B) {
+	r := newRig(b, rigOptions{})
+	url := r.srv.URL + "/api/session"
+	for b.Loop() {
+		req, err := http.NewRequest("GET", url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.authorize(req, store.RoleReadOnly)
+		res, err := r.srv.Client().Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b.Fatalf("session: %d", res.StatusCode)
+		}
+	}
+}
+
+// BenchmarkLogin measures one successful login: the argon2id check (19
+// MiB, t=2), the session and the audit entry.
+func BenchmarkLogin(b *testing.B) {
+	r := newRig(b, rigOptions{})
+	body := []byte(`{"name":"analyst","password":"` + testPasswords[store.RoleAnalyst] + `"}`)
+	for b.Loop() {
+		res, err := r.srv.Client().Post(r.srv.URL+"/api/login", "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b.Fatalf("login: %d", res.StatusCode)
 		}
 	}
 }

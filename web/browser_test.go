@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"casescope/internal/corpus"
+	"casescope/store"
 	"casescope/web"
 )
 
@@ -235,6 +236,16 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
+// login opens the page, which shows the login form, and logs in.
+func (b *browser) login(user, password string) {
+	b.t.Helper()
+	b.do("open the login page", chromedp.Navigate(b.base.String()+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	b.do("log in as "+user, chromedp.SendKeys(chromedp.CSS("#login-name"), user),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), password), chromedp.Click(chromedp.CSS("#login-btn")))
+	b.waitFor("the user in the top bar", `document.querySelector('#user-name').textContent === `+js(user)+
+		` && !document.querySelector('#user-box').hidden`, 15*time.Second)
+}
+
 // js quotes s as a JavaScript string literal.
 func js(s string) string {
 	b, _ := json.Marshal(s)
@@ -256,7 +267,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 		}
 	}
 
-	b.do("open the page", chromedp.Navigate(r.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
+	b.login("analyst", testPasswords[store.RoleAnalyst])
+	b.do("open the page", chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
 	b.waitFor("the cases table", `document.querySelector('#cases-table tbody tr') !== null`, 10*time.Second)
 	b.shot("01-cases")
 
@@ -381,7 +393,8 @@ func TestBrowserXSS(t *testing.T) {
 		t.Fatalf("bypass CSP: %v", err)
 	}
 	caseName := "case " + xssImg + xssScript + xssURL // 192 of the 200 characters a name may have
-	b.do("open the page", chromedp.Navigate(r.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
+	b.login("admin", testPasswords[store.RoleAdmin])
+	b.do("open the page", chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
 	b.do("create a hostile case", chromedp.SetValue(chromedp.CSS("#new-case-name"), caseName),
 		chromedp.SetValue(chromedp.CSS("#new-case-desc"), xssSVG+xssURL), chromedp.Click(chromedp.CSS("#create-case")),
 		chromedp.WaitVisible(chromedp.CSS("#dropzone")))
@@ -488,7 +501,8 @@ func TestBrowserStatic(t *testing.T) {
 	// alone, with every view opened, touches nothing but the server.
 	r := newRig(t, rigOptions{web: webConfig()})
 	b := newBrowser(t, r.srv.URL)
-	b.do("open the page", chromedp.Navigate(r.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
+	b.login("admin", testPasswords[store.RoleAdmin])
+	b.do("open the page", chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
 	b.do("dashboard", chromedp.Click(chromedp.CSS(`.nav-item[data-view="dashboard"]`)), chromedp.WaitVisible(chromedp.CSS("#dash .dash-card")))
 	fonts := eval[string](b, `getComputedStyle(document.body).fontFamily`)
 	if strings.Contains(fonts, "http") {
@@ -607,7 +621,8 @@ func TestBrowserFolderAndZipDrop(t *testing.T) {
 	zipPath := filepath.Join(root, "collection.zip")
 	mustWrite(t, zipPath, zipOf(t, map[string][]byte{"Windows/Logs/Application.evtx": fixture(t, "Application_no_crc32.evtx")}))
 
-	b.do("open the page", chromedp.Navigate(r.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
+	b.login("admin", testPasswords[store.RoleAdmin])
+	b.do("open the page", chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
 	b.do("create a case", chromedp.SendKeys(chromedp.CSS("#new-case-name"), "folders"), chromedp.Click(chromedp.CSS("#create-case")),
 		chromedp.WaitVisible(chromedp.CSS("#dropzone")))
 	xy := eval[[]float64](b, `(() => { const r = document.getElementById('dropzone').getBoundingClientRect();

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"casescope/engine"
@@ -78,11 +79,13 @@ func (s *Server) handleCreateCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("description longer than 4000 characters"))
 		return
 	}
+	noteAudit(r, "case "+strconv.Quote(req.Name), "")
 	c, err := s.ledger.CreateCase(req.Name, req.Description)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	noteAudit(r, caseTarget(c), "")
 	s.log.Info("case created", "case_id", c.ID)
 	writeJSON(w, http.StatusCreated, c)
 }
@@ -121,4 +124,9 @@ func (s *Server) latest(r *http.Request, c store.Case) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return idx.LatestTime(r.Context())
+}
+
+// caseTarget names a case in the audit log.
+func caseTarget(c store.Case) string {
+	return "case " + strconv.FormatUint(c.ID, 10) + " (" + c.Name + ")"
 }

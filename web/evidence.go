@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"casescope/engine"
@@ -79,12 +80,19 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := uploadView{Files: []importView{}}
+	var notes []string
+	defer func() { noteAudit(r, caseTarget(c), strings.Join(notes, ", ")) }()
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			var mbe *http.MaxBytesError
+			if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &mbe) && r.Context().Err() == nil {
+				// A malformed part header is the client's fault, not ours.
+				err = badRequest("malformed multipart body: %s", err.Error())
+			}
 			s.writeError(w, r, fmt.Errorf("read upload: %w", err))
 			return
 		}
@@ -95,6 +103,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		res, err := s.eng.ImportUpload(r.Context(), c.ID, name, p, s.cfg.MaxUploadBytes)
 		p.Close()
+		notes = append(notes, uploadNote(name, res, err))
 		if err != nil {
 			s.writeError(w, r, fmt.Errorf("upload %s: %w", name, err))
 			return
@@ -110,6 +119,17 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// uploadNote describes one uploaded file for the audit log.
+func uploadNote(name string, res engine.ImportResult, err error) string {
+	switch {
+	case err != nil:
+		return strconv.Quote(name) + " not recorded"
+	case res.Queued > 0 && res.Rejected == 0 && res.Dupes == 0 && len(res.FileIDs) == 1:
+		return fmt.Sprintf("%q file %d queued", name, res.FileIDs[0])
+	}
+	return fmt.Sprintf("%q %d queued, %d rejected, %d duplicates", name, res.Queued, res.Rejected, res.Dupes)
 }
 
 // partFileName returns a part's file name as the browser sent it,
@@ -209,6 +229,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		}
 		paths[i] = filepath.Clean(p)
 	}
+	noteAudit(r, caseTarget(c), strings.Join(paths, ", "))
 	res, err := s.eng.Import(r.Context(), c.ID, paths)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -271,6 +292,9 @@ func (s *Server) handleDeleteFile(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if f, err := s.ledger.File(c.ID, id); err == nil {
+		noteAudit(r, fmt.Sprintf("%s file %d (%s)", caseTarget(c), id, f.Name), "")
 	}
 	if err := s.eng.DeleteFile(r.Context(), c.ID, id); err != nil {
 		s.writeError(w, r, err)

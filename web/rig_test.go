@@ -21,17 +21,42 @@ import (
 	"casescope/web"
 )
 
-// rig is a real engine and ledger in a temp dir behind an httptest server.
+// rig is a real engine and ledger in a temp dir behind an httptest server,
+// with one account and one live session per role.
 type rig struct {
-	srv    *httptest.Server
-	eng    *engine.Engine
-	ledger *store.Ledger
-	data   string
+	srv      *httptest.Server
+	web      *web.Server
+	eng      *engine.Engine
+	ledger   *store.Ledger
+	data     string
+	tls      bool
+	sessions map[string]testSession // by role
+}
+
+// testSession is a logged-in session: the cookie value and CSRF token.
+type testSession struct {
+	user, token, csrf string
+}
+
+// Test accounts: one per role, named after it, with these passwords.
+var testPasswords = map[string]string{
+	store.RoleAdmin:    "admin-password-for-tests",
+	store.RoleAnalyst:  "analyst-password-for-tests",
+	store.RoleReadOnly: "reader-password-for-tests",
+}
+
+// roleUser is the test account of a role.
+func roleUser(role string) string {
+	if role == store.RoleReadOnly {
+		return "reader"
+	}
+	return role
 }
 
 type rigOptions struct {
 	web   web.Config
 	sigma bool // load the embedded SigmaHQ rules
+	tls   bool // serve HTTPS (httptest's certificate)
 	// wrap, when set, wraps the server's handler (test-only routes and
 	// response rewriting).
 	wrap func(http.Handler) http.Handler
@@ -59,12 +84,30 @@ func newRig(t testing.TB, opts rigOptions) *rig {
 	if err := eng.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	h := web.New(opts.web, log, led, eng).Handler()
+	sessions := map[string]testSession{}
+	for role, pw := range testPasswords {
+		u, err := led.CreateUser(roleUser(role), role, pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, sess, err := led.CreateSession(u, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions[role] = testSession{user: u.Name, token: token, csrf: sess.CSRF}
+	}
+	ws := web.New(opts.web, log, led, eng)
+	h := ws.Handler()
 	if opts.wrap != nil {
 		h = opts.wrap(h)
 	}
-	srv := httptest.NewServer(h)
-	r := &rig{srv: srv, eng: eng, ledger: led, data: data}
+	var srv *httptest.Server
+	if opts.tls {
+		srv = httptest.NewTLSServer(h)
+	} else {
+		srv = httptest.NewServer(h)
+	}
+	r := &rig{srv: srv, web: ws, eng: eng, ledger: led, data: data, tls: opts.tls, sessions: sessions}
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -79,9 +122,37 @@ func newRig(t testing.TB, opts rigOptions) *rig {
 	return r
 }
 
-// call sends a request with an optional JSON body and decodes a JSON
-// answer into out (when non-nil). It returns the status and raw body.
+// cookieName is the session cookie's name on this rig's server.
+func (r *rig) cookieName() string {
+	if r.tls {
+		return "__Host-casescope_session"
+	}
+	return "casescope_session"
+}
+
+// authorize makes req act as role's session: its cookie and, for methods
+// that change state, its CSRF token. An empty role leaves req anonymous.
+func (r *rig) authorize(req *http.Request, role string) {
+	if role == "" {
+		return
+	}
+	s := r.sessions[role]
+	req.AddCookie(&http.Cookie{Name: r.cookieName(), Value: s.token})
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		req.Header.Set("X-CSRF-Token", s.csrf)
+	}
+}
+
+// call sends a request as the admin with an optional JSON body and
+// decodes a JSON answer into out (when non-nil). It returns the status and
+// raw body.
 func (r *rig) call(t testing.TB, method, path string, body any, out any) (int, string) {
+	t.Helper()
+	return r.callAs(t, store.RoleAdmin, method, path, body, out)
+}
+
+// callAs is call acting as role's session ("" = anonymous).
+func (r *rig) callAs(t testing.TB, role, method, path string, body any, out any) (int, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -98,6 +169,7 @@ func (r *rig) call(t testing.TB, method, path string, body any, out any) (int, s
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	r.authorize(req, role)
 	res, err := r.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -142,8 +214,14 @@ type uploadFile struct {
 	data []byte
 }
 
-// upload posts files as one streamed multipart body.
+// upload posts files as one streamed multipart body, as the admin.
 func (r *rig) upload(t testing.TB, caseID uint64, files ...uploadFile) (int, string) {
+	t.Helper()
+	return r.uploadAs(t, store.RoleAdmin, caseID, files...)
+}
+
+// uploadAs is upload acting as role's session.
+func (r *rig) uploadAs(t testing.TB, role string, caseID uint64, files ...uploadFile) (int, string) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
@@ -166,6 +244,7 @@ func (r *rig) upload(t testing.TB, caseID uint64, files ...uploadFile) (int, str
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
+	r.authorize(req, role)
 	res, err := r.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -35,6 +37,10 @@ const (
 	maxIOCBody  = 16 << 20 // a bulk paste of IOCs
 )
 
+// DefaultSessionIdle is how long a session lasts without a request when
+// Config leaves SessionIdle zero.
+const DefaultSessionIdle = 8 * time.Hour
+
 // Config holds the server's settings.
 type Config struct {
 	Addr    string
@@ -42,6 +48,21 @@ type Config struct {
 	// MaxUploadBytes limits each uploaded file (not the whole request);
 	// 0 means DefaultMaxUploadBytes.
 	MaxUploadBytes int64
+	// SessionIdle ends a session unused for this long; 0 means
+	// DefaultSessionIdle.
+	SessionIdle time.Duration
+	// TLSCert and TLSKey are PEM files; when both are set, Serve speaks
+	// HTTPS only (cookies then carry Secure, responses HSTS).
+	TLSCert, TLSKey string
+	// LocalToken, when set, is accepted as "Authorization: Bearer
+	// <token>" on GET /api/system only, as the local admin "local"
+	// (casescope status on this machine; serve writes the token to
+	// <data>/serve.json, mode 0600).
+	LocalToken string
+	// AllowedHosts are extra Host header names accepted while the server
+	// is reached on a loopback address (besides localhost, *.localhost and
+	// loopback IPs); any other name there is refused as DNS rebinding.
+	AllowedHosts []string
 }
 
 // Ledger is what the web layer needs of the ledger.
@@ -52,6 +73,18 @@ type Ledger interface {
 	CreateCase(name, description string) (store.Case, error)
 	Files(caseID uint64) ([]store.File, error)
 	File(caseID, fileID uint64) (store.File, error)
+
+	Authenticate(name, password string) (store.User, error)
+	CreateSession(u store.User, remote string) (string, store.Session, error)
+	TouchSession(token string, idle time.Duration) (store.Session, error)
+	DeleteSession(token string) error
+	User(name string) (store.User, error)
+	Users() ([]store.User, error)
+	CreateUser(name, role, password string) (store.User, error)
+	UpdateUser(name string, fn func(u *store.User) error) (store.User, error)
+	SetPassword(name, password string) error
+	Audit(e store.AuditEntry) error
+	AuditLog(before uint64, fn func(e store.AuditEntry) bool) error
 }
 
 // Engine is what the web layer needs of the engine.
@@ -73,6 +106,7 @@ type Engine interface {
 	UpdateIOC(caseID, id uint64, fn func(i *store.IOC) error) (store.IOC, engine.Job, error)
 	DeleteIOC(caseID, id uint64) (engine.Job, error)
 	Job(id uint64) (engine.Job, error)
+	Export(ctx context.Context, caseID uint64, req engine.ExportRequest, w io.Writer) (uint64, error)
 }
 
 // Server is the HTTP front end.
@@ -81,31 +115,70 @@ type Server struct {
 	log    *slog.Logger
 	ledger Ledger
 	eng    Engine
+
+	limiter *loginLimiter
+	// loginSlots bounds concurrent password checks: each argon2id hash
+	// takes 19 MiB, and a burst of logins must not eat the ingest
+	// budget. A login finding no free slot is refused, never queued.
+	loginSlots chan struct{}
+	// usersMu serialises account changes, so two admins cannot demote
+	// each other at once and leave no admin.
+	usersMu sync.Mutex
+	// revokedMu guards revoked: per lower-cased user name, sessions
+	// created up to this time are refused (an admin reset the password or
+	// disabled the account). In memory only: the ledger cannot list a
+	// user's sessions, and a restart forgets the list.
+	revokedMu sync.Mutex
+	revoked   map[string]time.Time
 }
+
+// maxConcurrentLogins is the number of password checks run at once.
+const maxConcurrentLogins = 4
 
 // New builds a server.
 func New(cfg Config, log *slog.Logger, ledger Ledger, eng Engine) *Server {
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
 	}
-	return &Server{cfg: cfg, log: log.With("component", "web"), ledger: ledger, eng: eng}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	return &Server{cfg: cfg, log: log.With("component", "web"), ledger: ledger, eng: eng,
+		limiter: newLoginLimiter(), loginSlots: make(chan struct{}, maxConcurrentLogins), revoked: map[string]time.Time{}}
 }
 
 // Handler returns the routes: the embedded UI at / and /static/, the JSON
-// API under /api/. Every response carries the security headers; requests
-// that change state are refused when a browser marks them cross-origin.
+// API under /api/. Every response carries the security headers; a Host
+// header naming another site is refused while the server is reached on a
+// loopback address (DNS rebinding); requests that change state are
+// refused when a browser marks them cross-origin.
 func (s *Server) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "remote", remoteIP(r),
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		writeJSON(w, http.StatusForbidden, errorBody{Error: "cross-origin request refused"})
+	}))
+	return securityHeaders(s.checkHost(cop.Handler(s.Routes())))
+}
+
+// Routes is the chi router behind Handler, without the outer guards
+// (headers, Host check, cross-origin protection). Every API route but
+// POST /api/login is registered through route, which states the least
+// role that may call it; tests walk this router to check each one.
+func (s *Server) Routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(securityHeaders)
 	static, _ := fs.Sub(staticFS, "static") // fails only for an invalid path
 	files := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
-	r.Handle("/static/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	assets := func(w http.ResponseWriter, r *http.Request) {
 		// Assets are embedded without modification times; revalidating
 		// is cheap on localhost and never serves a stale UI after an
 		// upgrade.
 		w.Header().Set("Cache-Control", "no-cache")
 		files.ServeHTTP(w, r)
-	}))
+	}
+	r.Get("/static/*", assets)
+	r.Head("/static/*", assets)
 	index := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, static, "index.html")
@@ -114,30 +187,46 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, static, "favicon.svg")
 	})
+	const (
+		ro      = store.RoleReadOnly
+		analyst = store.RoleAnalyst
+		admin   = store.RoleAdmin
+	)
 	r.Route("/api", func(r chi.Router) {
-		r.Use(apiHeaders)
-		r.Get("/system", s.handleSystem)
-		r.Get("/jobs/{id}", s.handleJob)
-		r.Get("/cases", s.handleCases)
-		r.Post("/cases", s.handleCreateCase)
+		r.Use(apiHeaders, s.authenticate)
+		r.Post("/login", s.handleLogin)
+		s.route(r, "POST", "/logout", ro, "logout", s.handleLogout)
+		s.route(r, "GET", "/session", ro, "", s.handleSession)
+		s.route(r, "POST", "/session/password", ro, "user.password.own", s.handleOwnPassword)
+		s.route(r, "GET", "/system", ro, "", s.handleSystem)
+		s.route(r, "GET", "/jobs/{id}", ro, "", s.handleJob)
+		s.route(r, "GET", "/cases", ro, "", s.handleCases)
+		s.route(r, "POST", "/cases", analyst, "case.create", s.handleCreateCase)
 		r.Route("/cases/{case}", func(r chi.Router) {
-			r.Get("/", s.handleCase)
-			r.Get("/files", s.handleFiles)
-			r.Post("/upload", s.handleUpload)
-			r.Post("/import", s.handleImport)
-			r.Post("/files/{id}/requeue", s.handleRequeue)
-			r.Post("/files/{id}/hide", s.handleHide(true))
-			r.Post("/files/{id}/unhide", s.handleHide(false))
-			r.Delete("/files/{id}", s.handleDeleteFile)
-			r.Get("/search", s.handleSearch)
-			r.Get("/events/{id}", s.handleEvent)
-			r.Put("/events/{id}/tag", s.handleTag)
-			r.Get("/sigma", s.handleSigma)
-			r.Get("/iocs", s.handleIOCs)
-			r.Post("/iocs", s.handleAddIOCs)
-			r.Patch("/iocs/{id}", s.handleUpdateIOC)
-			r.Delete("/iocs/{id}", s.handleDeleteIOC)
+			s.route(r, "GET", "/", ro, "", s.handleCase)
+			s.route(r, "GET", "/files", ro, "", s.handleFiles)
+			s.route(r, "POST", "/upload", analyst, "file.upload", s.handleUpload)
+			s.route(r, "POST", "/import", admin, "file.import", s.handleImport)
+			s.route(r, "POST", "/files/{id}/requeue", analyst, "file.requeue", s.handleRequeue)
+			s.route(r, "POST", "/files/{id}/hide", analyst, "file.hide", s.handleHide(true))
+			s.route(r, "POST", "/files/{id}/unhide", analyst, "file.unhide", s.handleHide(false))
+			s.route(r, "DELETE", "/files/{id}", analyst, "file.delete", s.handleDeleteFile)
+			s.route(r, "GET", "/search", ro, "", s.handleSearch)
+			s.route(r, "GET", "/export", ro, "case.export", s.handleExport)
+			s.route(r, "GET", "/events/{id}", ro, "", s.handleEvent)
+			s.route(r, "PUT", "/events/{id}/tag", analyst, "event.tag", s.handleTag)
+			s.route(r, "GET", "/sigma", ro, "", s.handleSigma)
+			s.route(r, "GET", "/iocs", ro, "", s.handleIOCs)
+			s.route(r, "POST", "/iocs", analyst, "ioc.add", s.handleAddIOCs)
+			s.route(r, "PATCH", "/iocs/{id}", analyst, "ioc.update", s.handleUpdateIOC)
+			s.route(r, "DELETE", "/iocs/{id}", analyst, "ioc.delete", s.handleDeleteIOC)
 		})
+		s.route(r, "GET", "/users", admin, "", s.handleUsers)
+		s.route(r, "POST", "/users", admin, "user.create", s.handleCreateUser)
+		s.route(r, "PATCH", "/users/{name}", admin, "user.update", s.handleUpdateUser)
+		s.route(r, "POST", "/users/{name}/password", admin, "user.password.reset", s.handleResetPassword)
+		s.route(r, "GET", "/audit", admin, "", s.handleAudit)
+		s.route(r, "GET", "/audit/export", admin, "audit.export", s.handleAuditExport)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, fmt.Errorf("no API route %s %s: %w", r.Method, r.URL.Path, store.ErrNotFound))
 		})
@@ -145,29 +234,55 @@ func (s *Server) Handler() http.Handler {
 			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method not allowed"})
 		})
 	})
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusForbidden, errorBody{Error: "cross-origin request refused"})
-		})).ServeHTTP(w, r)
-	}))
-	return cop.Handler(r)
+	return r
 }
 
-// Run serves until ctx ends, then shuts down gracefully.
-func (s *Server) Run(ctx context.Context) error {
+// Listen opens the listening socket of Config.Addr.
+func (s *Server) Listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+		return nil, fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
+	return ln, nil
+}
+
+// Run listens on Config.Addr and serves until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln (HTTPS when Config has a certificate) until ctx
+// ends, then shuts down gracefully, waiting up to 10 s for requests in
+// flight. It closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// Handshake failures (a browser meeting a self-signed
+		// certificate) are routine: debug level.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	scheme := "http"
+	if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("listening", "addr", ln.Addr().String())
+	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -187,9 +302,16 @@ func (s *Server) Run(ctx context.Context) error {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
+// hstsValue asks browsers to use HTTPS only for a year (sent only on
+// HTTPS responses).
+const hstsValue = "max-age=31536000"
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", hstsValue)
+		}
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
@@ -219,9 +341,24 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
-// errBadRequest marks input the handlers themselves refuse (bad
-// parameters, unreadable bodies).
-var errBadRequest = errors.New("bad request")
+// Sentinels of the refusals handlers make themselves; writeError maps
+// each to its status.
+var (
+	// errBadRequest marks bad parameters and unreadable bodies (400).
+	errBadRequest = errors.New("bad request")
+	// errUnauthenticated: no valid session (401).
+	errUnauthenticated = errors.New("log in first")
+	// errForbidden: the role or the CSRF token does not allow it (403).
+	errForbidden = errors.New("forbidden")
+	// errConflict: the change would break a rule (409).
+	errConflict = errors.New("conflict")
+)
+
+// refuse builds an error of kind (one of the sentinels above) whose
+// message is the reason alone.
+func refuse(kind error, format string, args ...any) error {
+	return &reasonError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
 
 // badRequest builds an errBadRequest error whose message is the reason
 // alone.
@@ -244,7 +381,17 @@ func (e *reasonError) Unwrap() error { return e.kind }
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "internal error"
 	var mbe *http.MaxBytesError
+	var rl *rateLimitError
 	switch {
+	case errors.Is(err, errUnauthenticated), errors.Is(err, store.ErrBadCredentials):
+		status, msg = http.StatusUnauthorized, err.Error()
+	case errors.Is(err, errForbidden):
+		status, msg = http.StatusForbidden, err.Error()
+	case errors.As(err, &rl):
+		status, msg = http.StatusTooManyRequests, err.Error()
+		w.Header().Set("Retry-After", strconv.Itoa(rl.retryAfterSeconds()))
+	case errors.Is(err, errConflict):
+		status, msg = http.StatusConflict, err.Error()
 	case errors.Is(err, store.ErrNotFound):
 		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, store.ErrExists):
@@ -269,6 +416,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Warn("request interrupted", "method", r.Method, "path", r.URL.Path, "err", err)
 	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	if a := auditOf(r); a != nil {
+		a.reason = msg
 	}
 	if status == http.StatusRequestEntityTooLarge {
 		// The client may still be sending; do not read the rest.

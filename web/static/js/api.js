@@ -1,4 +1,8 @@
 // The JSON API client. Errors carry the server's readable reason.
+//
+// The session cookie is HttpOnly: scripts never see it. Requests that
+// change state carry the session's CSRF token in X-CSRF-Token; the token
+// comes from the login answer or GET /api/session and lives only here.
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -7,8 +11,26 @@ export class ApiError extends Error {
   }
 }
 
+const auth = {
+  csrf: '',
+  // onUnauthorized is called when the server answers 401 (no session, or
+  // it expired): the UI shows the login page.
+  onUnauthorized: null,
+};
+
+// setCSRF records the session's CSRF token ('' after logout).
+export function setCSRF(token) { auth.csrf = token || ''; }
+
+// onUnauthorized sets the handler for 401 answers.
+export function onUnauthorized(fn) { auth.onUnauthorized = fn; }
+
+function unauthorized(status, path) {
+  if (status === 401 && auth.onUnauthorized && path !== '/api/login' && path !== '/api/session') auth.onUnauthorized();
+}
+
 async function call(method, path, body) {
   const opts = {method, headers: {Accept: 'application/json'}, credentials: 'same-origin'};
+  if (method !== 'GET' && auth.csrf) opts.headers['X-CSRF-Token'] = auth.csrf;
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
@@ -25,14 +47,25 @@ async function call(method, path, body) {
     try { data = JSON.parse(text); } catch (e) { data = null; }
   }
   if (!res.ok) {
+    unauthorized(res.status, path);
     throw new ApiError(res.status, (data && data.error) || res.status + ' ' + res.statusText);
   }
   return data;
 }
 
 const c = (id) => '/api/cases/' + encodeURIComponent(id);
+const u = (name) => '/api/users/' + encodeURIComponent(name);
 
 export const api = {
+  session: () => call('GET', '/api/session'),
+  login: (name, password) => call('POST', '/api/login', {name, password}),
+  logout: () => call('POST', '/api/logout'),
+  changePassword: (current, next) => call('POST', '/api/session/password', {current, new: next}),
+  users: () => call('GET', '/api/users'),
+  createUser: (name, role) => call('POST', '/api/users', {name, role}),
+  updateUser: (name, patch) => call('PATCH', u(name), patch),
+  resetPassword: (name) => call('POST', u(name) + '/password'),
+  audit: (before, limit) => call('GET', '/api/audit?' + new URLSearchParams({before: before || 0, limit: limit || 200}).toString()),
   system: () => call('GET', '/api/system'),
   job: (id) => call('GET', '/api/jobs/' + encodeURIComponent(id)),
   cases: () => call('GET', '/api/cases'),
@@ -62,6 +95,7 @@ export function upload(caseId, file, name, onProgress) {
     xhr.open('POST', c(caseId) + '/upload');
     xhr.responseType = 'text';
     xhr.setRequestHeader('Accept', 'application/json');
+    if (auth.csrf) xhr.setRequestHeader('X-CSRF-Token', auth.csrf);
     xhr.upload.addEventListener('progress', (e) => {
       if (e.lengthComputable) onProgress(e.loaded, e.total);
     });
@@ -71,6 +105,7 @@ export function upload(caseId, file, name, onProgress) {
       if (xhr.status >= 200 && xhr.status < 300 && data && data.files && data.files.length) {
         resolve(data.files[0]);
       } else {
+        unauthorized(xhr.status, '');
         reject(new ApiError(xhr.status, (data && data.error) || 'upload failed (' + xhr.status + ')'));
       }
     });
@@ -82,4 +117,10 @@ export function upload(caseId, file, name, onProgress) {
   });
   p.abort = () => xhr.abort();
   return p;
+}
+
+// exportURL is the address of a download (GET, the cookie authenticates
+// it); the page navigates to it and the browser saves the attachment.
+export function exportURL(path, params) {
+  return path + '?' + new URLSearchParams(params).toString();
 }

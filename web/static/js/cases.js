@@ -10,7 +10,7 @@ export function mount(root, app) {
     maxlength: 200, autocomplete: 'off', spellcheck: 'false'});
   const desc = h('input', {id: 'new-case-desc', type: 'text', placeholder: 'optional', maxlength: 4000, autocomplete: 'off'});
   const err = h('div', {class: 'form-error', role: 'alert'});
-  const form = h('form', {class: 'card form-inline', id: 'new-case-form'},
+  const form = h('form', {class: 'card form-inline needs-analyst', id: 'new-case-form'},
     h('h2', {class: 'card-title', text: 'New case'}),
     h('div', {class: 'form-row'},
       field('Name', name), field('Description', desc),
@@ -51,8 +51,9 @@ export function mount(root, app) {
       return;
     }
     if (!cases.length) {
-      replace(tbody, emptyRow(8, 'No cases yet. Create one above, then drop evidence into it.'));
-      name.focus();
+      replace(tbody, emptyRow(8, app.can('analyst') ? 'No cases yet. Create one above, then drop evidence into it.' :
+        'No cases yet. An analyst or admin creates them.'));
+      if (app.can('analyst')) name.focus();
       return;
     }
     cases.sort((a, b) => b.id - a.id);

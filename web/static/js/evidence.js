@@ -62,7 +62,7 @@ function newUploads(app, caseId) {
     add(Array.from(pickDir.files).map((f) => ({file: f, name: f.webkitRelativePath || f.name, inFolder: true})));
     pickDir.value = '';
   });
-  const zone = h('div', {class: 'dropzone', id: 'dropzone', tabindex: 0, role: 'button',
+  const zone = h('div', {class: 'dropzone needs-analyst', id: 'dropzone', tabindex: 0, role: 'button',
     'aria-label': 'Drop evidence files, folders or ZIP archives here'},
   h('div', {class: 'dz-icon', 'aria-hidden': 'true', text: '⇪'}),
   h('div', {class: 'dz-title', text: 'Drop EVTX files, folders or ZIPs here'}),
@@ -257,7 +257,7 @@ function newImportForm(app, caseId) {
     autocomplete: 'off', spellcheck: 'false'});
   const btn = h('button', {type: 'submit', class: 'btn', id: 'import-btn', text: 'Import'});
   const out = h('div', {class: 'import-result', id: 'import-result', 'aria-live': 'polite'});
-  const form = h('form', {class: 'card import-card'},
+  const form = h('form', {class: 'card import-card needs-admin', id: 'import-form'},
     h('h2', {class: 'card-title', text: 'Bulk import from this machine'}),
     h('p', {class: 'muted small', text: 'For mounted evidence drives and large collections: an absolute path to a folder, an .evtx file or a ZIP on the machine running casescope. Files are copied into the case.'}),
     h('div', {class: 'form-row'}, field('Path', path), btn),
@@ -396,7 +396,7 @@ function newFilesTable(app, caseId) {
     if (f.duplicate_of) notes.push(h('div', {class: 'muted', text: 'duplicate of file ' + f.duplicate_of}));
     if (f.zero_event) notes.push(h('div', {class: 'muted', text: 'no events (archived)'}));
     for (const w of (f.warnings || []).slice(0, 3)) notes.push(h('div', {class: 'warn-text', text: w}));
-    const actions = h('td', {class: 'actions'});
+    const actions = h('td', {class: 'actions needs-analyst'});
     if (f.state === 'failed' || f.state === 'completed') {
       actions.appendChild(h('button', {type: 'button', class: 'btn btn-tiny', text: 'Requeue',
         title: 'Process this file again', onclick: () => act(() => api.requeue(caseId, f.id), 'Requeued ' + f.name)}));

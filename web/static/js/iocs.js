@@ -21,7 +21,7 @@ export function mount(root, app) {
     autocomplete: 'off', spellcheck: 'false'});
   const desc = h('input', {type: 'text', id: 'ioc-desc', placeholder: 'Description (optional)', autocomplete: 'off'});
   const addErr = h('div', {class: 'form-error', id: 'ioc-add-error', role: 'alert'});
-  const addForm = h('form', {class: 'card', id: 'ioc-add-form'},
+  const addForm = h('form', {class: 'card needs-analyst', id: 'ioc-add-form'},
     h('h2', {class: 'card-title', text: 'Add an IOC'}),
     h('div', {class: 'form-row'}, field('Type', type), field('Value', value), field('Description', desc),
       h('button', {type: 'submit', class: 'btn btn-primary', id: 'ioc-add', text: 'Add'})),
@@ -46,7 +46,7 @@ export function mount(root, app) {
   const fmtCSV = h('input', {type: 'radio', name: 'ioc-format', id: 'fmt-csv', value: 'csv'});
   const bulkDesc = h('input', {type: 'text', id: 'ioc-bulk-desc', placeholder: 'Description for these IOCs (optional)', autocomplete: 'off'});
   const bulkErr = h('div', {class: 'form-error', id: 'ioc-bulk-error', role: 'alert'});
-  const bulkForm = h('form', {class: 'card', id: 'ioc-bulk-form'},
+  const bulkForm = h('form', {class: 'card needs-analyst', id: 'ioc-bulk-form'},
     h('h2', {class: 'card-title', text: 'Bulk paste'}),
     text,
     h('div', {class: 'form-row'},
@@ -103,7 +103,7 @@ export function mount(root, app) {
 
   function row(i) {
     const on = h('input', {type: 'checkbox', checked: i.enabled, title: i.enabled ? 'Disable' : 'Enable',
-      'aria-label': 'Enabled'});
+      'aria-label': 'Enabled', disabled: !app.can('analyst')});
     on.addEventListener('change', async () => {
       try {
         const res = await api.updateIOC(caseId, i.id, {enabled: on.checked});
@@ -125,7 +125,7 @@ export function mount(root, app) {
       h('td', {class: 'mono small nowrap', text: ts(i.first_seen, false)}),
       h('td', {class: 'mono small nowrap', text: ts(i.last_seen, false)}),
       h('td', {class: 'small', title: (i.computers || []).join('\n'), text: (i.computers || []).slice(0, 3).join(', ')}),
-      h('td', null, h('button', {type: 'button', class: 'btn btn-tiny btn-danger', text: 'Delete', onclick: async () => {
+      h('td', {class: 'needs-analyst'}, h('button', {type: 'button', class: 'btn btn-tiny btn-danger', text: 'Delete', onclick: async () => {
         if (!window.confirm('Delete IOC ' + i.type + ' ' + i.value + '?')) return;
         try {
           const res = await api.deleteIOC(caseId, i.id);

@@ -1,26 +1,42 @@
-// casescope UI: a hash router over views, the top bar (case, live counts,
-// engine status), theme and keyboard shortcuts.
+// casescope UI: the login page, a hash router over views, the top bar
+// (case, live counts, engine status, user), theme and keyboard shortcuts.
+//
+// The server enforces every permission; the UI only hides what the role
+// cannot use (body[data-role] and the needs-* classes in app.css, and
+// app.can in the views).
 
 import {h, $, $$, replace, num, poll, levelBadge, toast, LEVELS} from './dom.js';
-import {api} from './api.js';
+import {api, setCSRF, onUnauthorized} from './api.js';
+import * as loginView from './login.js';
 import * as casesView from './cases.js';
 import * as evidenceView from './evidence.js';
 import * as searchView from './search.js';
 import * as detectionsView from './detections.js';
 import * as iocsView from './iocs.js';
 import * as dashboardView from './dashboard.js';
+import * as usersView from './users.js';
+import * as auditView from './audit.js';
 
 const VIEWS = {
   cases: casesView, evidence: evidenceView, search: searchView,
   detections: detectionsView, iocs: iocsView, dashboard: dashboardView,
+  users: usersView, audit: auditView,
 };
 
+const RANK = {'read-only': 1, analyst: 2, admin: 3};
+
 const app = {
+  user: null,       // {user, role, csrf_token} while logged in
   caseId: null,     // open case ID (string of digits) or null
   caseStats: null,  // GET /api/cases/{id}
   system: null,     // GET /api/system
   current: null,    // {name, handle}
   statsListeners: new Set(),
+
+  // can reports whether the logged-in user's role is at least role.
+  can(role) {
+    return !!this.user && (RANK[this.user.role] || 0) >= (RANK[role] || 99);
+  },
 
   // go navigates to a view: go('search', {q: 'EventID:4624'}) within the
   // open case, or go('cases').
@@ -74,11 +90,20 @@ function parseHash() {
 
 let stopCasePoll = null;
 
-function route() {
-  const r = parseHash();
+function unmountView() {
   if (app.current && app.current.handle && app.current.handle.unmount) app.current.handle.unmount();
   app.current = null;
   app.statsListeners.clear();
+}
+
+function route() {
+  if (!app.user) return;
+  const r = parseHash();
+  if (VIEWS[r.view].role && !app.can(VIEWS[r.view].role)) {
+    app.go('cases');
+    return;
+  }
+  unmountView();
   if (r.caseId !== null && r.caseId !== app.caseId) {
     app.caseId = r.caseId;
     app.caseStats = null;
@@ -89,7 +114,9 @@ function route() {
   for (const b of $$('.nav-item')) {
     b.classList.toggle('active', b.dataset.view === r.view);
     if (b.dataset.caseOnly !== undefined) b.hidden = !app.caseId;
+    if (b.dataset.needs) b.hidden = !app.can(b.dataset.needs);
   }
+  for (const s of $$('.nav-sep[data-needs]')) s.hidden = !app.can(s.dataset.needs);
   for (const s of $$('.nav-sep[data-case-only]')) s.hidden = !app.caseId;
   const main = $('#main');
   replace(main);
@@ -138,6 +165,7 @@ function stat(k, v, sub, cls) {
 }
 
 async function refreshSystem() {
+  if (!app.user) return;
   try {
     const s = await api.system();
     app.system = s;
@@ -156,10 +184,86 @@ async function refreshSystem() {
     pill.textContent = parts.join(' · ');
     $('#nav-foot').textContent = 'casescope ' + (s.version || '');
   } catch (e) {
+    if (e.status === 401) return;
     const pill = $('#sys-pill');
     pill.className = 'sys-pill sys-down';
     pill.textContent = 'server unreachable';
   }
+}
+
+let stopSystemPoll = null;
+
+// loggedIn starts the app for session s.
+function loggedIn(s) {
+  app.user = s;
+  setCSRF(s.csrf_token);
+  document.body.dataset.role = s.role;
+  document.body.classList.remove('logged-out');
+  $('#user-name').textContent = s.user;
+  $('#user-role').textContent = s.role;
+  $('#user-box').hidden = false;
+  if (!stopSystemPoll) stopSystemPoll = poll(refreshSystem, 2000);
+  route();
+}
+
+// showLogin ends the app's view of the session and shows the login page.
+function showLogin(message) {
+  unmountView();
+  app.user = null;
+  app.caseId = null;
+  app.caseStats = null;
+  setCSRF('');
+  if (stopCasePoll) { stopCasePoll(); stopCasePoll = null; }
+  if (stopSystemPoll) { stopSystemPoll(); stopSystemPoll = null; }
+  delete document.body.dataset.role;
+  document.body.classList.add('logged-out');
+  $('#user-box').hidden = true;
+  renderCaseBar();
+  for (const b of $$('.nav-item')) b.classList.remove('active');
+  const d = $('#account-dialog');
+  if (d.open) d.close();
+  const main = $('#main');
+  main.className = 'main view-login';
+  document.title = 'Log in · casescope';
+  loginView.mount(main, loggedIn, message);
+}
+
+async function logout() {
+  try {
+    await api.logout();
+  } catch (e) {
+    // The session is gone either way once the page forgets it.
+  }
+  showLogin('You are logged out.');
+}
+
+// initAccount wires the account dialog: change one's own password.
+function initAccount() {
+  const dialog = $('#account-dialog');
+  const form = $('#password-form');
+  const err = $('#password-error');
+  $('#user-btn').addEventListener('click', () => {
+    form.reset();
+    err.textContent = '';
+    $('#account-title').textContent = app.user ? app.user.user + ' · ' + app.user.role : '';
+    dialog.showModal();
+  });
+  $('#account-close').addEventListener('click', () => dialog.close());
+  $('#logout-btn').addEventListener('click', logout);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const cur = $('#pw-current').value;
+    const next = $('#pw-new').value;
+    if (next !== $('#pw-confirm').value) { err.textContent = 'The new passwords differ.'; return; }
+    try {
+      await api.changePassword(cur, next);
+      dialog.close();
+      toast('Password changed', 'ok');
+    } catch (ex) {
+      err.textContent = ex.message;
+    }
+  });
 }
 
 // Theme: the OS preference unless the analyst picked one.
@@ -193,17 +297,17 @@ function typing(e) {
 let gPending = false;
 
 function onKey(e) {
-  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || !app.user) return;
   const help = $('#help-dialog');
-  if (help.open) return;
+  if (help.open || $('#account-dialog').open) return;
   const handle = app.current && app.current.handle;
   if (e.key === 'Escape' && handle && handle.onKey && handle.onKey(e)) { e.preventDefault(); return; }
   if (typing(e)) return;
   if (gPending) {
     gPending = false;
-    const map = {c: 'cases', e: 'evidence', s: 'search', d: 'detections', i: 'iocs', b: 'dashboard'};
+    const map = {c: 'cases', e: 'evidence', s: 'search', d: 'detections', i: 'iocs', b: 'dashboard', u: 'users', a: 'audit'};
     const v = map[e.key];
-    if (v && (!VIEWS[v].caseView || app.caseId)) { e.preventDefault(); app.go(v); }
+    if (v && (!VIEWS[v].caseView || app.caseId) && (!VIEWS[v].role || app.can(VIEWS[v].role))) { e.preventDefault(); app.go(v); }
     return;
   }
   if (e.key === '?') { e.preventDefault(); help.showModal(); return; }
@@ -212,8 +316,9 @@ function onKey(e) {
   if (e.key === '/' && app.caseId) { e.preventDefault(); app.go('search'); }
 }
 
-function init() {
+async function init() {
   initTheme();
+  initAccount();
   $('#brand').addEventListener('click', () => app.go('cases'));
   $('#case-name').addEventListener('click', () => app.go('cases'));
   $('#help-btn').addEventListener('click', () => $('#help-dialog').showModal());
@@ -224,8 +329,17 @@ function init() {
   // navigate away to it.
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
-  poll(refreshSystem, 2000);
-  route();
+  onUnauthorized(() => {
+    if (app.user) showLogin('Your session ended (idle too long, logged out elsewhere, or your account changed). Log in again.');
+  });
+  let s;
+  try {
+    s = await api.session();
+  } catch (e) {
+    showLogin(e.status === 401 ? '' : 'Cannot reach the casescope server: ' + e.message);
+    return;
+  }
+  loggedIn(s);
 }
 
 init();

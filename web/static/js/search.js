@@ -2,7 +2,7 @@
 // (newest first, cursor paging), event detail with tags.
 
 import {h, $$, replace, clear, num, ts, levelBadge, toast, emptyRow, LEVELS} from './dom.js';
-import {api} from './api.js';
+import {api, exportURL} from './api.js';
 
 export const caseView = true;
 
@@ -124,10 +124,24 @@ export function mount(root, app, params) {
   const next = h('button', {type: 'button', class: 'btn btn-small', id: 'next-page', text: 'Next ›', title: 'Next page (n)'});
   prev.addEventListener('click', () => page(-1));
   next.addEventListener('click', () => page(1));
+  // Export downloads what the search shows (filters and time range
+  // included), oldest first, as a file.
+  let ran = null; // {query, from, to} of the last search that ran
+  const exportSel = h('select', {id: 'export-format', class: 'export-select', 'aria-label': 'Export these events'},
+    opt('', 'Export…'), opt('csv', 'CSV (Timeline Explorer)'), opt('jsonl', 'JSONL (Timesketch)'), opt('sigma-csv', 'Sigma hits CSV'));
+  exportSel.addEventListener('change', () => {
+    const format = exportSel.value;
+    exportSel.value = '';
+    if (!format || !ran) return;
+    const p = {format, q: ran.query};
+    if (ran.from && !ran.from.startsWith('0001-')) p.from = ran.from;
+    if (ran.to && !ran.to.startsWith('0001-')) p.to = ran.to;
+    window.location.assign(exportURL('/api/cases/' + encodeURIComponent(caseId) + '/export', p));
+  });
   const detail = h('aside', {class: 'detail', id: 'event-detail', hidden: true, tabindex: -1});
   const resultsCol = h('section', {class: 'results-col'},
     h('div', {class: 'table-wrap results-wrap', id: 'results-wrap'}, table),
-    h('div', {class: 'pager'}, info, h('span', {class: 'spacer'}), prev, next));
+    h('div', {class: 'pager'}, info, h('span', {class: 'spacer'}), exportSel, prev, next));
   const body = h('div', {class: 'search-body'}, facets, resultsCol, detail);
 
   replace(root, h('div', {class: 'search-top'}, form, err, help, filters, hist), body);
@@ -201,6 +215,7 @@ export function mount(root, app, params) {
     q.classList.remove('invalid');
     hits = res.hits || [];
     total = res.total;
+    ran = {query: res.query || '', from: res.from || '', to: res.to || ''};
     nextCursor = res.next || '';
     selected = -1;
     if (!cursor) {
@@ -234,7 +249,7 @@ export function mount(root, app, params) {
     const ev = hit.event;
     const starBtn = h('button', {type: 'button', class: 'star' + (hit.tag && hit.tag.starred ? ' on' : ''),
       title: hit.tag && hit.tag.starred ? 'Unstar (s)' : 'Star (s)', text: hit.tag && hit.tag.starred ? '★' : '☆',
-      onclick: (e) => { e.stopPropagation(); toggleStar(i); }});
+      disabled: !app.can('analyst'), onclick: (e) => { e.stopPropagation(); toggleStar(i); }});
     const det = h('td', {class: 'det-cell'});
     const levels = new Map();
     for (const s of hit.sigma || []) {
@@ -387,7 +402,9 @@ export function mount(root, app, params) {
     const msg = h('span', {class: 'tag-msg', id: 'tag-msg', role: 'status'});
     const save = h('button', {type: 'submit', class: 'btn btn-primary btn-small', id: 'tag-save', text: 'Save'});
     const form = h('form', {class: 'detail-sec tag-form', id: 'tag-form'}, h('h3', {text: 'Analyst tags'}),
-      h('div', {class: 'tag-row'}, star, tags, save), note, msg,
+      h('div', {class: 'tag-row needs-analyst'}, star, tags, save), h('div', {class: 'needs-analyst'}, note), msg,
+      !app.can('analyst') && (t.tags || []).length ? h('div', {class: 'small'}, h('span', {class: 'muted', text: 'Tags: '}),
+        h('span', {class: 'mono', text: '#' + t.tags.join(' #')})) : null,
       t.note ? h('div', {class: 'note-view', id: 'note-view'}, h('span', {class: 'muted small', text: 'Saved note: '}), h('span', {text: t.note})) : null);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -419,6 +436,7 @@ export function mount(root, app, params) {
   }
 
   async function toggleStar(i) {
+    if (!app.can('analyst')) return;
     const hit = hits[i];
     const t = hit.tag || {starred: false, tags: [], note: ''};
     try {
