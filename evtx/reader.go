@@ -207,7 +207,16 @@ func parseChunk(buf []byte, off int64) (events []*Event, err error) {
 	if chunk.Header.LastEventRecNumber-chunk.Header.FirstEventRecNumber > maxRecordsPerChunk {
 		return nil, fmt.Errorf("implausible record range %d..%d", chunk.Header.FirstEventRecNumber, chunk.Header.LastEventRecNumber)
 	}
-	valid := allocatedRecords(buf)
+	valid, count := allocatedRecords(buf)
+	if count == 0 {
+		return nil, nil
+	}
+	// Let the parser walk only the records that passed the header walk:
+	// past them it would decode garbage, which can take minutes on a
+	// hostile chunk (found by FuzzStream).
+	if last := chunk.Header.FirstEventRecNumber + uint64(count) - 1; last < chunk.Header.LastEventRecNumber {
+		chunk.Header.LastEventRecNumber = last
+	}
 	records, perr := chunk.Parse(0)
 	for _, rec := range records {
 		info, ok := valid[rec.Header.RecordID]
@@ -239,6 +248,8 @@ type recordInfo struct {
 	hex, dec map[uint64]bool
 	// filetimes holds every FILETIME substitution, exact.
 	filetimes []uint64
+	// implausible marks a record whose substitution array cannot be real.
+	implausible bool
 	// sizeT maps the parser's garbled rendering of SizeT substitutions
 	// (raw bytes as a string) to their value.
 	sizeT map[string]uint64
@@ -252,13 +263,14 @@ type recordInfo struct {
 // records before it are the chunk's live records. The Velocidex parser
 // does not check these, and yields truncated or repeated records on damaged
 // chunks.
-func allocatedRecords(buf []byte) map[uint64]recordInfo {
+func allocatedRecords(buf []byte) (map[uint64]recordInfo, int) {
 	le := binary.LittleEndian
 	free := int(le.Uint32(buf[48:]))
 	if free <= 0x200 || free > len(buf) {
 		free = len(buf)
 	}
 	ids := make(map[uint64]recordInfo, 128)
+	count := 0
 	for off := 0x200; off+24 <= free; {
 		if string(buf[off:off+4]) != "**\x00\x00" {
 			break
@@ -270,10 +282,18 @@ func allocatedRecords(buf []byte) map[uint64]recordInfo {
 		if int(le.Uint32(buf[off+size-4:])) != size {
 			break
 		}
-		ids[le.Uint64(buf[off+8:])] = substitutions(buf, off+24, off+size-4, 0)
+		ri := substitutions(buf, off+24, off+size-4, 0)
+		if ri.implausible {
+			// A template instance declaring more substitutions than the
+			// record can hold: hostile or garbage, and expensive for the
+			// parser. Stop here.
+			break
+		}
+		ids[le.Uint64(buf[off+8:])] = ri
+		count++
 		off += size
 	}
-	return ids
+	return ids, count
 }
 
 // substitutions decodes the substitution array of the template instance
@@ -303,6 +323,7 @@ func substitutions(buf []byte, pos, end, depth int) (ri recordInfo) {
 	n := int(le.Uint32(buf[pos:]))
 	pos += 4
 	if n > 1024 || !need(4*n) {
+		ri.implausible = true
 		return ri
 	}
 	type desc struct{ size, typ int }
