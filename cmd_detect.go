@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"casescope/engine"
@@ -354,16 +359,38 @@ func (c *common) remoteStatus(ctx context.Context) (engine.Status, error) {
 	if err != nil {
 		return st, fmt.Errorf("the ledger is locked by another process, and no running server is recorded: %w", err)
 	}
-	var si serveInfo
+	var si serveFile
 	if err := json.Unmarshal(raw, &si); err != nil {
 		return st, fmt.Errorf("read %s: %w", serveInfoPath(data), err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+si.Addr+"/api/system", nil)
+	base := si.URL
+	if base == "" {
+		base = "http://" + si.Addr
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/system", nil)
 	if err != nil {
 		return st, err
 	}
 	req.Header.Set("Authorization", "Bearer "+si.Token)
-	resp, err := http.DefaultClient.Do(req)
+	client := &http.Client{Timeout: 10 * time.Second}
+	if si.CertSHA256 != "" {
+		// A self-signed certificate: trust exactly the one serve recorded.
+		want := strings.ToLower(si.CertSHA256)
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, // replaced by the pin below
+			VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+				if len(raw) == 0 {
+					return errors.New("server sent no certificate")
+				}
+				sum := sha256.Sum256(raw[0])
+				if hex.EncodeToString(sum[:]) != want {
+					return errors.New("server certificate does not match serve.json's fingerprint")
+				}
+				return nil
+			},
+		}}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return st, fmt.Errorf("ask the running server (pid %d): %w", si.PID, err)
 	}

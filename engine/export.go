@@ -68,7 +68,7 @@ func (e *Engine) Export(ctx context.Context, caseID uint64, req ExportRequest, w
 		if err := cw.Write(header); err != nil {
 			return 0, fmt.Errorf("write csv: %w", err)
 		}
-		row = func(v *EventView) error { return cw.Write(csvRow(v)) }
+		row = func(v *EventView) error { return cw.Write(defuse(csvRow(v))) }
 		finish = func() error { cw.Flush(); return cw.Error() }
 	case FormatJSONL:
 		enc := json.NewEncoder(bw)
@@ -82,7 +82,7 @@ func (e *Engine) Export(ctx context.Context, caseID uint64, req ExportRequest, w
 		}
 		row = func(v *EventView) error {
 			for _, h := range v.Sigma {
-				if err := cw.Write(sigmaRow(v, h)); err != nil {
+				if err := cw.Write(defuse(sigmaRow(v, h))); err != nil {
 					return err
 				}
 			}
@@ -308,4 +308,20 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 		req.Progress(n, total.Total)
 	}
 	return n, nil
+}
+
+// defuse keeps spreadsheet programs from running event text as formulas
+// (CSV injection): a cell starting with = + - @ or a tab/CR gets a leading
+// apostrophe, which Excel and Timeline Explorer show as text. A lone "-"
+// (the common empty value of Windows events) is left alone.
+func defuse(row []string) []string {
+	for i, c := range row {
+		if len(c) > 1 || (len(c) == 1 && c != "-") {
+			switch c[0] {
+			case '=', '+', '-', '@', '\t', '\r':
+				row[i] = "'" + c
+			}
+		}
+	}
+	return row
 }

@@ -239,6 +239,14 @@ type Session struct {
 	Created  time.Time `json:"created"`
 	LastSeen time.Time `json:"last_seen"`
 	Remote   string    `json:"remote"`
+	// Gen identifies the password the session was opened with: a
+	// password change or reset ends every session opened before it.
+	Gen string `json:"gen"`
+}
+
+func passwordGen(hash string) string {
+	h := sha256.Sum256([]byte(hash))
+	return hex.EncodeToString(h[:8])
 }
 
 func tokenKey(token string) []byte {
@@ -258,7 +266,7 @@ func randomToken() string {
 func (l *Ledger) CreateSession(u User, remote string) (string, Session, error) {
 	token := randomToken()
 	now := time.Now().UTC()
-	s := Session{User: u.Name, Role: u.Role, CSRF: randomToken(), Created: now, LastSeen: now, Remote: remote}
+	s := Session{User: u.Name, Role: u.Role, CSRF: randomToken(), Created: now, LastSeen: now, Remote: remote, Gen: passwordGen(u.Hash)}
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bktSessions), tokenKey(token), s)
 	})
@@ -267,7 +275,8 @@ func (l *Ledger) CreateSession(u User, remote string) (string, Session, error) {
 
 // TouchSession returns the session for token if it exists and has been
 // used within idle, and records this use. A session of a disabled or
-// deleted user, or one whose role changed, ends.
+// deleted user, or one whose role or password changed, ends — checked
+// against the ledger on every use, so it holds across restarts.
 func (l *Ledger) TouchSession(token string, idle time.Duration) (Session, error) {
 	var s Session
 	err := l.db.Update(func(tx *bolt.Tx) error {
@@ -279,7 +288,7 @@ func (l *Ledger) TouchSession(token string, idle time.Duration) (Session, error)
 		now := time.Now().UTC()
 		var u User
 		uerr := getJSON(tx.Bucket(bktUsers), []byte(strings.ToLower(s.User)), &u)
-		if now.Sub(s.LastSeen) > idle || uerr != nil || u.Disabled || u.Role != s.Role {
+		if now.Sub(s.LastSeen) > idle || uerr != nil || u.Disabled || u.Role != s.Role || s.Gen != passwordGen(u.Hash) {
 			if err := b.Delete(k); err != nil {
 				return err
 			}

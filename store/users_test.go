@@ -57,13 +57,21 @@ func TestUsersAndSessions(t *testing.T) {
 		t.Errorf("idle session: err = %v, want ErrNotFound", err)
 	}
 	tok, _, _ = l.CreateSession(u, "127.0.0.1")
+	if err := l.SetPassword("alice", "another-long-password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.TouchSession(tok, time.Hour); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("session after password change: err = %v, want ErrNotFound", err)
+	}
+	u, _ = l.Authenticate("alice", "another-long-password")
+	tok, _, _ = l.CreateSession(u, "127.0.0.1")
 	if _, err := l.UpdateUser("alice", func(u *store.User) error { u.Disabled = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.TouchSession(tok, time.Hour); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("disabled user's session: err = %v, want ErrNotFound", err)
 	}
-	if _, err := l.Authenticate("alice", "a-long-enough-password"); !errors.Is(err, store.ErrBadCredentials) {
+	if _, err := l.Authenticate("alice", "another-long-password"); !errors.Is(err, store.ErrBadCredentials) {
 		t.Errorf("disabled login: err = %v", err)
 	}
 }
