@@ -240,14 +240,16 @@ func BenchmarkIngestScaling(b *testing.B) {
 					}
 					wall := time.Since(start)
 					var sum struct {
-						Events  int64
-						PeakRSS int64 `json:"peak_rss_bytes"`
+						Events   int64
+						PeakRSS  int64 `json:"peak_rss_bytes"`
+						PeakAnon int64 `json:"peak_anon_rss_bytes"`
 					}
 					if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
 						b.Fatal(err)
 					}
 					cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 					b.ReportMetric(float64(sum.PeakRSS)/(1<<20), "peak-RSS-MiB")
+					b.ReportMetric(float64(sum.PeakAnon)/(1<<20), "peak-anon-MiB")
 					b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores-busy")
 					b.ReportMetric(float64(sum.Events)/wall.Seconds(), "events/s")
 				}

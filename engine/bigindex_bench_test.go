@@ -33,7 +33,11 @@ func openBenchData(b *testing.B) (*engine.Engine, store.Case) {
 		_ = eng.Close(b.Context())
 		_ = led.Close()
 	})
-	c, err := led.CaseByName("bench")
+	name := os.Getenv("CASESCOPE_BENCH_CASE")
+	if name == "" {
+		name = "bench"
+	}
+	c, err := led.CaseByName(name)
 	if err != nil {
 		b.Fatal(err)
 	}
