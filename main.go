@@ -284,6 +284,7 @@ func (a *app) loadDetection(c *common) error {
 		return err
 	}
 	a.eng.Detection().SetRules(rs)
+	a.eng.SetRuleOptions(c.ruleOptions())
 	a.log.Info("sigma rules loaded", "rules", rs.Len(), "skipped", len(rs.Skipped()), "seconds", time.Since(start).Seconds())
 	return a.eng.LoadIOCs()
 }

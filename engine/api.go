@@ -348,10 +348,22 @@ func (e *Engine) BulkTag(ctx context.Context, caseID uint64, query string, words
 	}
 }
 
-// ReloadRules compiles the rule set again (e.g. after rules were added to
-// the --rules directory), installs it, and re-runs Sigma over every case.
+// SetRuleOptions records the options the rule set was loaded with, for
+// ReloadRules.
+func (e *Engine) SetRuleOptions(o RuleOptions) {
+	e.jobs.mu.Lock()
+	e.ruleOpts = o
+	e.jobs.mu.Unlock()
+}
+
+// ReloadRules compiles the rule set again with the recorded options (e.g.
+// after rules were added to the --rules directory), installs it, and
+// re-runs Sigma over every case.
 // It returns the new rule set's load report and the rescan jobs.
-func (e *Engine) ReloadRules(opts RuleOptions) (loaded, skipped int, jobs []Job, err error) {
+func (e *Engine) ReloadRules() (loaded, skipped int, jobs []Job, err error) {
+	e.jobs.mu.Lock()
+	opts := e.ruleOpts
+	e.jobs.mu.Unlock()
 	rs, err := LoadRules(opts)
 	if err != nil {
 		return 0, 0, nil, err

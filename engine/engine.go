@@ -78,6 +78,8 @@ type Engine struct {
 	admit  Admitter
 	det    *Detection
 	jobs   jobs
+	// ruleOpts are the options the rules were loaded with (jobs.mu).
+	ruleOpts RuleOptions
 
 	idxMu   sync.Mutex
 	indexes map[uint64]*store.Index

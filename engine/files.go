@@ -179,21 +179,23 @@ func isUnder(p, dir string) bool {
 
 // Status is the engine's live state for /api/system and `status --json`.
 type Status struct {
-	MemoryBudget    uint64    `json:"memory_budget_bytes"`
-	HeapInuse       uint64    `json:"heap_inuse_bytes"`
-	RSS             uint64    `json:"rss_bytes"`
-	SystemAvailable uint64    `json:"system_available_bytes"`
-	ActiveWorkers   int       `json:"active_workers"`
-	MaxWorkers      int       `json:"max_workers"`
-	AdmittedFiles   uint64    `json:"admitted_files"`
-	WaitingFiles    int       `json:"waiting_files"`
-	Throttled       bool      `json:"throttled"`
-	BlockedOn       string    `json:"blocked_on,omitempty"`
-	InFlightCost    uint64    `json:"in_flight_cost_bytes"`
-	QueuedFiles     int       `json:"queued_files"`
-	PendingFiles    int       `json:"pending_files"`
-	EventsPerSecond float64   `json:"events_per_second"`
-	Invariants      []string  `json:"invariant_errors"`
+	MemoryBudget    uint64   `json:"memory_budget_bytes"`
+	HeapInuse       uint64   `json:"heap_inuse_bytes"`
+	RSS             uint64   `json:"rss_bytes"`
+	SystemAvailable uint64   `json:"system_available_bytes"`
+	ActiveWorkers   int      `json:"active_workers"`
+	MaxWorkers      int      `json:"max_workers"`
+	AdmittedFiles   uint64   `json:"admitted_files"`
+	WaitingFiles    int      `json:"waiting_files"`
+	Throttled       bool     `json:"throttled"`
+	BlockedOn       string   `json:"blocked_on,omitempty"`
+	InFlightCost    uint64   `json:"in_flight_cost_bytes"`
+	QueuedFiles     int      `json:"queued_files"`
+	PendingFiles    int      `json:"pending_files"`
+	EventsPerSecond float64  `json:"events_per_second"`
+	Invariants      []string `json:"invariant_errors"`
+	// StartupProblems is the cheap doctor check run when serve started.
+	StartupProblems []Problem `json:"startup_problems"`
 	Jobs            []Job     `json:"jobs"`
 	Goroutines      int       `json:"goroutines"`
 	Time            time.Time `json:"time"`
@@ -206,6 +208,7 @@ func (e *Engine) Status() (Status, error) {
 	if st.Invariants == nil {
 		st.Invariants = []string{}
 	}
+	st.StartupProblems = e.StartupCheck()
 	var err error
 	if st.QueuedFiles, err = e.ledger.CountState(store.StateQueued); err != nil {
 		return st, err

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -432,4 +433,30 @@ func sumTotal(t *testing.T, r *rig, caseID uint64, q string) uint64 {
 		t.Fatal(err)
 	}
 	return page.Total
+}
+
+func TestBulkTag(t *testing.T) {
+	r := newRig(t, true)
+	c, _ := r.ingest(t, "bulk", corpus.Fixture(t, "Security_short_selected.evtx"), corpus.Fixture(t, "Application_no_crc32.evtx"))
+	want := sumTotal(t, r, c.ID, "Channel:Security")
+	if want == 0 || want == sumTotal(t, r, c.ID, "") {
+		t.Fatalf("fixture gives %d Security events; need some but not all", want)
+	}
+	n, err := r.eng.BulkTag(t.Context(), c.ID, "Channel:Security", []string{"Triage"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uint64(n) != want {
+		t.Errorf("tagged %d, want %d", n, want)
+	}
+	if got := sumTotal(t, r, c.ID, "tag:triage AND tag:starred"); got != want {
+		t.Errorf("tag:triage finds %d, want %d", got, want)
+	}
+	var rep bytes.Buffer
+	if err := r.eng.Report(t.Context(), c.ID, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(rep.String(), "<td>triage, starred</td>"); uint64(got) != want {
+		t.Errorf("report timeline rows with the tag: %d, want %d", got, want)
+	}
 }

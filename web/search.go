@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -203,4 +205,59 @@ func (s *Server) handleTag(w http.ResponseWriter, r *http.Request) {
 		t.Tags = []string{}
 	}
 	writeJSON(w, http.StatusOK, t)
+}
+
+// handleBulkTag tags every event matching a query:
+// {"query": "...", "tags": ["lateral-movement"], "starred": false}.
+func (s *Server) handleBulkTag(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Query   string   `json:"query"`
+		Tags    []string `json:"tags"`
+		Starred bool     `json:"starred"`
+	}
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := s.eng.BulkTag(r.Context(), c.ID, req.Query, req.Tags, req.Starred)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"tagged": n})
+}
+
+// handleReport serves the case summary as a self-contained HTML download.
+func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := s.eng.Report(r.Context(), c.ID, &buf); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"casescope-report-%d.html\"", c.ID))
+	_, _ = w.Write(buf.Bytes())
+}
+
+// handleReloadRules recompiles the Sigma rules and re-runs every case.
+func (s *Server) handleReloadRules(w http.ResponseWriter, r *http.Request) {
+	loaded, skipped, jobs, err := s.eng.ReloadRules()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if jobs == nil {
+		jobs = []engine.Job{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"loaded": loaded, "skipped": skipped, "jobs": jobs})
 }

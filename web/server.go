@@ -107,6 +107,9 @@ type Engine interface {
 	DeleteIOC(caseID, id uint64) (engine.Job, error)
 	Job(id uint64) (engine.Job, error)
 	Export(ctx context.Context, caseID uint64, req engine.ExportRequest, w io.Writer) (uint64, error)
+	Report(ctx context.Context, caseID uint64, w io.Writer) error
+	BulkTag(ctx context.Context, caseID uint64, query string, words []string, star bool) (int, error)
+	ReloadRules() (loaded, skipped int, jobs []engine.Job, err error)
 }
 
 // Server is the HTTP front end.
@@ -215,12 +218,15 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "GET", "/export", ro, "case.export", s.handleExport)
 			s.route(r, "GET", "/events/{id}", ro, "", s.handleEvent)
 			s.route(r, "PUT", "/events/{id}/tag", analyst, "event.tag", s.handleTag)
+			s.route(r, "POST", "/tag-query", analyst, "event.tag.bulk", s.handleBulkTag)
+			s.route(r, "GET", "/report", ro, "case.report", s.handleReport)
 			s.route(r, "GET", "/sigma", ro, "", s.handleSigma)
 			s.route(r, "GET", "/iocs", ro, "", s.handleIOCs)
 			s.route(r, "POST", "/iocs", analyst, "ioc.add", s.handleAddIOCs)
 			s.route(r, "PATCH", "/iocs/{id}", analyst, "ioc.update", s.handleUpdateIOC)
 			s.route(r, "DELETE", "/iocs/{id}", analyst, "ioc.delete", s.handleDeleteIOC)
 		})
+		s.route(r, "POST", "/rules/reload", analyst, "rules.reload", s.handleReloadRules)
 		s.route(r, "GET", "/users", admin, "", s.handleUsers)
 		s.route(r, "POST", "/users", admin, "user.create", s.handleCreateUser)
 		s.route(r, "PATCH", "/users/{name}", admin, "user.update", s.handleUpdateUser)

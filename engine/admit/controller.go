@@ -330,10 +330,22 @@ func (c *Controller) checkHeap(h uint64) {
 }
 
 // Stats returns a snapshot. It reads the Go heap (and checks it against
-// the budget, see checkHeap) and the process RSS, and does not call the
-// probe (SystemAvailable is the last admission-time
-// reading).
+// the budget, see checkHeap) and the process RSS. SystemAvailable is the
+// last admission-time reading; before any admission it reads the probe
+// once (outside the mutex), so status never reports 0 available memory.
 func (c *Controller) Stats() Stats {
+	c.mu.Lock()
+	need := c.lastAvail == 0 && c.probe != nil
+	c.mu.Unlock()
+	if need {
+		if avail, err := c.probe.Available(); err == nil {
+			c.mu.Lock()
+			if c.lastAvail == 0 {
+				c.lastAvail = avail
+			}
+			c.mu.Unlock()
+		}
+	}
 	c.mu.Lock()
 	s := Stats{
 		Budget:          c.budget,

@@ -63,8 +63,15 @@ export function mount(root) {
       ]));
     drawRates(canvas, rates);
     const bad = s.invariant_errors || [];
-    replace(inv, ...(bad.length ? [h('section', {class: 'card alert'}, h('h2', {class: 'card-title', text: 'Invariant violations'}),
-      h('ul', null, bad.map((b) => h('li', {class: 'mono small', text: b}))))] : []));
+    const startup = s.startup_problems || [];
+    replace(inv,
+      ...(bad.length ? [h('section', {class: 'card alert'}, h('h2', {class: 'card-title', text: 'Invariant violations'}),
+        h('ul', null, bad.map((b) => h('li', {class: 'mono small', text: b}))))] : []),
+      h('section', {class: startup.length ? 'card alert' : 'card', id: 'startup-check'},
+        h('h2', {class: 'card-title', text: 'Start-up check (ledger, disk, index)'}),
+        startup.length
+          ? h('ul', null, startup.map((p) => h('li', {class: 'mono small', text: '[' + p.case + '] ' + p.kind + ': ' + p.detail + ' (fix: ' + p.fix + ')'})))
+          : h('p', {class: 'small', text: 'Clean: every file record points at its file and nothing was left mid-work.'})));
     const js = (s.jobs || []).slice().reverse();
     replace(jobs, ...(js.length ? js.map((j) => h('tr', null,
       h('td', {class: 'num', text: j.id}), h('td', {class: 'num', text: j.case_id}), h('td', {text: j.kind}),
