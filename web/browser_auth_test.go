@@ -71,23 +71,23 @@ func TestBrowserRoles(t *testing.T) {
 	// Admin: Users and Audit log.
 	b.login("admin", testPasswords[store.RoleAdmin])
 	b.do("users", chromedp.Click(chromedp.CSS(`.nav-item[data-view="users"]`)), chromedp.WaitVisible(chromedp.CSS("#new-user-form")))
-	b.waitFor("the user list", `document.querySelectorAll('#users-table tbody tr[data-user]').length === 3`, 10*time.Second)
+	b.waitFor("the user list", `document.querySelectorAll('#users-table tbody tr[data-user]').length === 3`, 30*time.Second)
 	b.do("add a user", chromedp.SendKeys(chromedp.CSS("#new-user-name"), "erin"), chromedp.SetValue(chromedp.CSS("#new-user-role"), "read-only"),
 		chromedp.Click(chromedp.CSS("#add-user")))
-	b.waitFor("the generated password", `(document.querySelector('#secret-password') || {textContent: ''}).textContent.length >= 12`, 10*time.Second)
+	b.waitFor("the generated password", `(document.querySelector('#secret-password') || {textContent: ''}).textContent.length >= 12`, 30*time.Second)
 	password := eval[string](b, `document.querySelector('#secret-password').textContent`)
-	b.waitFor("erin in the list", `document.querySelector('#users-table tr[data-user="erin"]') !== null`, 10*time.Second)
+	b.waitFor("erin in the list", `document.querySelector('#users-table tr[data-user="erin"]') !== null`, 30*time.Second)
 	b.shot("roles-03-user-added")
 	eval[chromedp.Void](b, `(() => { const s = document.querySelector('#users-table tr[data-user="erin"] select');
 		s.value = 'analyst'; s.dispatchEvent(new Event('change')); })()`)
-	b.waitFor("erin an analyst", `document.querySelector('#toasts').textContent.includes('erin is now analyst')`, 10*time.Second)
+	b.waitFor("erin an analyst", `document.querySelector('#toasts').textContent.includes('erin is now analyst')`, 30*time.Second)
 	u, err := r.ledger.User("erin")
 	if err != nil || u.Role != store.RoleAnalyst {
 		t.Fatalf("erin in the ledger: %+v %v, want analyst", u, err)
 	}
 	b.do("audit log", chromedp.Click(chromedp.CSS(`.nav-item[data-view="audit"]`)), chromedp.WaitVisible(chromedp.CSS("#audit-table")))
 	b.waitFor("the user change in the log", `Array.from(document.querySelectorAll('#audit-table tbody tr')).some((tr) =>
-		tr.textContent.includes('user.update') && tr.textContent.includes('erin'))`, 10*time.Second)
+		tr.textContent.includes('user.update') && tr.textContent.includes('erin'))`, 30*time.Second)
 	b.assertInert("audit", xssImg[:30])
 	b.shot("roles-04-audit")
 	b.do("log out", chromedp.Click(chromedp.CSS("#logout-btn")), chromedp.WaitVisible(chromedp.CSS("#login-form")))

@@ -269,7 +269,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	b.login("analyst", testPasswords[store.RoleAnalyst])
 	b.do("open the page", chromedp.WaitVisible(chromedp.CSS("#new-case-form")))
-	b.waitFor("the cases table", `document.querySelector('#cases-table tbody tr') !== null`, 10*time.Second)
+	b.waitFor("the cases table", `document.querySelector('#cases-table tbody tr') !== null`, 30*time.Second)
 	b.shot("01-cases")
 
 	b.do("create a case",
@@ -277,7 +277,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#new-case-desc"), "three corpus files dropped in the browser"),
 		chromedp.Click(chromedp.CSS("#create-case")),
 		chromedp.WaitVisible(chromedp.CSS("#dropzone")))
-	b.waitFor("the case name in the top bar", `document.querySelector('#case-name').textContent === 'IR-2024-017 e2e'`, 10*time.Second)
+	b.waitFor("the case name in the top bar", `document.querySelector('#case-name').textContent === 'IR-2024-017 e2e'`, 30*time.Second)
 	b.shot("02-case-created")
 
 	// A marker that a reload would wipe.
@@ -306,7 +306,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.waitFor("the case counts", `(() => {
 		const t = document.querySelector('#case-stats').textContent;
 		return /Events10/.test(t) && !/Processing/.test(t);
-	})()`, 10*time.Second)
+	})()`, 30*time.Second)
 	if got := eval[string](b, `window.__sameDocument || 'reloaded'`); got != "yes" {
 		t.Fatalf("the page reloaded while files were processed")
 	}
@@ -328,7 +328,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.shot("05-search-4624")
 	b.do("open the first event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)),
 		chromedp.WaitVisible(chromedp.CSS("#event-detail .eid-big")))
-	b.waitFor("the event's data fields", `document.querySelectorAll('#event-data tr').length > 3`, 10*time.Second)
+	b.waitFor("the event's data fields", `document.querySelectorAll('#event-data tr').length > 3`, 30*time.Second)
 	if got := eval[string](b, `document.querySelector('#event-detail .eid-big').textContent`); got != "4624" {
 		t.Fatalf("detail event ID: got %q, want 4624", got)
 	}
@@ -342,13 +342,13 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.KeyEvent("j"), chromedp.KeyEvent("j"), chromedp.KeyEvent("k"))
 	b.waitFor("the second row selected", `document.querySelector('#results tbody tr.sel') === document.querySelectorAll('#results tbody tr')[1]`, 5*time.Second)
 	b.do("keyboard star", chromedp.KeyEvent("s"))
-	b.waitFor("a starred row", `document.querySelector('#results tbody tr.sel .star.on') !== null`, 10*time.Second)
+	b.waitFor("a starred row", `document.querySelector('#results tbody tr.sel .star.on') !== null`, 30*time.Second)
 	b.do("keyboard: / focuses the search box", chromedp.KeyEvent("/"))
 	b.waitFor("the focused search box", `document.activeElement === document.querySelector('#q')`, 5*time.Second)
 
 	// The other views, for the record and for script errors.
 	b.do("open detections", chromedp.Click(chromedp.CSS(`.nav-item[data-view="detections"]`)), chromedp.WaitVisible(chromedp.CSS("#sigma-table")))
-	b.waitFor("the Sigma table", `document.querySelector('#sigma-table tbody tr') !== null`, 10*time.Second)
+	b.waitFor("the Sigma table", `document.querySelector('#sigma-table tbody tr') !== null`, 30*time.Second)
 	b.shot("07-detections")
 	// Drill down: the rule's events, found by searching sigma.rule:<id>.
 	wantHits := eval[string](b, `document.querySelector('#sigma-table tr[data-rule] td.num').textContent`)
@@ -358,7 +358,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.do("open IOCs", chromedp.Click(chromedp.CSS(`.nav-item[data-view="iocs"]`)), chromedp.WaitVisible(chromedp.CSS("#ioc-add-form")))
 	b.do("add an IOC", chromedp.SendKeys(chromedp.CSS("#ioc-value"), "JuicyPotato"), chromedp.SendKeys(chromedp.CSS("#ioc-desc"), "tool name"),
 		chromedp.Click(chromedp.CSS("#ioc-add")))
-	b.waitFor("the IOC row", `document.querySelector('#ioc-table tbody tr[data-id]') !== null`, 10*time.Second)
+	b.waitFor("the IOC row", `document.querySelector('#ioc-table tbody tr[data-id]') !== null`, 30*time.Second)
 	b.shot("08-iocs")
 	b.do("open the dashboard", chromedp.Click(chromedp.CSS(`.nav-item[data-view="dashboard"]`)), chromedp.WaitVisible(chromedp.CSS("#dash .dash-card")))
 	b.shot("09-dashboard")
@@ -398,7 +398,7 @@ func TestBrowserXSS(t *testing.T) {
 	b.do("create a hostile case", chromedp.SetValue(chromedp.CSS("#new-case-name"), caseName),
 		chromedp.SetValue(chromedp.CSS("#new-case-desc"), xssSVG+xssURL), chromedp.Click(chromedp.CSS("#create-case")),
 		chromedp.WaitVisible(chromedp.CSS("#dropzone")))
-	b.waitFor("the hostile case name as text", `document.querySelector('#case-name').textContent === `+js(caseName), 10*time.Second)
+	b.waitFor("the hostile case name as text", `document.querySelector('#case-name').textContent === `+js(caseName), 30*time.Second)
 
 	// Evidence whose file name is hostile, uploaded through the API.
 	if st, raw := r.upload(t, 1, uploadFile{xssImg + ".evtx", fixture(t, "Security_short_selected.evtx")},
@@ -414,40 +414,40 @@ func TestBrowserXSS(t *testing.T) {
 	for _, v := range []string{xssImg, xssURL, xssScript} {
 		b.do("add IOC", chromedp.SetValue(chromedp.CSS("#ioc-type"), "string"), chromedp.SetValue(chromedp.CSS("#ioc-value"), v),
 			chromedp.SetValue(chromedp.CSS("#ioc-desc"), xssSVG), chromedp.Click(chromedp.CSS("#ioc-add")))
-		b.waitFor("the IOC form to clear", `document.querySelector('#ioc-value').value === ''`, 10*time.Second)
+		b.waitFor("the IOC form to clear", `document.querySelector('#ioc-value').value === ''`, 30*time.Second)
 	}
-	b.waitFor("three IOC rows", `document.querySelectorAll('#ioc-table tbody tr[data-id]').length === 3`, 10*time.Second)
+	b.waitFor("three IOC rows", `document.querySelectorAll('#ioc-table tbody tr[data-id]').length === 3`, 30*time.Second)
 	// A CSV row the server refuses; its message repeats the value.
 	b.do("bulk paste a hostile IOC", chromedp.Click(chromedp.CSS("#fmt-csv")),
 		chromedp.SetValue(chromedp.CSS("#ioc-bulk"), `ip,"`+strings.ReplaceAll(xssImg, `"`, `""`)+`",x`+"\n"),
 		chromedp.Click(chromedp.CSS("#ioc-bulk-add")))
-	b.waitFor("the bulk paste error", `document.querySelector('#ioc-bulk-error').textContent.includes('<img')`, 10*time.Second)
+	b.waitFor("the bulk paste error", `document.querySelector('#ioc-bulk-error').textContent.includes('<img')`, 30*time.Second)
 	b.assertInert("iocs", xssURL)
 
 	// Search results and the event panel with hostile field values.
 	b.do("open search", chromedp.Click(chromedp.CSS(`.nav-item[data-view="search"]`)), chromedp.WaitVisible(chromedp.CSS("#q")))
 	b.waitFor("results", `document.querySelector('#results tbody tr[data-id]') !== null`, 20*time.Second)
 	b.do("open an event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS("#event-data")))
-	b.waitFor("the hostile data field", `document.querySelector('#event-data').textContent.includes(`+js(xssScript)+`)`, 10*time.Second)
+	b.waitFor("the hostile data field", `document.querySelector('#event-data').textContent.includes(`+js(xssScript)+`)`, 30*time.Second)
 	// A tag the server refuses (its message repeats the value), then a
 	// hostile note it accepts.
 	b.do("bad tag", chromedp.SetValue(chromedp.CSS("#tag-words"), xssImg), chromedp.Click(chromedp.CSS("#tag-save")))
-	b.waitFor("the tag error", `document.querySelector('#tag-msg').textContent.includes('<img')`, 10*time.Second)
+	b.waitFor("the tag error", `document.querySelector('#tag-msg').textContent.includes('<img')`, 30*time.Second)
 	b.do("hostile note", chromedp.SetValue(chromedp.CSS("#tag-words"), "suspicious"),
 		chromedp.SetValue(chromedp.CSS("#tag-note"), xssImg+xssURL+xssScript), chromedp.Click(chromedp.CSS("#tag-save")))
-	b.waitFor("the saved note", `(document.querySelector('#note-view') || {textContent: ''}).textContent.includes(`+js(xssImg)+`)`, 10*time.Second)
+	b.waitFor("the saved note", `(document.querySelector('#note-view') || {textContent: ''}).textContent.includes(`+js(xssImg)+`)`, 30*time.Second)
 	b.assertInert("search", xssSVG)
 	b.shot("xss-search")
 	// A hostile query: its error message must stay text too.
 	b.do("hostile query", chromedp.SetValue(chromedp.CSS("#q"), xssImg), chromedp.Click(chromedp.CSS("#run-search")))
-	b.waitFor("the query error", `document.querySelector('#search-error').textContent.length > 0`, 10*time.Second)
+	b.waitFor("the query error", `document.querySelector('#search-error').textContent.length > 0`, 30*time.Second)
 	b.assertInert("search error", "")
 
 	b.do("open detections", chromedp.Click(chromedp.CSS(`.nav-item[data-view="detections"]`)), chromedp.WaitVisible(chromedp.CSS("#sigma-table")))
-	b.waitFor("the hostile rule", `document.querySelector('#sigma-table').textContent.includes(`+js(xssImg)+`)`, 10*time.Second)
+	b.waitFor("the hostile rule", `document.querySelector('#sigma-table').textContent.includes(`+js(xssImg)+`)`, 30*time.Second)
 	b.assertInert("detections", xssScript)
 	b.do("open cases", chromedp.Click(chromedp.CSS(`.nav-item[data-view="cases"]`)), chromedp.WaitVisible(chromedp.CSS("#cases-table")))
-	b.waitFor("the case row", `document.querySelector('#cases-table tbody tr[data-id]') !== null`, 10*time.Second)
+	b.waitFor("the case row", `document.querySelector('#cases-table tbody tr[data-id]') !== null`, 30*time.Second)
 	b.assertInert("cases", caseName)
 	b.shot("xss-cases")
 
