@@ -360,6 +360,11 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#ioc-add")))
 	b.waitFor("the IOC row", `document.querySelector('#ioc-table tbody tr[data-id]') !== null`, 30*time.Second)
 	b.shot("08-iocs")
+	// The timeline lists the event starred above, with its star.
+	b.do("open the timeline", chromedp.Click(chromedp.CSS(`.nav-item[data-view="timeline"]`)), chromedp.WaitVisible(chromedp.CSS("#timeline-table")))
+	b.waitFor("the starred event on the timeline", `document.querySelectorAll('#timeline-table tbody tr[data-id]').length === 1`+
+		` && document.querySelector('#timeline-table tbody tr[data-id]').textContent.includes('★')`, 30*time.Second)
+	b.shot("08b-timeline")
 	b.do("open the dashboard", chromedp.Click(chromedp.CSS(`.nav-item[data-view="dashboard"]`)), chromedp.WaitVisible(chromedp.CSS("#dash .dash-card")))
 	b.shot("09-dashboard")
 	before := eval[string](b, `getComputedStyle(document.body).backgroundColor`)

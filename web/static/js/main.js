@@ -13,13 +13,14 @@ import * as evidenceView from './evidence.js';
 import * as searchView from './search.js';
 import * as detectionsView from './detections.js';
 import * as iocsView from './iocs.js';
+import * as timelineView from './timeline.js';
 import * as dashboardView from './dashboard.js';
 import * as usersView from './users.js';
 import * as auditView from './audit.js';
 
 const VIEWS = {
   cases: casesView, evidence: evidenceView, search: searchView,
-  detections: detectionsView, iocs: iocsView, dashboard: dashboardView,
+  detections: detectionsView, iocs: iocsView, timeline: timelineView, dashboard: dashboardView,
   users: usersView, audit: auditView,
 };
 
