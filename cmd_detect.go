@@ -57,6 +57,7 @@ func cmdIOCs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	caseName := fs.String("case", "", "case name (env CASESCOPE_CASE)")
 	add := fs.String("add", "", "CSV file of IOCs to add (type,value,description; header optional); re-hunts the case")
 	addText := fs.String("add-text", "", "text file of IOCs, one per line, type detected; re-hunts the case")
+	export := fs.String("export", "", "write the case's IOCs to this CSV file (type,value,description,enabled,source)")
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -114,6 +115,24 @@ func cmdIOCs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	views, err := a.eng.IOCs(cs.ID)
 	if err != nil {
 		return err
+	}
+	if *export != "" {
+		list := make([]ioc.IOC, 0, len(views))
+		for _, v := range views {
+			list = append(list, ioc.IOC{ID: v.Key(), Type: ioc.Type(v.Type), Value: v.Value, Enabled: v.Enabled,
+				Description: v.Description, Source: v.Source})
+		}
+		f, err := os.Create(*export)
+		if err != nil {
+			return fmt.Errorf("create IOC export: %w", err)
+		}
+		if err := ioc.WriteCSV(f, list); err != nil {
+			f.Close()
+			return fmt.Errorf("write IOC export: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write IOC export: %w", err)
+		}
 	}
 	if views == nil {
 		views = []engine.IOCView{}

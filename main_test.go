@@ -200,3 +200,33 @@ func checkCase(t *testing.T, data, caseName string, want map[string]int) {
 		t.Errorf("index holds %d docs, files account for %d", total, docSum)
 	}
 }
+
+// TestIOCExportRoundTrip: IOCs added from a CSV come back out of --export
+// and parse to the same set.
+func TestIOCExportRoundTrip(t *testing.T) {
+	data := t.TempDir()
+	in := filepath.Join(t.TempDir(), "in.csv")
+	content := "type,value,description\nip,10.1.2.3,c2 server\ndomain,evil.example,phishing\nfilename,mimikatz.exe,\"tool, renamed\"\n"
+	if err := os.WriteFile(in, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runBin(t, nil, "iocs", "--data", data, "--case", "x", "--add", in, "--log-level", "warn"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out.csv")
+	if _, _, err := runBin(t, nil, "iocs", "--data", data, "--case", "x", "--export", out, "--log-level", "warn"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"10.1.2.3", "evil.example", "mimikatz.exe", "c2 server", "tool, renamed"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("export lacks %q:\n%s", want, b)
+		}
+	}
+	if n := strings.Count(strings.TrimSpace(string(b)), "\n"); n != 3 {
+		t.Errorf("export has %d data lines, want 3:\n%s", n, b)
+	}
+}
