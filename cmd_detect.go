@@ -29,15 +29,11 @@ func cmdHits(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := c.open(ctx, stderr, false)
+	a, cs, err := c.openCase(ctx, stderr, *caseName)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	cs, err := a.ledger.CaseByName(*caseName)
-	if err != nil {
-		return err
-	}
 	sum, err := a.eng.SigmaSummary(cs.ID)
 	if err != nil {
 		return err
@@ -259,15 +255,11 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return fmt.Errorf("usage: casescope export --case NAME --format csv|jsonl|sigma-csv|report [--query Q] [--tagged] --out FILE")
 	}
-	a, err := c.open(ctx, stderr, false)
+	a, cs, err := c.openCase(ctx, stderr, *caseName)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	cs, err := a.ledger.CaseByName(*caseName)
-	if err != nil {
-		return err
-	}
 	var w io.Writer = stdout
 	var f *os.File
 	if *out != "-" {
@@ -309,11 +301,8 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // progressFunc returns a progress printer when stderr is a terminal.
 func progressFunc(stderr io.Writer) func(done, total uint64) {
-	f, ok := stderr.(*os.File)
+	f, ok := isTerminal(stderr)
 	if !ok {
-		return nil
-	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
 		return nil
 	}
 	start := time.Now()

@@ -289,6 +289,32 @@ func (a *app) loadDetection(c *common) error {
 	return a.eng.LoadIOCs()
 }
 
+// openCase opens the data directory (engine not started) and finds the
+// named case; on error nothing is left open.
+func (c *common) openCase(ctx context.Context, stderr io.Writer, name string) (*app, store.Case, error) {
+	a, err := c.open(ctx, stderr, false)
+	if err != nil {
+		return nil, store.Case{}, err
+	}
+	cs, err := a.ledger.CaseByName(name)
+	if err != nil {
+		a.close()
+		return nil, store.Case{}, err
+	}
+	return a, cs, nil
+}
+
+// isTerminal reports whether w is a character device (an interactive
+// terminal), where progress lines make sense.
+func isTerminal(w io.Writer) (*os.File, bool) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil, false
+	}
+	st, err := f.Stat()
+	return f, err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
 func (a *app) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -448,11 +474,8 @@ func statusKB(field string) int64 {
 
 // startProgress draws a progress line on stderr when it is a terminal.
 func startProgress(ctx context.Context, a *app, res engine.ImportResult, stderr io.Writer, start time.Time) func() {
-	f, ok := stderr.(*os.File)
+	f, ok := isTerminal(stderr)
 	if !ok {
-		return func() {}
-	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -493,15 +516,11 @@ func cmdFiles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := c.open(ctx, stderr, false)
+	a, cs, err := c.openCase(ctx, stderr, *caseName)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	cs, err := a.ledger.CaseByName(*caseName)
-	if err != nil {
-		return err
-	}
 	files, err := a.ledger.Files(cs.ID)
 	if err != nil {
 		return err
@@ -569,15 +588,11 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if req.To, err = parseTimeFlag(*to); err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
-	a, err := c.open(ctx, stderr, false)
+	a, cs, err := c.openCase(ctx, stderr, *caseName)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	cs, err := a.ledger.CaseByName(*caseName)
-	if err != nil {
-		return err
-	}
 	page, err := a.eng.Search(ctx, cs.ID, req)
 	if err != nil {
 		return err

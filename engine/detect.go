@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -88,11 +87,6 @@ func (d *Detection) matcher(caseID uint64) *ioc.Matcher {
 	return d.iocs[caseID]
 }
 
-// Detect implements Detector.
-func (d *Detection) Detect(caseID uint64, ev *evtx.Event, sdst []store.SigmaHit, idst []store.IOCHit) ([]store.SigmaHit, []store.IOCHit) {
-	return d.sigmaHits(ev, sdst), d.iocHits(caseID, ev, idst)
-}
-
 func (d *Detection) sigmaHits(ev *evtx.Event, dst []store.SigmaHit) []store.SigmaHit {
 	rs := d.rules.Load()
 	if rs == nil {
@@ -116,6 +110,3 @@ func (d *Detection) iocHits(caseID uint64, ev *evtx.Event, dst []store.IOCHit) [
 	}
 	return dst
 }
-
-// iocKey turns a stored IOC id into the key hits carry.
-func iocKey(id uint64) string { return strconv.FormatUint(id, 10) }

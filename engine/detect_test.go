@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func hitSet(t *testing.T, r *rig, caseID uint64) []string {
 	err = r.ledger.Hits(caseID, 0, func(h *store.EventHits) error {
 		_, chunk, rec, _ := store.ParseDocID(h.DocID)
 		for _, ih := range h.IOCs {
-			out = append(out, strings.Join([]string{name[h.FileID], string(rune('0' + chunk%10)), itoa(rec), val[ih.IOCID], ih.Field}, " "))
+			out = append(out, strings.Join([]string{name[h.FileID], strconv.FormatInt(chunk, 10), strconv.FormatUint(rec, 10), val[ih.IOCID], ih.Field}, " "))
 		}
 		return nil
 	})
@@ -50,19 +51,6 @@ func hitSet(t *testing.T, r *rig, caseID uint64) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
 }
 
 // TestRehuntMatchesIngestTimeHunt: IOCs added after ingest give the same
@@ -117,8 +105,6 @@ func TestRehuntMatchesIngestTimeHunt(t *testing.T) {
 		t.Errorf("re-hunt rewrote %d of %d events", done.Changed, done.Events)
 	}
 	// The index agrees with the ledger.
-	idx, _ := r.eng.Index(late.ID)
-	_ = idx
 	page, err := r.eng.Search(t.Context(), late.ID, store.SearchRequest{Query: "ioc:*", Size: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,7 @@ type Ledger interface {
 	RollbackMove(m store.MoveIntent) error
 	Moves() ([]store.MoveIntent, error)
 	PutHits(caseID, fileID uint64, hits []store.EventHits) error
+	DeleteFile(caseID, fileID uint64) (store.File, error)
 	CompleteFile(caseID, fileID uint64, hits []store.EventHits, fn func(f *store.File) error) (store.File, error)
 	Hits(caseID, fileID uint64, fn func(h *store.EventHits) error) error
 	EventHitsOf(caseID, fileID uint64, docID string) (store.EventHits, error)
@@ -260,18 +261,6 @@ func (e *Engine) Index(caseID uint64) (*store.Index, error) {
 	}
 	e.indexes[caseID] = x
 	return x, nil
-}
-
-// CloseIndex closes and forgets a case's index (before deleting a case).
-func (e *Engine) CloseIndex(caseID uint64) error {
-	e.idxMu.Lock()
-	defer e.idxMu.Unlock()
-	x, ok := e.indexes[caseID]
-	if !ok {
-		return nil
-	}
-	delete(e.indexes, caseID)
-	return x.Close()
 }
 
 // CaseDir returns the case's folder.

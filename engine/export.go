@@ -278,6 +278,16 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 		for _, r := range recs {
 			want[r] = true
 		}
+		// The file's hits and tags, loaded once rather than one ledger
+		// read per exported event.
+		hits := map[string]store.EventHits{}
+		if err := e.ledger.Hits(caseID, f.ID, func(h *store.EventHits) error { hits[h.DocID] = *h; return nil }); err != nil {
+			return n, err
+		}
+		tags, err := e.fileTags(caseID, f.ID)
+		if err != nil {
+			return n, err
+		}
 		_, err = evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
 			if !want[ev.RecordID] {
 				return nil
@@ -285,10 +295,10 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 			id := store.DocID(f.ID, ev)
 			v := EventView{ID: id, FileID: f.ID, FileName: f.Name, Event: ev,
 				Description: describe.DescribeEvent(ev.Channel, ev.Provider, ev.EventID)}
-			if h, err := e.ledger.EventHitsOf(caseID, f.ID, id); err == nil {
+			if h, ok := hits[id]; ok {
 				v.Sigma, v.IOCs = h.Sigma, h.IOCs
 			}
-			if t, err := e.ledger.Tag(caseID, id); err == nil {
+			if t, ok := tags[id]; ok {
 				v.Tag = &t
 			}
 			n++

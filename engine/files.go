@@ -129,11 +129,6 @@ func (e *Engine) SetHidden(caseID, fileID uint64, hidden bool) (store.File, erro
 	})
 }
 
-// FileDeleter is the ledger method DeleteFile needs.
-type FileDeleter interface {
-	DeleteFile(caseID, fileID uint64) (store.File, error)
-}
-
 // DeleteFile removes a file: its documents from the index, its record (and
 // hits) from the ledger, and its copy on disk. A file being processed
 // cannot be deleted.
@@ -156,11 +151,7 @@ func (e *Engine) DeleteFile(ctx context.Context, caseID, fileID uint64) error {
 	if err := idx.DeleteDocs(ids); err != nil {
 		return err
 	}
-	del, ok := e.ledger.(FileDeleter)
-	if !ok {
-		return fmt.Errorf("ledger cannot delete files: %w", ErrBusy)
-	}
-	if _, err := del.DeleteFile(caseID, fileID); err != nil {
+	if _, err := e.ledger.DeleteFile(caseID, fileID); err != nil {
 		return err
 	}
 	if f.Path != "" && isUnder(f.Path, e.caseDirs(caseID).root) {

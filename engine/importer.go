@@ -36,10 +36,6 @@ type ImportResult struct {
 	Dupes    int      `json:"duplicates"`
 }
 
-// ErrRejected marks a file refused at import (not EVTX, unsafe archive
-// entry, too large); the ledger records it as failed with the reason.
-var ErrRejected = errors.New("rejected")
-
 type importer struct {
 	e       *Engine
 	c       store.Case

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -73,19 +72,12 @@ func putHits(tx *bolt.Tx, caseID, fileID uint64, hits []EventHits) error {
 // transaction (one commit per finished file).
 func (l *Ledger) CompleteFile(caseID, fileID uint64, hits []EventHits, fn func(f *File) error) (File, error) {
 	var f File
-	err := l.db.Batch(func(tx *bolt.Tx) error {
-		f = File{}
-		if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
-			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
-		}
-		old := f.State
-		if err := fn(&f); err != nil {
-			return err
-		}
+	err := l.db.Batch(func(tx *bolt.Tx) (err error) {
 		if err := putHits(tx, caseID, fileID, hits); err != nil {
 			return err
 		}
-		return putFile(tx, &f, old)
+		f, err = updateFile(tx, caseID, fileID, fn)
+		return err
 	})
 	return f, err
 }

@@ -85,17 +85,9 @@ func (l *Ledger) AddIOCs(caseID uint64, iocs []IOC) ([]IOC, error) {
 // IOCs lists a case's IOCs in creation order.
 func (l *Ledger) IOCs(caseID uint64) ([]IOC, error) {
 	var out []IOC
-	err := l.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bktIOCs).Cursor()
-		p := u64(caseID)
-		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-			var i IOC
-			if err := json.Unmarshal(v, &i); err != nil {
-				return err
-			}
-			out = append(out, i)
-		}
-		return nil
+	err := l.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = scanJSON[IOC](tx.Bucket(bktIOCs), u64(caseID))
+		return err
 	})
 	return out, err
 }

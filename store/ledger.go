@@ -177,6 +177,21 @@ func getJSON(b *bolt.Bucket, k []byte, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
+// scanJSON decodes every value under prefix (all of b when prefix is
+// empty), in key order.
+func scanJSON[T any](b *bolt.Bucket, prefix []byte) ([]T, error) {
+	var out []T
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -239,44 +254,11 @@ func (l *Ledger) Case(id uint64) (Case, error) {
 // Cases lists all cases in creation order.
 func (l *Ledger) Cases() ([]Case, error) {
 	var out []Case
-	err := l.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktCases).ForEach(func(k, v []byte) error {
-			var c Case
-			if err := json.Unmarshal(v, &c); err != nil {
-				return err
-			}
-			out = append(out, c)
-			return nil
-		})
+	err := l.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = scanJSON[Case](tx.Bucket(bktCases), nil)
+		return err
 	})
 	return out, err
-}
-
-// DeleteCase removes a case and all its ledger records (files, hits, tags,
-// IOCs). The caller removes its folder and index.
-func (l *Ledger) DeleteCase(id uint64) error {
-	return l.db.Update(func(tx *bolt.Tx) error {
-		var c Case
-		if err := getJSON(tx.Bucket(bktCases), u64(id), &c); err != nil {
-			return fmt.Errorf("case %d: %w", id, err)
-		}
-		prefix := u64(id)
-		for _, name := range [][]byte{bktFiles, bktSHA, bktMoves, bktIOCs, bktHits, bktTags} {
-			if err := deletePrefix(tx.Bucket(name), prefix); err != nil {
-				return err
-			}
-		}
-		states := tx.Bucket(bktByState)
-		if err := states.ForEachBucket(func(k []byte) error {
-			return deletePrefix(states.Bucket(k), prefix)
-		}); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bktNames).Delete([]byte(strings.ToLower(c.Name))); err != nil {
-			return err
-		}
-		return tx.Bucket(bktCases).Delete(u64(id))
-	})
 }
 
 func deletePrefix(b *bolt.Bucket, prefix []byte) error {
@@ -398,17 +380,9 @@ func (l *Ledger) File(caseID, fileID uint64) (File, error) {
 // Files lists a case's files in ID order.
 func (l *Ledger) Files(caseID uint64) ([]File, error) {
 	var out []File
-	err := l.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bktFiles).Cursor()
-		p := u64(caseID)
-		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-			var f File
-			if err := json.Unmarshal(v, &f); err != nil {
-				return err
-			}
-			out = append(out, f)
-		}
-		return nil
+	err := l.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = scanJSON[File](tx.Bucket(bktFiles), u64(caseID))
+		return err
 	})
 	return out, err
 }
@@ -417,33 +391,34 @@ func (l *Ledger) Files(caseID uint64) ([]File, error) {
 // transaction, keeping the by-state index in step.
 func (l *Ledger) UpdateFile(caseID, fileID uint64, fn func(f *File) error) (File, error) {
 	var f File
-	err := l.db.Update(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
-			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
-		}
-		old := f.State
-		if err := fn(&f); err != nil {
-			return err
-		}
-		return putFile(tx, &f, old)
+	err := l.db.Update(func(tx *bolt.Tx) (err error) {
+		f, err = updateFile(tx, caseID, fileID, fn)
+		return err
 	})
 	return f, err
+}
+
+// updateFile reads a file record, applies fn and writes it back with its
+// state index, inside tx.
+func updateFile(tx *bolt.Tx, caseID, fileID uint64, fn func(f *File) error) (File, error) {
+	var f File
+	if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
+		return f, fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
+	}
+	old := f.State
+	if err := fn(&f); err != nil {
+		return f, err
+	}
+	return f, putFile(tx, &f, old)
 }
 
 // BatchUpdateFile is UpdateFile through bbolt's Batch, so concurrent
 // callers share one fsync. fn may run more than once.
 func (l *Ledger) BatchUpdateFile(caseID, fileID uint64, fn func(f *File) error) (File, error) {
 	var f File
-	err := l.db.Batch(func(tx *bolt.Tx) error {
-		f = File{}
-		if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
-			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
-		}
-		old := f.State
-		if err := fn(&f); err != nil {
-			return err
-		}
-		return putFile(tx, &f, old)
+	err := l.db.Batch(func(tx *bolt.Tx) (err error) {
+		f, err = updateFile(tx, caseID, fileID, fn)
+		return err
 	})
 	return f, err
 }
@@ -559,15 +534,9 @@ func (l *Ledger) CommitMove(m MoveIntent) (File, error) {
 // Moves lists unfinished move intents.
 func (l *Ledger) Moves() ([]MoveIntent, error) {
 	var out []MoveIntent
-	err := l.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktMoves).ForEach(func(_, v []byte) error {
-			var m MoveIntent
-			if err := json.Unmarshal(v, &m); err != nil {
-				return err
-			}
-			out = append(out, m)
-			return nil
-		})
+	err := l.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = scanJSON[MoveIntent](tx.Bucket(bktMoves), nil)
+		return err
 	})
 	return out, err
 }

@@ -157,15 +157,9 @@ func (l *Ledger) User(name string) (User, error) {
 // Users lists accounts.
 func (l *Ledger) Users() ([]User, error) {
 	var out []User
-	err := l.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktUsers).ForEach(func(_, v []byte) error {
-			var u User
-			if err := json.Unmarshal(v, &u); err != nil {
-				return err
-			}
-			out = append(out, u)
-			return nil
-		})
+	err := l.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = scanJSON[User](tx.Bucket(bktUsers), nil)
+		return err
 	})
 	return out, err
 }
