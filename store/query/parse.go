@@ -300,26 +300,7 @@ func (p *parser) parsePrimary(ctx *fieldCtx) (node, error) {
 	start := p.pos
 	switch c := p.peek(); c {
 	case '(':
-		p.pos++
-		p.depth++
-		defer func() { p.depth-- }()
-		if p.depth > maxDepth {
-			return nil, errAt(start, "query is nested too deeply")
-		}
-		p.skipSpace()
-		if p.peek() == ')' {
-			return nil, errAt(start, "empty parentheses")
-		}
-		n, err := p.parseOr(ctx)
-		if err != nil {
-			return nil, err
-		}
-		p.skipSpace()
-		if p.peek() != ')' {
-			return nil, errAt(start, "unclosed \"(\"")
-		}
-		p.pos++
-		return n, nil
+		return p.parseGroup(ctx, start)
 	case '"':
 		lit, err := p.readQuoted()
 		if err != nil {
@@ -437,26 +418,7 @@ func (p *parser) fieldValue(ctx *fieldCtx) (node, error) {
 	case p.atEnd() || unicode.IsSpace(c) || c == ')':
 		return nil, errAt(start, "missing value for field %q", ctx.spec.display)
 	case c == '(':
-		p.pos++
-		p.depth++
-		defer func() { p.depth-- }()
-		if p.depth > maxDepth {
-			return nil, errAt(start, "query is nested too deeply")
-		}
-		p.skipSpace()
-		if p.peek() == ')' {
-			return nil, errAt(start, "empty parentheses")
-		}
-		n, err := p.parseOr(ctx)
-		if err != nil {
-			return nil, err
-		}
-		p.skipSpace()
-		if p.peek() != ')' {
-			return nil, errAt(start, "unclosed \"(\"")
-		}
-		p.pos++
-		return n, nil
+		return p.parseGroup(ctx, start)
 	case c == '[' || c == '{':
 		return p.parseRange(ctx)
 	case c == '>' || c == '<':
@@ -638,4 +600,29 @@ func (p *parser) readWord(stopAtColon bool, stops string) (pat string, colon boo
 		p.pos++
 	}
 	return b.String(), false
+}
+
+// parseGroup parses "( … )" whose "(" is at start, for a whole clause or a
+// field's value group.
+func (p *parser) parseGroup(ctx *fieldCtx, start int) (node, error) {
+	p.pos++
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		return nil, errAt(start, "query is nested too deeply")
+	}
+	p.skipSpace()
+	if p.peek() == ')' {
+		return nil, errAt(start, "empty parentheses")
+	}
+	n, err := p.parseOr(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.peek() != ')' {
+		return nil, errAt(start, "unclosed \"(\"")
+	}
+	p.pos++
+	return n, nil
 }
