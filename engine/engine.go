@@ -44,6 +44,7 @@ type Ledger interface {
 	Claim(skip func(f *store.File) bool) (store.File, error)
 	CountState(state string) (int, error)
 	Requeue() (int, error)
+	RequeueIndexed(caseID uint64) (int, error)
 	BeginMove(m store.MoveIntent) error
 	CommitMove(m store.MoveIntent) (store.File, error)
 	RollbackMove(m store.MoveIntent) error
@@ -255,11 +256,45 @@ func (e *Engine) Index(caseID uint64) (*store.Index, error) {
 	if err := d.ensure(); err != nil {
 		return nil, err
 	}
+	// A rebuild interrupted after setting the old index aside.
+	if err := os.RemoveAll(d.index + ".old"); err != nil {
+		return nil, fmt.Errorf("remove old index: %w", err)
+	}
 	x, err := store.OpenIndex(d.index)
+	if errors.Is(err, store.ErrIndexFormat) {
+		x, err = e.rebuildIndex(caseID, d.index, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	e.indexes[caseID] = x
+	return x, nil
+}
+
+// rebuildIndex replaces an index of an older layout with an empty one and
+// requeues the case's indexed files, which re-index from the evidence
+// (tags and detections are re-applied by event ID). The requeue is
+// committed before the old index is removed, so a crash in between only
+// repeats the rebuild. Called with idxMu held: workers wait for the new
+// index.
+func (e *Engine) rebuildIndex(caseID uint64, dir string, why error) (*store.Index, error) {
+	n, err := e.ledger.RequeueIndexed(caseID)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild index: requeue files: %w", err)
+	}
+	e.log.Warn("rebuilding case index from the evidence", "case_id", caseID, "files", n, "reason", why.Error())
+	// Set aside in one rename, so a crash never leaves half an index.
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		return nil, fmt.Errorf("rebuild index: set old index aside: %w", err)
+	}
+	if err := os.RemoveAll(dir + ".old"); err != nil {
+		return nil, fmt.Errorf("rebuild index: remove old index: %w", err)
+	}
+	x, err := store.OpenIndex(dir)
+	if err != nil {
+		return nil, err
+	}
+	e.wake()
 	return x, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"casescope/engine"
+	"casescope/evtx"
 	"casescope/internal/corpus"
 	"casescope/store"
 )
@@ -119,6 +120,8 @@ func TestSearchCorpus(t *testing.T) {
 	t.Run("ground truth", func(t *testing.T) { checkSearchGroundTruth(t, sc) })
 	t.Run("field values", func(t *testing.T) { checkSearchFieldValues(t, sc) })
 	t.Run("paging", func(t *testing.T) { checkSearchPagingVisitsEachOnce(t, sc) })
+	t.Run("facets", func(t *testing.T) { checkFacets(t, sc) })
+	t.Run("histogram", func(t *testing.T) { checkHistogram(t, sc) })
 	t.Run("export", func(t *testing.T) { checkExportRowsMatchSearch(t, sc) })
 }
 
@@ -458,5 +461,125 @@ func TestBulkTag(t *testing.T) {
 	}
 	if got := strings.Count(rep.String(), "<td>triage, starred</td>"); uint64(got) != want {
 		t.Errorf("report timeline rows with the tag: %d, want %d", got, want)
+	}
+}
+
+// checkFacets compares the channel and event ID facets of the whole case
+// with python-evtx's inventory: each value shown has its true count, and
+// no value left out has more events than the smallest one shown.
+func checkFacets(t *testing.T, sc *searchCorpus) {
+	page, err := sc.r.eng.Search(t.Context(), sc.c.ID, store.SearchRequest{Size: 1, Facets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	truthOf := func(pick func(r inventoryRow) map[string]int, norm func(string) string) map[string]int {
+		m := map[string]int{}
+		for _, r := range sc.inv {
+			for k, v := range pick(r) {
+				m[norm(k)] += v
+			}
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		facet string
+		want  map[string]int
+	}{
+		{store.FieldChannel, truthOf(func(r inventoryRow) map[string]int { return r.channels }, strings.ToLower)},
+		{store.FieldEventID, truthOf(func(r inventoryRow) map[string]int { return r.eventIDs }, func(s string) string { return s })},
+	} {
+		got := page.Facets[tc.facet]
+		if len(got) == 0 {
+			t.Fatalf("facet %s: empty", tc.facet)
+		}
+		shown := map[string]bool{}
+		for _, fc := range got {
+			shown[fc.Value] = true
+			if fc.Count != tc.want[fc.Value] {
+				t.Errorf("facet %s %q: %d, inventory says %d", tc.facet, fc.Value, fc.Count, tc.want[fc.Value])
+			}
+		}
+		least := got[len(got)-1].Count
+		for v, n := range tc.want {
+			if !shown[v] && n > least {
+				t.Errorf("facet %s leaves out %q (%d events) but shows one with %d", tc.facet, v, n, least)
+			}
+		}
+	}
+}
+
+// checkHistogram compares histograms with the event times read straight
+// from the evidence files: the buckets are contiguous and equal, span the
+// first to the last match, and each holds exactly the matches in its
+// interval. One query spans years (coarse buckets), one a single log.
+func checkHistogram(t *testing.T, sc *searchCorpus) {
+	sec := sc.files["omerbenamram/security.evtx"]
+	if sec.ID == 0 {
+		t.Fatal("security.evtx not ingested")
+	}
+	files, err := sc.r.ledger.Files(sc.c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		query string
+		match func(f store.File, ev *evtx.Event) bool
+	}{
+		{"Channel:Security", func(_ store.File, ev *evtx.Event) bool { return strings.EqualFold(ev.Channel, "Security") }},
+		{fmt.Sprintf("file:%d AND EventID:4624", sec.ID), func(f store.File, ev *evtx.Event) bool { return f.ID == sec.ID && ev.EventID == 4624 }},
+	} {
+		var times []time.Time
+		for _, f := range files {
+			if f.State != store.StateCompleted || f.Events == 0 {
+				continue
+			}
+			if _, err := evtx.StreamFile(t.Context(), f.Path, func(ev *evtx.Event) error {
+				if tc.match(f, ev) {
+					times = append(times, ev.TimeCreated)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, err := sc.r.eng.Search(t.Context(), sc.c.ID, store.SearchRequest{Query: tc.query, Size: 1, Histogram: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBuckets(t, tc.query, page, times)
+	}
+}
+
+func checkBuckets(t *testing.T, query string, page engine.SearchPage, times []time.Time) {
+	t.Helper()
+	if page.Total != uint64(len(times)) || len(times) == 0 {
+		t.Fatalf("%s: total %d, evidence has %d", query, page.Total, len(times))
+	}
+	h := page.Histogram
+	if len(h) < 2 || len(h) > 200 {
+		t.Fatalf("%s: %d buckets", query, len(h))
+	}
+	step := h[1].Start.Sub(h[0].Start)
+	t.Logf("%s: %d events in %d buckets of %s from %s", query, len(times), len(h), step, h[0].Start)
+	for i := 1; i < len(h); i++ {
+		if d := h[i].Start.Sub(h[i-1].Start); d != step {
+			t.Fatalf("%s: bucket %d is %s wide, bucket 0 %s", query, i, d, step)
+		}
+	}
+	want := make([]int, len(h))
+	for _, ts := range times {
+		i := int(ts.Sub(h[0].Start) / step)
+		if ts.Before(h[0].Start) || i >= len(h) {
+			t.Fatalf("%s: event at %s outside the histogram [%s, %s)", query, ts, h[0].Start, h[len(h)-1].Start.Add(step))
+		}
+		want[i]++
+	}
+	if want[0] == 0 || want[len(want)-1] == 0 {
+		t.Errorf("%s: histogram does not start and end at a match: first %d, last %d", query, want[0], want[len(want)-1])
+	}
+	for i := range h {
+		if h[i].Count != want[i] {
+			t.Errorf("%s: bucket %s: %d, evidence has %d", query, h[i].Start, h[i].Count, want[i])
+		}
 	}
 }

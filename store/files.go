@@ -1,11 +1,8 @@
 package store
 
 import (
-	"fmt"
 	"io/fs"
 	"path/filepath"
-
-	"github.com/blevesearch/bleve/v2/numeric"
 )
 
 // dirSize sums the sizes of the regular files under dir.
@@ -23,14 +20,4 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
-}
-
-// prefixCodedToInt decodes a Bleve prefix-coded term (sort values and
-// numeric/datetime terms) into its int64.
-func prefixCodedToInt(s string) (int64, error) {
-	v, err := numeric.PrefixCoded(s).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("decode term: %w", err)
-	}
-	return v, nil
 }

@@ -166,6 +166,7 @@ type Index struct {
 	path     string
 	keyword  analysis.Analyzer
 	standard analysis.Analyzer
+	latest   latestCache
 }
 
 // Mapping returns the explicit event mapping (no dynamic fields).
@@ -192,19 +193,21 @@ func Mapping() mapping.IndexMapping {
 		return f
 	}
 	tm := bleve.NewDateTimeFieldMapping()
-	tm.Store, tm.IncludeInAll, tm.DocValues = false, false, true
+	// Time is searched by range; results are sorted and bucketed by
+	// FieldSortKey, so it needs no doc values.
+	tm.Store, tm.IncludeInAll, tm.DocValues = false, false, false
 	dm.AddFieldMappingsAt(FieldTime, tm)
+	dm.AddFieldMappingsAt(FieldSortKey, kw(true))
+	dm.AddFieldMappingsAt(FieldFacet, kw(true))
 	// Event ID, record ID and level are zero-padded keywords (see
 	// qparse.IntKey): one term each instead of sixteen numeric ones.
-	dm.AddFieldMappingsAt(FieldEventID, kw(true))
-	dm.AddFieldMappingsAt(FieldRecordID, kw(true))
+	// Facets read FieldFacet, so these need no doc values.
+	dm.AddFieldMappingsAt(FieldEventID, kw(false))
+	dm.AddFieldMappingsAt(FieldRecordID, kw(false))
 	dm.AddFieldMappingsAt(FieldLevel, kw(false))
 	dm.AddFieldMappingsAt(FieldSigmaMax, num(false))
 	dm.AddFieldMappingsAt(FieldIOCCount, num(false))
-	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer} {
-		dm.AddFieldMappingsAt(f, kw(true))
-	}
-	for _, f := range []string{FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldIOC, FieldIOCType, FieldTag, FieldStarred} {
+	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer, FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldIOC, FieldIOCType, FieldTag, FieldStarred} {
 		dm.AddFieldMappingsAt(f, kw(false))
 	}
 	sf := bleve.NewTextFieldMapping()
@@ -218,7 +221,19 @@ func Mapping() mapping.IndexMapping {
 	return m
 }
 
-// OpenIndex opens the case index at dir, creating it if absent.
+// IndexFormat is the version of the index layout this build writes and
+// reads. An index of another version must be rebuilt from the evidence
+// (the engine does it by requeueing the case's files).
+const IndexFormat = "2"
+
+// formatKey is the Bleve internal key holding an index's IndexFormat.
+var formatKey = []byte("casescope.format")
+
+// ErrIndexFormat reports an index written by a build with another layout.
+var ErrIndexFormat = errors.New("index layout is from another casescope version")
+
+// OpenIndex opens the case index at dir, creating it if absent. An index
+// of another layout gives ErrIndexFormat.
 func OpenIndex(dir string) (*Index, error) {
 	var idx bleve.Index
 	var err error
@@ -236,6 +251,13 @@ func OpenIndex(dir string) (*Index, error) {
 	idx, err = bleve.OpenUsing(dir, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	if v, err := idx.GetInternal(formatKey); err != nil || string(v) != IndexFormat {
+		_ = idx.Close()
+		if err != nil {
+			return nil, fmt.Errorf("open index %s: read format: %w", dir, err)
+		}
+		return nil, fmt.Errorf("open index %s: format %q, want %q: %w", dir, v, IndexFormat, ErrIndexFormat)
 	}
 	cache := idx.Mapping().AnalyzerNamed(keyword.Name)
 	std := idx.Mapping().AnalyzerNamed(standard.Name)
@@ -263,6 +285,10 @@ func createIndex(dir string) error {
 	// which with unsafe_batch could be dropped by the Close below.
 	idx, err := bleve.NewUsing(tmp, Mapping(), scorch.Name, scorch.Name, nil)
 	if err != nil {
+		return fmt.Errorf("create index %s: %w", dir, err)
+	}
+	if err := idx.SetInternal(formatKey, []byte(IndexFormat)); err != nil {
+		_ = idx.Close()
 		return fmt.Errorf("create index %s: %w", dir, err)
 	}
 	if err := idx.Close(); err != nil {
@@ -315,20 +341,22 @@ func (x *Index) kw(doc *document.Document, name, value string, dv bool) {
 func (x *Index) build(d *Doc) (*document.Document, error) {
 	ev := d.Event
 	doc := document.NewDocument(DocID(d.FileID, ev))
-	tf, err := document.NewDateTimeFieldWithIndexingOptions(FieldTime, nil, ev.TimeCreated, time.RFC3339Nano, optsIndexDV)
+	tf, err := document.NewDateTimeFieldWithIndexingOptions(FieldTime, nil, ev.TimeCreated, time.RFC3339Nano, optsIndex)
 	if err != nil {
 		return nil, fmt.Errorf("time field: %w", err)
 	}
 	doc.AddField(tf)
+	x.kw(doc, FieldSortKey, SortKey(ev.TimeCreated, d.FileID, ev.RecordID), true)
 	eid, _ := qparse.IntKey(FieldEventID, uint64(ev.EventID))
 	rid, _ := qparse.IntKey(FieldRecordID, ev.RecordID)
 	lvl, _ := qparse.IntKey(FieldLevel, uint64(ev.Level))
-	x.kw(doc, FieldEventID, eid, true)
-	x.kw(doc, FieldRecordID, rid, true)
+	x.kw(doc, FieldEventID, eid, false)
+	x.kw(doc, FieldRecordID, rid, false)
 	x.kw(doc, FieldLevel, lvl, false)
-	x.kw(doc, FieldChannel, strings.ToLower(ev.Channel), true)
-	x.kw(doc, FieldProvider, strings.ToLower(ev.Provider), true)
-	x.kw(doc, FieldComputer, strings.ToLower(ev.Computer), true)
+	x.kw(doc, FieldChannel, strings.ToLower(ev.Channel), false)
+	x.kw(doc, FieldProvider, strings.ToLower(ev.Provider), false)
+	x.kw(doc, FieldComputer, strings.ToLower(ev.Computer), false)
+	x.kw(doc, FieldFacet, facetTerm(ev.Channel, eid, ev.Computer, ev.Provider), true)
 	x.kw(doc, FieldFile, strconv.FormatUint(d.FileID, 10), false)
 	if ev.UserID != "" {
 		x.kw(doc, FieldUser, strings.ToLower(ev.UserID), false)
@@ -428,6 +456,7 @@ func (x *Index) IndexDocs(docs []Doc, sync bool) error {
 	if err := x.idx.Batch(b); err != nil {
 		return fmt.Errorf("index batch: %w", err)
 	}
+	x.sawBatch(docs)
 	if sync && b.Size() > 0 {
 		if err := <-persisted; err != nil {
 			return fmt.Errorf("persist batch: %w", err)
@@ -460,6 +489,7 @@ func (x *Index) IndexDocsAsync(docs []Doc) (persisted <-chan error, err error) {
 	if err := x.idx.Batch(b); err != nil {
 		return nil, fmt.Errorf("index batch: %w", err)
 	}
+	x.sawBatch(docs)
 	return ch, nil
 }
 
@@ -474,7 +504,9 @@ func (x *Index) DeleteDocs(ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := x.idx.Batch(b); err != nil {
+	err := x.idx.Batch(b)
+	x.sawDelete()
+	if err != nil {
 		return fmt.Errorf("delete batch: %w", err)
 	}
 	if err := <-persisted; err != nil {

@@ -465,6 +465,32 @@ func (l *Ledger) CountState(state string) (int, error) {
 	return n, err
 }
 
+// RequeueIndexed puts every completed file of a case that has events back
+// in the queue, in one transaction, so its index can be rebuilt from the
+// evidence. It returns how many it moved.
+func (l *Ledger) RequeueIndexed(caseID uint64) (int, error) {
+	n := 0
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		files, err := scanJSON[File](tx.Bucket(bktFiles), u64(caseID))
+		if err != nil {
+			return err
+		}
+		for i := range files {
+			f := &files[i]
+			if f.State != StateCompleted || f.Events == 0 {
+				continue
+			}
+			f.State = StateQueued
+			if err := putFile(tx, f, StateCompleted); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
 // Requeue puts every file left mid-work (indexing, sigma, ioc) back to
 // queued, e.g. at start-up after a crash. It returns how many it moved.
 func (l *Ledger) Requeue() (int, error) {

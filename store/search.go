@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/collector"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 )
 
 // SearchRequest is a query over one case's index.
@@ -60,25 +62,21 @@ type SearchResult struct {
 // ErrBadCursor reports a cursor that was not produced by Search.
 var ErrBadCursor = fmt.Errorf("bad cursor: %w", ErrInvalid)
 
-// Search runs req. Results are ordered by time, then record ID, then
-// document ID, so the order is total and search-after paging visits every
-// match exactly once.
+// histBuckets is about how many intervals a histogram has.
+const histBuckets = 60
+
+// Search runs req. Results are ordered by FieldSortKey (time, then file,
+// then record ID), a total order, so search-after paging visits every
+// match exactly once. Sorting, facets and the histogram share one pass
+// over the matches.
 func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, error) {
 	q, err := parseQuery(req.Query, req.QueryOptions)
 	if err != nil {
 		return SearchResult{}, err
 	}
 	if !req.From.IsZero() || !req.To.IsZero() {
-		var from, to *time.Time
-		if !req.From.IsZero() {
-			from = &req.From
-		}
-		if !req.To.IsZero() {
-			to = &req.To
-		}
 		yes, no := true, false
-		_ = no
-		r := bleve.NewDateRangeInclusiveQuery(deref(from), deref(to), &yes, &no)
+		r := bleve.NewDateRangeInclusiveQuery(req.From, req.To, &yes, &no)
 		r.SetField(FieldTime)
 		q = bleve.NewConjunctionQuery(q, r)
 	}
@@ -89,173 +87,188 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	if size > 10000 {
 		size = 10000
 	}
-	sr := bleve.NewSearchRequestOptions(q, size, 0, false)
-	sr.Fields = []string{FieldSummary}
-	if req.Asc {
-		sr.SortBy([]string{FieldTime, FieldRecordID, "_id"})
-	} else {
-		sr.SortBy([]string{"-" + FieldTime, "-" + FieldRecordID, "-_id"})
-	}
+	var after []string
 	if req.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(req.Cursor)
 		if err != nil {
 			return SearchResult{}, ErrBadCursor
 		}
-		var after []string
-		if err := json.Unmarshal(raw, &after); err != nil || len(after) != 3 {
+		if err := json.Unmarshal(raw, &after); err != nil || len(after) != 1 {
 			return SearchResult{}, ErrBadCursor
 		}
-		sr.SearchAfter = after
+		if _, ok := KeyTime(after[0]); !ok {
+			return SearchResult{}, ErrBadCursor
+		}
 	}
+	var facets *facetBuilder
 	if req.Facets {
-		sr.AddFacet(FieldChannel, bleve.NewFacetRequest(FieldChannel, 10))
-		sr.AddFacet(FieldEventID, bleve.NewFacetRequest(FieldEventID, 15))
-		sr.AddFacet(FieldComputer, bleve.NewFacetRequest(FieldComputer, 10))
-		sr.AddFacet(FieldProvider, bleve.NewFacetRequest(FieldProvider, 10))
+		facets = newFacetBuilder()
 	}
-	res, err := x.idx.SearchInContext(ctx, sr)
-	if err != nil {
-		return SearchResult{}, fmt.Errorf("search: %w", err)
+	var hist *histBuilder
+	if req.Histogram {
+		hist = newHistBuilder()
 	}
-	out := SearchResult{Total: res.Total, Took: res.Took, Hits: make([]SearchHit, 0, len(res.Hits))}
-	for _, h := range res.Hits {
-		sh := SearchHit{ID: h.ID}
-		if raw, ok := h.Fields[FieldSummary].(string); ok {
-			sh.Summary = DecodeSummary(raw)
-		}
-		if len(h.Sort) > 0 {
-			sh.Time = decodeSortTime(h.Sort[0])
-		}
-		out.Hits = append(out.Hits, sh)
-	}
-	if len(res.Hits) == size && uint64(size) < res.Total+1 {
-		last := res.Hits[len(res.Hits)-1]
-		if raw, err := json.Marshal(last.Sort); err == nil {
-			out.Next = base64.RawURLEncoding.EncodeToString(raw)
-		}
-	}
-	if req.Facets {
-		out.Facets = map[string][]FacetCount{}
-		for name, fr := range res.Facets {
-			var fc []FacetCount
-			if fr.Terms != nil {
-				for _, t := range fr.Terms.Terms() {
-					fc = append(fc, FacetCount{Value: numericTerm(name, t.Term), Count: t.Count})
-				}
+	start := time.Now()
+	out := SearchResult{}
+	err = x.collect(ctx, q, size, !req.Asc, after, facets, hist, func(total uint64, hits search.DocumentMatchCollection, r index.IndexReader) error {
+		out.Total = total
+		out.Hits = make([]SearchHit, 0, len(hits))
+		for _, h := range hits {
+			sh := SearchHit{ID: h.ID}
+			if len(h.Sort) > 0 {
+				sh.Time, _ = KeyTime(h.Sort[0])
 			}
-			out.Facets[name] = fc
+			summary, err := storedSummary(r, h.ID)
+			if err != nil {
+				return err
+			}
+			sh.Summary = summary
+			out.Hits = append(out.Hits, sh)
 		}
+		if len(hits) == size && uint64(size) < total+1 {
+			if raw, err := json.Marshal(hits[len(hits)-1].Sort); err == nil {
+				out.Next = base64.RawURLEncoding.EncodeToString(raw)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return SearchResult{}, err
 	}
-	if req.Histogram && res.Total > 0 {
-		h, err := x.histogram(ctx, q)
-		if err != nil {
-			return SearchResult{}, err
-		}
-		out.Histogram = h
+	out.Took = time.Since(start)
+	if facets != nil {
+		out.Facets = facets.top()
+	}
+	if hist != nil && out.Total > 0 {
+		out.Histogram = hist.buckets()
 	}
 	return out, nil
 }
 
-// numericTerm turns a numeric facet's prefix-coded term into its number.
-func numericTerm(field, term string) string {
-	if field != FieldEventID {
-		return term
-	}
-	if n, err := strconv.ParseUint(term, 10, 64); err == nil {
-		return strconv.FormatUint(n, 10) // zero-padded keyword
-	}
-	return term
-}
-
-func decodeSortTime(s string) time.Time {
-	v, err := prefixCodedToInt(s)
+// collect runs q on a snapshot of the index: the top size matches by sort
+// key (newest first when desc) after the cursor key, feeding every match's
+// doc values to the facet and histogram builders; then fn reads the page
+// from the same snapshot.
+func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool, after []string,
+	facets *facetBuilder, hist *histBuilder,
+	fn func(total uint64, hits search.DocumentMatchCollection, r index.IndexReader) error) (err error) {
+	adv, err := x.idx.Advanced()
 	if err != nil {
-		return time.Time{}
+		return fmt.Errorf("search: %w", err)
 	}
-	return time.Unix(0, v).UTC()
-}
-
-// histogram splits the result's time span into about 60 intervals.
-func (x *Index) histogram(ctx context.Context, q query.Query) ([]Bucket, error) {
-	first, err := x.edge(ctx, q, true)
+	r, err := adv.Reader()
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("search: open reader: %w", err)
 	}
-	last, err := x.edge(ctx, q, false)
-	if err != nil {
-		return nil, err
-	}
-	span := last.Sub(first)
-	step := niceStep(span / 60)
-	start := first.Truncate(step)
-	n := int(last.Sub(start)/step) + 1
-	if n > 400 {
-		n = 400
-	}
-	sr := bleve.NewSearchRequestOptions(q, 0, 0, false)
-	fr := bleve.NewFacetRequest(FieldTime, n)
-	for i := 0; i < n; i++ {
-		s := start.Add(time.Duration(i) * step)
-		e := s.Add(step)
-		fr.AddDateTimeRange(strconv.Itoa(i), s, e)
-	}
-	sr.AddFacet("hist", fr)
-	res, err := x.idx.SearchInContext(ctx, sr)
-	if err != nil {
-		return nil, fmt.Errorf("histogram: %w", err)
-	}
-	counts := map[int]int{}
-	if f := res.Facets["hist"]; f != nil {
-		for _, dr := range f.DateRanges {
-			i, _ := strconv.Atoi(dr.Name)
-			counts[i] = dr.Count
+	defer func() {
+		if cerr := r.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("search: close reader: %w", cerr)
 		}
+	}()
+	ctx = search.ContextWithTermSearchersCounter(ctx)
+	s, err := q.Searcher(ctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
 	}
-	out := make([]Bucket, n)
-	for i := range out {
-		out[i] = Bucket{Start: start.Add(time.Duration(i) * step), Count: counts[i]}
-	}
-	return out, nil
-}
-
-func (x *Index) edge(ctx context.Context, q query.Query, oldest bool) (time.Time, error) {
-	sr := bleve.NewSearchRequestOptions(q, 1, 0, false)
-	if oldest {
-		sr.SortBy([]string{FieldTime})
+	defer s.Close()
+	order := search.SortOrder{&search.SortField{Field: FieldSortKey, Desc: desc,
+		Type: search.SortFieldAsString, Missing: search.SortFieldMissingLast}}
+	var coll *collector.TopNCollector
+	if after != nil {
+		coll = collector.NewTopNCollectorAfter(size, order, after)
 	} else {
-		sr.SortBy([]string{"-" + FieldTime})
+		coll = collector.NewTopNCollector(size, 0, order)
 	}
-	res, err := x.idx.SearchInContext(ctx, sr)
+	if facets != nil || hist != nil {
+		fb := search.NewFacetsBuilder(r)
+		if facets != nil {
+			fb.Add("facets", facets)
+		}
+		if hist != nil {
+			fb.Add("histogram", hist)
+		}
+		coll.SetFacetsBuilder(fb)
+	}
+	if err := coll.Collect(ctx, s, r); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	return fn(coll.Total(), coll.Results(), r)
+}
+
+// storedSummary reads a document's stored summary field.
+func storedSummary(r index.IndexReader, id string) (Summary, error) {
+	doc, err := r.Document(id)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("time edge: %w", err)
+		return Summary{}, fmt.Errorf("load %s: %w", id, err)
 	}
-	if len(res.Hits) == 0 || len(res.Hits[0].Sort) == 0 {
-		return time.Time{}, nil
+	var s Summary
+	if doc != nil {
+		doc.VisitFields(func(f index.Field) {
+			if f.Name() == FieldSummary {
+				s = DecodeSummary(string(f.Value()))
+			}
+		})
 	}
-	return decodeSortTime(res.Hits[0].Sort[0]), nil
+	return s, nil
 }
 
-func niceStep(d time.Duration) time.Duration {
-	steps := []time.Duration{time.Second, 10 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute,
-		time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
-	i := sort.Search(len(steps), func(i int) bool { return steps[i] >= d })
-	if i == len(steps) {
-		return steps[len(steps)-1] * time.Duration(1+d/steps[len(steps)-1])
-	}
-	return steps[i]
-}
-
-// LatestTime returns the time of the newest event matching q (zero when
-// none), for ranges relative to the case's latest event.
+// LatestTime returns the time of the case's newest event (zero when the
+// index is empty), for ranges relative to it. It is cached: batches raise
+// it, deletions recompute it.
 func (x *Index) LatestTime(ctx context.Context) (time.Time, error) {
-	return x.edge(ctx, bleve.NewMatchAllQuery(), false)
+	x.latest.mu.Lock()
+	if x.latest.ok {
+		t := x.latest.t
+		x.latest.mu.Unlock()
+		return t, nil
+	}
+	gen := x.latest.gen
+	x.latest.mu.Unlock()
+	res, err := x.Search(ctx, SearchRequest{Query: "", Size: 1})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var t time.Time
+	if len(res.Hits) > 0 {
+		t = res.Hits[0].Time
+	}
+	x.latest.mu.Lock()
+	defer x.latest.mu.Unlock()
+	if x.latest.gen == gen {
+		x.latest.t, x.latest.ok = t, true
+	}
+	return t, nil
 }
 
-func deref(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
+// latestCache caches LatestTime; gen counts changes that invalidate it.
+type latestCache struct {
+	mu  sync.Mutex
+	t   time.Time
+	ok  bool
+	gen uint64
+}
+
+// sawBatch raises the cached latest time to the newest of docs.
+func (x *Index) sawBatch(docs []Doc) {
+	x.latest.mu.Lock()
+	defer x.latest.mu.Unlock()
+	if !x.latest.ok {
+		x.latest.gen++ // a computation in flight may have missed these docs
+		return
 	}
-	return *t
+	for i := range docs {
+		if t := docs[i].Event.TimeCreated; t.After(x.latest.t) {
+			x.latest.t = t
+		}
+	}
+}
+
+// sawDelete drops the cached latest time.
+func (x *Index) sawDelete() {
+	x.latest.mu.Lock()
+	x.latest.ok = false
+	x.latest.gen++
+	x.latest.mu.Unlock()
 }
 
 // RecordIDs returns the record IDs of every document matching req (its

@@ -1,0 +1,208 @@
+package store
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/search"
+)
+
+// FieldFacet holds one term per event joining its lower-cased channel,
+// zero-padded event ID, computer and provider (see facetTerm). Facets
+// count these combinations, a few thousand even in a large case, and
+// split them afterwards: one doc-value column and one map update per
+// match instead of four.
+const FieldFacet = "f"
+
+// facetFields are the fields a facet term joins, in order, and how many
+// top values each facet shows.
+var facetFields = []struct {
+	name string
+	size int
+}{{FieldChannel, 10}, {FieldEventID, 15}, {FieldComputer, 10}, {FieldProvider, 10}}
+
+// facetSep separates the parts of a facet term.
+const facetSep = "\x1f"
+
+// facetTerm is an event's FieldFacet term; parts are in facetFields order.
+func facetTerm(channel, eventID, computer, provider string) string {
+	var b strings.Builder
+	for i, v := range []string{channel, eventID, computer, provider} {
+		if i > 0 {
+			b.WriteString(facetSep)
+		}
+		b.WriteString(strings.ReplaceAll(strings.ToLower(v), facetSep, " "))
+	}
+	return b.String()
+}
+
+// facetBuilder counts FieldFacet terms over the matches; it is a Bleve
+// facet builder, fed by the collector's doc-value visit.
+type facetBuilder struct {
+	counts map[string]*int
+}
+
+func newFacetBuilder() *facetBuilder { return &facetBuilder{counts: map[string]*int{}} }
+
+func (f *facetBuilder) StartDoc() {}
+func (f *facetBuilder) EndDoc()   {}
+
+func (f *facetBuilder) UpdateVisitor(term []byte) {
+	if n, ok := f.counts[string(term)]; ok { // no allocation on a hit
+		*n++
+		return
+	}
+	n := 1
+	f.counts[string(term)] = &n
+}
+
+func (f *facetBuilder) Result() *search.FacetResult { return &search.FacetResult{Field: FieldFacet} }
+func (f *facetBuilder) Field() string               { return FieldFacet }
+func (f *facetBuilder) Size() int                   { return 64 + 80*len(f.counts) }
+
+// top splits the counted combinations into per-field counts and returns
+// each field's most frequent values (ties by value), without empty values.
+func (f *facetBuilder) top() map[string][]FacetCount {
+	per := make([]map[string]int, len(facetFields))
+	for i := range per {
+		per[i] = map[string]int{}
+	}
+	for term, n := range f.counts {
+		for i, v := range strings.SplitN(term, facetSep, len(facetFields)) {
+			if v != "" {
+				per[i][v] += *n
+			}
+		}
+	}
+	out := make(map[string][]FacetCount, len(facetFields))
+	for i, ff := range facetFields {
+		fc := make([]FacetCount, 0, len(per[i]))
+		for v, n := range per[i] {
+			if ff.name == FieldEventID {
+				if id, err := strconv.ParseUint(v, 10, 64); err == nil {
+					v = strconv.FormatUint(id, 10) // zero-padded keyword
+				}
+			}
+			fc = append(fc, FacetCount{Value: v, Count: n})
+		}
+		slices.SortFunc(fc, func(a, b FacetCount) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+		if len(fc) > ff.size {
+			fc = fc[:ff.size]
+		}
+		out[ff.name] = fc
+	}
+	return out
+}
+
+// histSteps are the histogram intervals; each divides the next, so counts
+// kept at one step add up exactly into any later one.
+var histSteps = []time.Duration{time.Second, 10 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute,
+	time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 28 * 24 * time.Hour}
+
+// histMaxFine bounds the intervals the histogram keeps while it counts.
+const histMaxFine = 4096
+
+// histBuilder counts matches per time interval in the same pass as the
+// search, from the sort key's time: it counts at the finest step of
+// histSteps that keeps at most histMaxFine intervals (coarsening as the
+// span grows), then sums those into about histBuckets intervals. It is a
+// Bleve facet builder on FieldSortKey.
+type histBuilder struct {
+	step     int // index into histSteps, or len(histSteps)+n for n×28 days
+	counts   map[int64]int
+	min, max int64 // unix ns of the oldest and newest match
+	seen     bool
+	cur      int64
+	has      bool
+}
+
+func newHistBuilder() *histBuilder {
+	return &histBuilder{counts: map[int64]int{}}
+}
+
+func stepDur(i int) time.Duration {
+	if i < len(histSteps) {
+		return histSteps[i]
+	}
+	last := histSteps[len(histSteps)-1]
+	return last << (i - len(histSteps) + 1) // 56 days, 112 days, …
+}
+
+// floorDiv is the interval index of ns at step d (floor, also before 1970).
+func floorDiv(ns int64, d time.Duration) int64 {
+	q := ns / int64(d)
+	if ns%int64(d) < 0 {
+		q--
+	}
+	return q
+}
+
+func (h *histBuilder) StartDoc() { h.has = false }
+
+func (h *histBuilder) UpdateVisitor(term []byte) {
+	if ticks, ok := keyTicks(term); ok {
+		h.cur, h.has = ticksTime(ticks).UnixNano(), true
+	}
+}
+
+func (h *histBuilder) EndDoc() {
+	if !h.has {
+		return
+	}
+	ns := h.cur
+	if !h.seen || ns < h.min {
+		h.min = ns
+	}
+	if !h.seen || ns > h.max {
+		h.max = ns
+	}
+	h.seen = true
+	h.counts[floorDiv(ns, stepDur(h.step))]++
+	for len(h.counts) > histMaxFine {
+		h.coarsen(h.step + 1)
+	}
+}
+
+// coarsen re-counts at step i.
+func (h *histBuilder) coarsen(i int) {
+	from, to := stepDur(h.step), stepDur(i)
+	next := make(map[int64]int, len(h.counts)/2)
+	for k, n := range h.counts {
+		next[floorDiv(k*int64(from), to)] += n
+	}
+	h.step, h.counts = i, next
+}
+
+func (h *histBuilder) Result() *search.FacetResult { return &search.FacetResult{Field: FieldSortKey} }
+func (h *histBuilder) Field() string               { return FieldSortKey }
+func (h *histBuilder) Size() int                   { return 64 + 16*len(h.counts) }
+
+// buckets returns the histogram: about histBuckets intervals from the
+// oldest to the newest match.
+func (h *histBuilder) buckets() []Bucket {
+	if !h.seen {
+		return nil
+	}
+	target := time.Duration(h.max-h.min) / histBuckets
+	i := h.step
+	for stepDur(i) < target {
+		i++
+	}
+	if i != h.step {
+		h.coarsen(i)
+	}
+	d := stepDur(i)
+	first, last := floorDiv(h.min, d), floorDiv(h.max, d)
+	out := make([]Bucket, 0, last-first+1)
+	for k := first; k <= last; k++ {
+		out = append(out, Bucket{Start: time.Unix(0, k*int64(d)).UTC(), Count: h.counts[k]})
+	}
+	return out
+}

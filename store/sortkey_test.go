@@ -1,0 +1,128 @@
+package store
+
+import (
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+)
+
+// TestSortKeyOrder checks that sort keys order like (time, file, record),
+// using Go's own comparison of the three values as the reference.
+func TestSortKeyOrder(t *testing.T) {
+	type ev struct {
+		t         time.Time
+		file, rec uint64
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2019, 3, 19, 23, 59, 0, 0, time.UTC)
+	var evs []ev
+	for i := 0; i < 5000; i++ {
+		evs = append(evs, ev{
+			t:    base.Add(time.Duration(r.IntN(1000)) * 100 * time.Nanosecond * time.Duration(1+r.IntN(3))),
+			file: uint64(r.IntN(4)), rec: r.Uint64N(1 << uint(1+r.IntN(63))),
+		})
+	}
+	// Edges: before 1601 (clamped), the FILETIME epoch, far future, maxima.
+	evs = append(evs, ev{time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), 1, 1},
+		ev{time.Date(1601, 1, 1, 0, 0, 0, 100, time.UTC), 1, 1},
+		ev{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), ^uint64(0), ^uint64(0)})
+	less := func(a, b ev) bool {
+		ta, tb := fileTicks(a.t), fileTicks(b.t)
+		if ta != tb {
+			return ta < tb
+		}
+		if a.file != b.file {
+			return a.file < b.file
+		}
+		return a.rec < b.rec
+	}
+	sort.Slice(evs, func(i, j int) bool { return less(evs[i], evs[j]) })
+	for i := 1; i < len(evs); i++ {
+		ka := SortKey(evs[i-1].t, evs[i-1].file, evs[i-1].rec)
+		kb := SortKey(evs[i].t, evs[i].file, evs[i].rec)
+		if len(ka) != keyLen {
+			t.Fatalf("key length %d", len(ka))
+		}
+		switch {
+		case less(evs[i-1], evs[i]) && !(ka < kb):
+			t.Fatalf("order broken: %v/%d/%d (%s) !< %v/%d/%d (%s)", evs[i-1].t, evs[i-1].file, evs[i-1].rec, ka, evs[i].t, evs[i].file, evs[i].rec, kb)
+		case !less(evs[i-1], evs[i]) && ka != kb:
+			t.Fatalf("equal events, different keys %s %s", ka, kb)
+		}
+	}
+	for _, e := range evs {
+		if e.t.Year() < 1601 {
+			continue // clamped to the FILETIME epoch
+		}
+		got, ok := KeyTime(SortKey(e.t, e.file, e.rec))
+		if !ok || !got.Equal(e.t.Truncate(100*time.Nanosecond)) {
+			t.Fatalf("KeyTime(%v) = %v, %v", e.t, got, ok)
+		}
+	}
+	if _, ok := KeyTime("not a key"); ok {
+		t.Fatal("KeyTime accepted a non-key")
+	}
+	if _, ok := KeyTime("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"); ok {
+		t.Fatal("KeyTime accepted characters outside the alphabet")
+	}
+}
+
+// TestHistBuilder feeds the histogram builder sort keys (as the collector
+// does) and compares its buckets with a brute-force count: spans from
+// seconds to decades, times before 1970, and enough distinct seconds to
+// force coarsening while counting.
+func TestHistBuilder(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		name  string
+		start time.Time
+		span  time.Duration
+		n     int
+	}{
+		{"seconds", time.Date(2020, 1, 1, 10, 0, 0, 0, time.UTC), 90 * time.Second, 500},
+		{"hours, coarsened while counting", time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC), 5 * time.Hour, 20000},
+		{"before 1970", time.Date(1965, 3, 1, 0, 0, 0, 0, time.UTC), 400 * 24 * time.Hour, 3000},
+		{"decades", time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), 30 * 365 * 24 * time.Hour, 10000},
+		{"one instant", time.Date(2022, 2, 2, 2, 2, 2, 0, time.UTC), 0, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHistBuilder()
+			var times []time.Time
+			for i := 0; i < tc.n; i++ {
+				ts := tc.start
+				if tc.span > 0 {
+					ts = ts.Add(time.Duration(r.Int64N(int64(tc.span))).Truncate(100 * time.Nanosecond))
+				}
+				times = append(times, ts)
+				h.StartDoc()
+				h.UpdateVisitor([]byte(SortKey(ts, 1, uint64(i))))
+				h.EndDoc()
+			}
+			b := h.buckets()
+			if len(b) == 0 || len(b) > 2*histBuckets+1 {
+				t.Fatalf("%d buckets", len(b))
+			}
+			step := time.Second
+			if len(b) > 1 {
+				step = b[1].Start.Sub(b[0].Start)
+			}
+			total := 0
+			for i, bk := range b {
+				want := 0
+				for _, ts := range times {
+					if !ts.Before(bk.Start) && ts.Before(bk.Start.Add(step)) {
+						want++
+					}
+				}
+				if bk.Count != want {
+					t.Errorf("bucket %d (%s): %d, want %d", i, bk.Start, bk.Count, want)
+				}
+				total += bk.Count
+			}
+			if total != tc.n {
+				t.Errorf("buckets hold %d of %d", total, tc.n)
+			}
+		})
+	}
+}
