@@ -44,6 +44,19 @@ func openBenchData(b *testing.B) (*engine.Engine, store.Case) {
 	return eng, c
 }
 
+// cursorAt returns the cursor of the page starting at match n of query.
+func cursorAt(b *testing.B, eng *engine.Engine, caseID uint64, query string, n int) string {
+	b.Helper()
+	page, err := eng.Search(b.Context(), caseID, store.SearchRequest{Query: query, Size: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if page.Next == "" {
+		b.Fatalf("%q has fewer than %d matches", query, n)
+	}
+	return page.Next
+}
+
 func percentile(d []time.Duration, p float64) time.Duration {
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	i := int(float64(len(d)-1) * p)
@@ -76,6 +89,11 @@ func BenchmarkSearchLatency(b *testing.B) {
 		{"wildcard-field", store.SearchRequest{Query: "CommandLine:*powershell*", Size: 50}},
 		{"daterange-term-sorted", store.SearchRequest{Query: "EventID:4688 OR EventID:1", Size: 50, From: latest.Add(-365 * 24 * time.Hour), To: latest}},
 		{"facets", store.SearchRequest{Query: "Channel:Security", Size: 50, Facets: true}},
+		// Beyond the four: what the search page asks for.
+		{"facets-histogram", store.SearchRequest{Query: "Channel:Security", Size: 50, Facets: true, Histogram: true}},
+		{"all-newest", store.SearchRequest{Size: 50}},
+		{"all-facets-histogram", store.SearchRequest{Size: 50, Facets: true, Histogram: true}},
+		{"deep-page", store.SearchRequest{Query: "EventID:4624", Size: 50, Cursor: cursorAt(b, eng, c.ID, "EventID:4624", 20000)}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

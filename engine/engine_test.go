@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2"
+
 	"casescope/engine"
 	"casescope/internal/corpus"
 	"casescope/store"
@@ -42,7 +44,7 @@ func newRigTB(t testing.TB, start bool) *rig {
 	eng := engine.New(engine.Config{DataDir: data, BatchSize: 500}, log, led, nil)
 	r := &rig{eng: eng, ledger: led, data: data}
 	t.Cleanup(func() {
-		if err := eng.Close(context.Background()); err != nil {
+		if err := r.eng.Close(context.Background()); err != nil {
 			t.Errorf("close engine: %v", err)
 		}
 		if err := led.Close(); err != nil {
@@ -279,5 +281,76 @@ func TestMalformedFiles(t *testing.T) {
 		default:
 			t.Errorf("%s: state %s events %d error %q", f.Name, f.State, f.Events, f.Error)
 		}
+	}
+}
+
+// TestIndexFormatRebuild: an index written with another layout is rebuilt
+// from the evidence when the case is next opened: same events, same
+// search answers, tags re-applied, every file completed again.
+func TestIndexFormatRebuild(t *testing.T) {
+	r := newRig(t, true)
+	c, _ := r.ingest(t, "fixtures", filepath.Join(corpus.RepoRoot(t), "testdata"))
+	const events = 7 + 17 + 16 // the fixtures' record counts (TestIngestFixtures)
+	page, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Query: "Channel:Security", Size: 1})
+	if err != nil || len(page.Hits) == 0 {
+		t.Fatalf("search: %v, %d hits", err, len(page.Hits))
+	}
+	logons := page.Total
+	tagged := page.Hits[0].ID
+	if _, err := r.eng.TagEvent(t.Context(), c.ID, store.Tag{DocID: tagged, Tags: []string{"lateral"}}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := r.ledger.Files(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.eng.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Mark the index as written by another layout.
+	dir := filepath.Join(r.eng.CaseDir(c.ID), "index")
+	old, err := bleve.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.SetInternal([]byte("casescope.format"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r.eng = engine.New(engine.Config{DataDir: r.data, BatchSize: 500}, slog.New(slog.NewTextHandler(io.Discard, nil)), r.ledger, nil)
+	if err := r.eng.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := r.eng.Index(c.ID)
+	if err != nil {
+		t.Fatalf("open outdated index: %v", err)
+	}
+	if err := r.eng.WaitIdle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := idx.Count(); err != nil || n != events {
+		t.Errorf("rebuilt index holds %d events (%v), want %d", n, err, events)
+	}
+	for q, want := range map[string]uint64{"Channel:Security": logons, "tag:lateral": 1, "": events} {
+		p, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Query: q, Size: 1})
+		if err != nil || p.Total != want {
+			t.Errorf("%q after rebuild: %d (%v), want %d", q, p.Total, err, want)
+		}
+	}
+	after, err := r.ledger.Files(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range after {
+		if f.State != before[i].State || f.Events != before[i].Events || f.Path != before[i].Path {
+			t.Errorf("%s: %s/%d at %s after rebuild, was %s/%d at %s", f.Name, f.State, f.Events, f.Path,
+				before[i].State, before[i].Events, before[i].Path)
+		}
+	}
+	if _, err := os.Stat(dir + ".old"); !os.IsNotExist(err) {
+		t.Errorf("old index left behind: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,11 @@ func facetTerm(channel, eventID, computer, provider string) string {
 // facet builder, fed by the collector's doc-value visit.
 type facetBuilder struct {
 	counts map[string]*int
+	// last is the previous match's term and counter: matches come in
+	// document order, and neighbours (events of one log) often share
+	// their term.
+	last  []byte
+	lastN *int
 }
 
 func newFacetBuilder() *facetBuilder { return &facetBuilder{counts: map[string]*int{}} }
@@ -50,12 +56,17 @@ func (f *facetBuilder) StartDoc() {}
 func (f *facetBuilder) EndDoc()   {}
 
 func (f *facetBuilder) UpdateVisitor(term []byte) {
-	if n, ok := f.counts[string(term)]; ok { // no allocation on a hit
-		*n++
+	if f.lastN != nil && bytes.Equal(term, f.last) {
+		*f.lastN++
 		return
 	}
-	n := 1
-	f.counts[string(term)] = &n
+	n, ok := f.counts[string(term)] // no allocation on a hit
+	if !ok {
+		n = new(int)
+		f.counts[string(term)] = n
+	}
+	*n++
+	f.last, f.lastN = append(f.last[:0], term...), n
 }
 
 func (f *facetBuilder) Result() *search.FacetResult { return &search.FacetResult{Field: FieldFacet} }

@@ -146,9 +146,9 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 }
 
 // collect runs q on a snapshot of the index: the top size matches by sort
-// key (newest first when desc) after the cursor key, feeding every match's
-// doc values to the facet and histogram builders; then fn reads the page
-// from the same snapshot.
+// key (newest first when desc) after the cursor key; then fn reads the
+// page from the same snapshot. Facets and the histogram count every match
+// in a second pass over the same snapshot, run on another core.
 func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool, after []string,
 	facets *facetBuilder, hist *histBuilder,
 	fn func(total uint64, hits search.DocumentMatchCollection, r index.IndexReader) error) (err error) {
@@ -165,20 +165,9 @@ func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool,
 			err = fmt.Errorf("search: close reader: %w", cerr)
 		}
 	}()
-	ctx = search.ContextWithTermSearchersCounter(ctx)
-	s, err := q.Searcher(ctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
-	if err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	defer s.Close()
-	order := search.SortOrder{&search.SortField{Field: FieldSortKey, Desc: desc,
-		Type: search.SortFieldAsString, Missing: search.SortFieldMissingLast}}
-	var coll *collector.TopNCollector
-	if after != nil {
-		coll = collector.NewTopNCollectorAfter(size, order, after)
-	} else {
-		coll = collector.NewTopNCollector(size, 0, order)
-	}
+	var wg sync.WaitGroup
+	var facetErr error
+	defer wg.Wait() // before the reader closes
 	if facets != nil || hist != nil {
 		fb := search.NewFacetsBuilder(r)
 		if facets != nil {
@@ -187,12 +176,46 @@ func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool,
 		if hist != nil {
 			fb.Add("histogram", hist)
 		}
+		// Sorted by (constant) score: the pass reads only the facet
+		// fields' doc values.
+		coll := collector.NewTopNCollector(0, 0, search.SortOrder{&search.SortScore{}})
 		coll.SetFacetsBuilder(fb)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			facetErr = x.run(ctx, r, q, coll)
+		}()
 	}
+	order := search.SortOrder{&search.SortField{Field: FieldSortKey, Desc: desc,
+		Type: search.SortFieldAsString, Missing: search.SortFieldMissingLast}}
+	var coll *collector.TopNCollector
+	if after != nil {
+		coll = collector.NewTopNCollectorAfter(size, order, after)
+	} else {
+		coll = collector.NewTopNCollector(size, 0, order)
+	}
+	if err := x.run(ctx, r, q, coll); err != nil {
+		return err
+	}
+	wg.Wait()
+	if facetErr != nil {
+		return facetErr
+	}
+	return fn(coll.Total(), coll.Results(), r)
+}
+
+// run feeds q's matches in r to coll.
+func (x *Index) run(ctx context.Context, r index.IndexReader, q query.Query, coll *collector.TopNCollector) error {
+	ctx = search.ContextWithTermSearchersCounter(ctx)
+	s, err := q.Searcher(ctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	defer s.Close()
 	if err := coll.Collect(ctx, s, r); err != nil {
 		return fmt.Errorf("search: %w", err)
 	}
-	return fn(coll.Total(), coll.Results(), r)
+	return nil
 }
 
 // storedSummary reads a document's stored summary field.
