@@ -222,6 +222,7 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 		led.Close()
 		return nil, err
 	}
+	cfg.MemoryBudget = budget.Bytes
 	limit := admit.ApplyRuntimeLimit(budget.Bytes)
 	log.Info("memory budget", "budget", budget.String(), "go_memory_limit", limit)
 	ctl := admit.New(admit.Config{Budget: budget.Bytes, MaxWorkers: c.workers}, admit.SystemProbe{}, log)

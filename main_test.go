@@ -149,7 +149,7 @@ func checkCase(t *testing.T, data, caseName string, want map[string]int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := store.OpenIndex(filepath.Join(data, "cases", strconv.FormatUint(c.ID, 10), "index"))
+	idx, err := store.OpenIndex(filepath.Join(data, "cases", strconv.FormatUint(c.ID, 10), "index"), store.IndexOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

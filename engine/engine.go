@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"casescope/engine/admit"
 	"casescope/store"
 )
 
@@ -27,6 +28,10 @@ type Config struct {
 	BatchSize   int           // events per index batch
 	FileTimeout time.Duration // per-file limit; a stuck file fails
 	MaxZipBytes uint64        // total uncompressed bytes one archive may expand to
+	// MemoryBudget (bytes, 0 = unbounded) also bounds the index: merged
+	// segments are capped (store.SegmentDocsFor) and mapped index pages
+	// above an eighth of it are released (see releasePages).
+	MemoryBudget uint64
 	// FaultPoint names a step at which the process kills itself (tests of
 	// crash safety only; empty in production). See fault.go.
 	FaultPoint string
@@ -160,8 +165,54 @@ func (e *Engine) Start(ctx context.Context) error {
 		defer e.wg.Done()
 		e.dispatch(ctx)
 	}()
+	if e.cfg.MemoryBudget > 0 {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.releasePages(ctx, e.cfg.MemoryBudget/16, 100*time.Millisecond)
+		}()
+	}
 	e.wake()
 	return nil
+}
+
+// indexOptions sizes the case indexes to the memory budget.
+func (e *Engine) indexOptions() store.IndexOptions {
+	if e.cfg.MemoryBudget == 0 {
+		return store.IndexOptions{}
+	}
+	return store.IndexOptions{MaxSegmentDocs: store.SegmentDocsFor(e.cfg.MemoryBudget)}
+}
+
+// releasePages keeps the mapped index pages in the resident set under
+// limit: every interval it reads the process's file-backed RSS and, when
+// above, hands the open indexes' segment pages back to the page cache.
+// Index segments are read through memory maps, so merges and searches
+// would otherwise leave the resident set growing with the index.
+func (e *Engine) releasePages(ctx context.Context, limit uint64, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if admit.FileRSS() <= limit {
+			continue
+		}
+		e.idxMu.Lock()
+		open := make([]*store.Index, 0, len(e.indexes))
+		for _, x := range e.indexes {
+			open = append(open, x)
+		}
+		e.idxMu.Unlock()
+		for _, x := range open {
+			if _, err := x.ReleasePages(); err != nil {
+				e.log.Warn("release index pages", "err", err)
+			}
+		}
+	}
 }
 
 // Close stops taking work, waits for running files to park (they return to
@@ -260,7 +311,7 @@ func (e *Engine) Index(caseID uint64) (*store.Index, error) {
 	if err := os.RemoveAll(d.index + ".old"); err != nil {
 		return nil, fmt.Errorf("remove old index: %w", err)
 	}
-	x, err := store.OpenIndex(d.index)
+	x, err := store.OpenIndex(d.index, e.indexOptions())
 	if errors.Is(err, store.ErrIndexFormat) {
 		x, err = e.rebuildIndex(caseID, d.index, err)
 	}
@@ -290,7 +341,7 @@ func (e *Engine) rebuildIndex(caseID uint64, dir string, why error) (*store.Inde
 	if err := os.RemoveAll(dir + ".old"); err != nil {
 		return nil, fmt.Errorf("rebuild index: remove old index: %w", err)
 	}
-	x, err := store.OpenIndex(dir)
+	x, err := store.OpenIndex(dir, e.indexOptions())
 	if err != nil {
 		return nil, err
 	}

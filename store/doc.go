@@ -10,11 +10,20 @@
 // (BeginMove), then renamed, then committed (CommitMove) with the path
 // change; recovery after a crash finishes or rolls back the intent.
 //
-// The index is derived: it can be rebuilt from the ledger and the files.
-// Each event's document ID is deterministic (DocID: file, chunk, record),
-// so re-indexing overwrites rather than duplicates. Nothing but doc values
-// for sorting and faceting is stored in Bleve; events are read back from
-// their EVTX chunk for display and export.
+// The index is derived: it can be rebuilt from the ledger and the files,
+// and is, automatically, when its layout (IndexFormat) changes. Each
+// event's document ID is deterministic (DocID: file, chunk, record), so
+// re-indexing overwrites rather than duplicates. Bleve keeps only a short
+// stored summary per event and two doc-value columns: FieldSortKey, one
+// term ordering results by time, file and record (sorting on it reads one
+// column per match, and the histogram decodes its time), and FieldFacet,
+// one term joining channel, event ID, computer and provider (facets count
+// these combinations and split them). Events are read back from their EVTX
+// chunk for display and export.
+//
+// Segments are read through memory maps; ReleasePages hands their pages
+// back to the page cache so that a constrained process's resident set does
+// not grow with the index, and IndexOptions caps merged segments.
 //
 // Callers get plain values: bbolt and Bleve types stay inside, and bytes
 // are copied out of bbolt before a transaction ends.

@@ -75,6 +75,10 @@ type Stats struct {
 	SystemAvailable uint64 `json:"system_available"`
 	HeapInuse       uint64 `json:"heap_inuse"` // bytes, Go heap in use
 	RSS             uint64 `json:"rss"`        // bytes, resident set of the process; 0 if unknown
+	// RSSFile is the part of RSS that maps files (mostly index segments):
+	// page cache the kernel can reclaim, released by the engine above an
+	// eighth of the budget.
+	RSSFile uint64 `json:"rss_file"`
 }
 
 // Controller admits files into processing so that their estimated memory
@@ -365,6 +369,7 @@ func (c *Controller) Stats() Stats {
 	s.HeapInuse = c.heap()
 	c.checkHeap(s.HeapInuse)
 	s.RSS = processRSS()
+	s.RSSFile = FileRSS()
 	return s
 }
 
@@ -402,4 +407,24 @@ func processRSS() uint64 {
 		return 0
 	}
 	return pages * uint64(os.Getpagesize())
+}
+
+// FileRSS returns the resident file-backed pages of this process (RssFile
+// in /proc/self/status: memory-mapped files), or 0 where unknown.
+func FileRSS() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseUint(f[0], 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -117,7 +117,7 @@ func newIndexer(b *testing.B, mode string) indexer {
 			return idx.Batch(bb)
 		}
 	case "store":
-		idx, err := store.OpenIndex(dir)
+		idx, err := store.OpenIndex(dir, store.IndexOptions{})
 		if err != nil {
 			b.Fatalf("open index: %v", err)
 		}
