@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -210,9 +209,6 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 	if err != nil {
 		return nil, err
 	}
-	// The engine is GC-bound on parsing; a higher GOGC trades some heap for
-	// CPU. The memory limit keeps the heap bounded regardless.
-	debug.SetGCPercent(200)
 	cfg := engine.Config{
 		DataDir: data, Workers: c.workers, BatchSize: c.batch, FileTimeout: c.fileTimeout,
 		FaultPoint: os.Getenv("CASESCOPE_FAULT_POINT"),
@@ -223,8 +219,11 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 		return nil, err
 	}
 	cfg.MemoryBudget = budget.Bytes
+	// The engine is GC-bound on parsing: GOGC trades heap for CPU where
+	// the budget allows; the memory limit bounds the heap regardless.
+	gogc := admit.ApplyGCPercent(budget.Bytes)
 	limit := admit.ApplyRuntimeLimit(budget.Bytes)
-	log.Info("memory budget", "budget", budget.String(), "go_memory_limit", limit)
+	log.Info("memory budget", "budget", budget.String(), "go_memory_limit", limit, "gogc", gogc)
 	ctl := admit.New(admit.Config{Budget: budget.Bytes, MaxWorkers: c.workers}, admit.SystemProbe{}, log)
 	eng := engine.New(cfg, log, led, ctl)
 	a := &app{ledger: led, eng: eng, log: log}

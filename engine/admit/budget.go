@@ -115,3 +115,30 @@ func ApplyRuntimeLimit(budget uint64) int64 {
 	debug.SetMemoryLimit(int64(limit))
 	return int64(limit)
 }
+
+// GCPercent is the GOGC for a budget. Parsing is GC-bound, so 200 (the
+// heap may grow to three times the live data between collections) buys
+// CPU where the budget affords it; under 1 GiB it is 100, so the heap
+// peaks at twice the live data. Measured at a 256 MiB budget, 2,040 files:
+// live heap at most 61 MiB either way, peak anonymous RSS 181 MiB at 200
+// and 115 MiB at 100 (flat from 200 files), for about 10 % more wall time.
+// If the GOGC environment variable is set, it wins (see ApplyGCPercent).
+func GCPercent(budget uint64) int {
+	if budget != 0 && budget < 1<<30 {
+		return 100
+	}
+	return 200
+}
+
+// ApplyGCPercent sets GOGC to GCPercent(budget) unless the GOGC
+// environment variable chose one, and returns the value in force.
+func ApplyGCPercent(budget uint64) int {
+	if v := os.Getenv("GOGC"); v != "" {
+		old := debug.SetGCPercent(100)
+		debug.SetGCPercent(old)
+		return old
+	}
+	p := GCPercent(budget)
+	debug.SetGCPercent(p)
+	return p
+}
