@@ -30,7 +30,7 @@ type Config struct {
 	MaxZipBytes uint64        // total uncompressed bytes one archive may expand to
 	// MemoryBudget (bytes, 0 = unbounded) also bounds the index: merged
 	// segments are capped (store.SegmentDocsFor) and mapped index pages
-	// above an eighth of it are released (see releasePages).
+	// above a sixteenth of it are released (see releasePages).
 	MemoryBudget uint64
 	// FaultPoint names a step at which the process kills itself (tests of
 	// crash safety only; empty in production). See fault.go.

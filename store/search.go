@@ -67,8 +67,8 @@ const histBuckets = 60
 
 // Search runs req. Results are ordered by FieldSortKey (time, then file,
 // then record ID), a total order, so search-after paging visits every
-// match exactly once. Sorting, facets and the histogram share one pass
-// over the matches.
+// match exactly once. Facets and the histogram are counted over every
+// match in a parallel pass (see collect).
 func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, error) {
 	q, err := parseQuery(req.Query, req.QueryOptions)
 	if err != nil {
