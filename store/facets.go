@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,15 +121,21 @@ var histSteps = []time.Duration{time.Second, 10 * time.Second, time.Minute, 5 * 
 // histMaxFine bounds the intervals the histogram keeps while it counts.
 const histMaxFine = 4096
 
+// histMaxStep is the coarsest step: 28 days × 2^20, beyond any span an
+// EVTX time (a 64-bit FILETIME) can have.
+const histMaxStep = 12 + 20
+
 // histBuilder counts matches per time interval in the same pass as the
 // search, from the sort key's time: it counts at the finest step of
 // histSteps that keeps at most histMaxFine intervals (coarsening as the
-// span grows), then sums those into about histBuckets intervals. It is a
-// Bleve facet builder on FieldSortKey.
+// span grows), then sums those into about histBuckets intervals. Times are
+// FILETIME ticks (100 ns since 1601, a Monday at midnight UTC), which
+// cover every time an event can carry, and intervals are aligned to that
+// epoch. It is a Bleve facet builder on FieldSortKey.
 type histBuilder struct {
-	step     int // index into histSteps, or len(histSteps)+n for n×28 days
+	step     int // index into histSteps; beyond it, 28 days doubled
 	counts   map[int64]int
-	min, max int64 // unix ns of the oldest and newest match
+	min, max int64 // ticks of the oldest and newest match
 	seen     bool
 	cur      int64
 	has      bool
@@ -138,28 +145,19 @@ func newHistBuilder() *histBuilder {
 	return &histBuilder{counts: map[int64]int{}}
 }
 
-func stepDur(i int) time.Duration {
+// stepTicks is the length of step i in ticks.
+func stepTicks(i int) int64 {
 	if i < len(histSteps) {
-		return histSteps[i]
+		return int64(histSteps[i] / 100)
 	}
-	last := histSteps[len(histSteps)-1]
-	return last << (i - len(histSteps) + 1) // 56 days, 112 days, …
-}
-
-// floorDiv is the interval index of ns at step d (floor, also before 1970).
-func floorDiv(ns int64, d time.Duration) int64 {
-	q := ns / int64(d)
-	if ns%int64(d) < 0 {
-		q--
-	}
-	return q
+	return int64(histSteps[len(histSteps)-1]/100) << (i - len(histSteps) + 1) // 56 days, 112 days, …
 }
 
 func (h *histBuilder) StartDoc() { h.has = false }
 
 func (h *histBuilder) UpdateVisitor(term []byte) {
 	if ticks, ok := keyTicks(term); ok {
-		h.cur, h.has = ticksTime(ticks).UnixNano(), true
+		h.cur, h.has = int64(min(ticks, math.MaxInt64)), true
 	}
 }
 
@@ -167,26 +165,26 @@ func (h *histBuilder) EndDoc() {
 	if !h.has {
 		return
 	}
-	ns := h.cur
-	if !h.seen || ns < h.min {
-		h.min = ns
+	t := h.cur
+	if !h.seen || t < h.min {
+		h.min = t
 	}
-	if !h.seen || ns > h.max {
-		h.max = ns
+	if !h.seen || t > h.max {
+		h.max = t
 	}
 	h.seen = true
-	h.counts[floorDiv(ns, stepDur(h.step))]++
-	for len(h.counts) > histMaxFine {
+	h.counts[t/stepTicks(h.step)]++
+	for len(h.counts) > histMaxFine && h.step < histMaxStep {
 		h.coarsen(h.step + 1)
 	}
 }
 
 // coarsen re-counts at step i.
 func (h *histBuilder) coarsen(i int) {
-	from, to := stepDur(h.step), stepDur(i)
+	from, to := stepTicks(h.step), stepTicks(i)
 	next := make(map[int64]int, len(h.counts)/2)
 	for k, n := range h.counts {
-		next[floorDiv(k*int64(from), to)] += n
+		next[k*from/to] += n // k*from ≤ a tick count: no overflow
 	}
 	h.step, h.counts = i, next
 }
@@ -201,19 +199,19 @@ func (h *histBuilder) buckets() []Bucket {
 	if !h.seen {
 		return nil
 	}
-	target := time.Duration(h.max-h.min) / histBuckets
+	target := (h.max - h.min) / histBuckets
 	i := h.step
-	for stepDur(i) < target {
+	for stepTicks(i) < target && i < histMaxStep {
 		i++
 	}
 	if i != h.step {
 		h.coarsen(i)
 	}
-	d := stepDur(i)
-	first, last := floorDiv(h.min, d), floorDiv(h.max, d)
+	d := stepTicks(i)
+	first, last := h.min/d, h.max/d
 	out := make([]Bucket, 0, last-first+1)
 	for k := first; k <= last; k++ {
-		out = append(out, Bucket{Start: time.Unix(0, k*int64(d)).UTC(), Count: h.counts[k]})
+		out = append(out, Bucket{Start: ticksTime(uint64(k * d)), Count: h.counts[k]})
 	}
 	return out
 }

@@ -69,15 +69,20 @@ func keyTicks(k []byte) (uint64, bool) {
 		return 0, false
 	}
 	var v uint64
-	// 11 characters carry 66 bits; the time is the top 64.
+	// The time is the first 64 bits: ten characters (60 bits) and the top
+	// four bits of the eleventh.
 	for i := 0; i < 11; i++ {
 		c := keyIndex[k[i]]
 		if c < 0 {
 			return 0, false
 		}
-		v = v<<6 | uint64(c)
+		if i < 10 {
+			v = v<<6 | uint64(c)
+		} else {
+			v = v<<4 | uint64(c)>>2
+		}
 	}
-	return v >> 2, true
+	return v, true
 }
 
 // KeyTime returns the event time in a sort key (a search cursor's or a

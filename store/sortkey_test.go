@@ -26,7 +26,9 @@ func TestSortKeyOrder(t *testing.T) {
 	// Edges: before 1601 (clamped), the FILETIME epoch, far future, maxima.
 	evs = append(evs, ev{time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), 1, 1},
 		ev{time.Date(1601, 1, 1, 0, 0, 0, 100, time.UTC), 1, 1},
-		ev{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), ^uint64(0), ^uint64(0)})
+		ev{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), ^uint64(0), ^uint64(0)},
+		ev{time.Date(30000, 1, 1, 0, 0, 0, 0, time.UTC), 2, 2}, // past 2^62 ticks
+		ev{ticksTime(^uint64(0)), 3, 3})
 	less := func(a, b ev) bool {
 		ta, tb := fileTicks(a.t), fileTicks(b.t)
 		if ta != tb {
@@ -122,6 +124,44 @@ func TestHistBuilder(t *testing.T) {
 			}
 			if total != tc.n {
 				t.Errorf("buckets hold %d of %d", total, tc.n)
+			}
+		})
+	}
+}
+
+// TestHistBuilderExtremeTimes: corrupt logs carry FILETIME 0 (1601) and
+// far-future times; the histogram must stay finite, hold every match and
+// not loop.
+func TestHistBuilderExtremeTimes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		times []time.Time
+	}{
+		{"1601 among 2024", []time.Time{time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 11, 0, 0, 0, time.UTC)}},
+		{"year 30000", []time.Time{time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), time.Date(30000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{"largest FILETIME", []time.Time{time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC), ticksTime(^uint64(0))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHistBuilder()
+			for i, ts := range tc.times {
+				h.StartDoc()
+				h.UpdateVisitor([]byte(SortKey(ts, 1, uint64(i))))
+				h.EndDoc()
+			}
+			b := h.buckets()
+			if len(b) == 0 || len(b) > 2*histBuckets+1 {
+				t.Fatalf("%d buckets", len(b))
+			}
+			total := 0
+			for i, bk := range b {
+				if i > 0 && !bk.Start.After(b[i-1].Start) {
+					t.Fatalf("bucket %d starts at %s, not after %s", i, bk.Start, b[i-1].Start)
+				}
+				total += bk.Count
+			}
+			if total != len(tc.times) || b[0].Count == 0 || b[len(b)-1].Count == 0 {
+				t.Errorf("buckets hold %d of %d (first %d, last %d)", total, len(tc.times), b[0].Count, b[len(b)-1].Count)
 			}
 		})
 	}
