@@ -122,6 +122,7 @@ func TestSearchCorpus(t *testing.T) {
 	t.Run("paging", func(t *testing.T) { checkSearchPagingVisitsEachOnce(t, sc) })
 	t.Run("facets", func(t *testing.T) { checkFacets(t, sc) })
 	t.Run("histogram", func(t *testing.T) { checkHistogram(t, sc) })
+	t.Run("passes agree", func(t *testing.T) { checkPassesAgree(t, sc) })
 	t.Run("export", func(t *testing.T) { checkExportRowsMatchSearch(t, sc) })
 }
 
@@ -503,6 +504,56 @@ func checkFacets(t *testing.T, sc *searchCorpus) {
 		for v, n := range tc.want {
 			if !shown[v] && n > least {
 				t.Errorf("facet %s leaves out %q (%d events) but shows one with %d", tc.facet, v, n, least)
+			}
+		}
+	}
+}
+
+// checkPassesAgree runs queries of every kind (wildcard, range, negation,
+// date range) with facets and the histogram, which count in a second pass
+// running beside the sorted one (under -race this also checks the passes
+// share the query safely): the histogram holds exactly the total, the
+// page is the same as without facets, and no facet value counts more.
+func checkPassesAgree(t *testing.T, sc *searchCorpus) {
+	idx, err := sc.r.eng.Index(sc.c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := idx.LatestTime(t.Context())
+	if err != nil || latest.IsZero() {
+		t.Fatalf("latest time %v: %v", latest, err)
+	}
+	for _, q := range []string{"ProcessName:*services*", "EventID:[4624 TO 4688] AND NOT Channel:System", "Channel:Security OR Channel:System", ""} {
+		req := store.SearchRequest{Query: q, Size: 20, From: latest.AddDate(-20, 0, 0)}
+		plain, err := sc.r.eng.Search(t.Context(), sc.c.ID, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Facets, req.Histogram = true, true
+		full, err := sc.r.eng.Search(t.Context(), sc.c.ID, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plain.Total == 0 || full.Total != plain.Total || len(full.Hits) != len(plain.Hits) {
+			t.Fatalf("%q: total %d/%d, hits %d/%d with and without facets", q, full.Total, plain.Total, len(full.Hits), len(plain.Hits))
+		}
+		for i := range full.Hits {
+			if full.Hits[i].ID != plain.Hits[i].ID {
+				t.Errorf("%q: hit %d is %s with facets, %s without", q, i, full.Hits[i].ID, plain.Hits[i].ID)
+			}
+		}
+		inHist := 0
+		for _, b := range full.Histogram {
+			inHist += b.Count
+		}
+		if uint64(inHist) != full.Total {
+			t.Errorf("%q: histogram holds %d of %d", q, inHist, full.Total)
+		}
+		for name, fcs := range full.Facets {
+			for _, fc := range fcs {
+				if uint64(fc.Count) > full.Total {
+					t.Errorf("%q: facet %s %q counts %d of %d", q, name, fc.Value, fc.Count, full.Total)
+				}
 			}
 		}
 	}
