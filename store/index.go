@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -167,6 +168,7 @@ type Index struct {
 	keyword  analysis.Analyzer
 	standard analysis.Analyzer
 	latest   latestCache
+	windowed atomic.Int64 // pages answered from a time window (tests)
 }
 
 // Mapping returns the explicit event mapping (no dynamic fields).

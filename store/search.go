@@ -109,6 +109,13 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 		hist = newHistBuilder()
 	}
 	start := time.Now()
+	// The unfiltered newest-first first page also tells the newest event:
+	// remember it if no batch lands meanwhile (see LatestTime).
+	x.latest.mu.Lock()
+	gen := x.latest.gen
+	x.latest.mu.Unlock()
+	_, all := q.(*query.MatchAllQuery)
+	seeds := all && !req.Asc && after == nil
 	out := SearchResult{}
 	err = x.collect(ctx, q, size, !req.Asc, after, facets, hist, func(total uint64, hits search.DocumentMatchCollection, r index.IndexReader) error {
 		out.Total = total
@@ -136,6 +143,13 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 		return SearchResult{}, err
 	}
 	out.Took = time.Since(start)
+	if seeds && len(out.Hits) > 0 {
+		x.latest.mu.Lock()
+		if x.latest.gen == gen && !x.latest.ok {
+			x.latest.t, x.latest.ok = out.Hits[0].Time, true
+		}
+		x.latest.mu.Unlock()
+	}
 	if facets != nil {
 		out.Facets = facets.top()
 	}
@@ -186,22 +200,78 @@ func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool,
 			facetErr = x.run(ctx, r, q, coll)
 		}()
 	}
-	order := search.SortOrder{&search.SortField{Field: FieldSortKey, Desc: desc,
-		Type: search.SortFieldAsString, Missing: search.SortFieldMissingLast}}
-	var coll *collector.TopNCollector
-	if after != nil {
-		coll = collector.NewTopNCollectorAfter(size, order, after)
-	} else {
-		coll = collector.NewTopNCollector(size, 0, order)
-	}
-	if err := x.run(ctx, r, q, coll); err != nil {
+	total, hits, err := x.sorted(ctx, r, q, size, desc, after)
+	if err != nil {
 		return err
 	}
 	wg.Wait()
 	if facetErr != nil {
 		return facetErr
 	}
-	return fn(coll.Total(), coll.Results(), r)
+	return fn(total, hits, r)
+}
+
+// sorted returns the total and the top size matches of q by sort key
+// after the cursor. For every event newest first (the unfiltered list),
+// it looks only at a window of recent time: [newest − w, ∞) on the first
+// page, [cursor − w, cursor] after; when the window holds a full page,
+// every event outside it is older than the whole page, so the page is
+// exact. The window grows 32× until it does (1 h, 32 h, 43 days, 3.7 and
+// 120 years), and the full pass is the fallback. The total is the
+// document count.
+func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, size int, desc bool, after []string) (uint64, search.DocumentMatchCollection, error) {
+	order := search.SortOrder{&search.SortField{Field: FieldSortKey, Desc: desc,
+		Type: search.SortFieldAsString, Missing: search.SortFieldMissingLast}}
+	top := func(q query.Query) (*collector.TopNCollector, error) {
+		var coll *collector.TopNCollector
+		if after != nil {
+			coll = collector.NewTopNCollectorAfter(size, order, after)
+		} else {
+			coll = collector.NewTopNCollector(size, 0, order)
+		}
+		return coll, x.run(ctx, r, q, coll)
+	}
+	if _, all := q.(*query.MatchAllQuery); all && desc {
+		bound, upper, ok := time.Time{}, false, false
+		if after != nil {
+			bound, ok = KeyTime(after[0])
+			upper = true
+		} else {
+			bound, ok = x.cachedLatest()
+		}
+		total, err := r.DocCount()
+		if err != nil {
+			return 0, nil, fmt.Errorf("search: %w", err)
+		}
+		// Bleve's date ranges hold 1677–2262 (int64 nanoseconds).
+		const maxWindow = 150 * 365 * 24 * time.Hour
+		ok = ok && bound.Year() < 2262
+		for w := time.Hour; ok && w <= maxWindow && bound.Add(-w).Year() >= 1700; w *= 32 {
+			if w > maxWindow/32 {
+				ok = false // the last window; the next would overflow
+			}
+			yes := true
+			var hi time.Time
+			if upper {
+				hi = bound
+			}
+			rq := bleve.NewDateRangeInclusiveQuery(bound.Add(-w), hi, &yes, &yes)
+			rq.SetField(FieldTime)
+			coll, err := top(rq)
+			if err != nil {
+				return 0, nil, err
+			}
+			if hits := coll.Results(); len(hits) == size {
+				x.windowed.Add(1)
+				return total, hits, nil
+			}
+		}
+	}
+	coll, err := top(q)
+	if err != nil {
+		return 0, nil, err
+	}
+	return coll.Total(), coll.Results(), nil
 }
 
 // run feeds q's matches in r to coll.
@@ -239,12 +309,10 @@ func storedSummary(r index.IndexReader, id string) (Summary, error) {
 // index is empty), for ranges relative to it. It is cached: batches raise
 // it, deletions recompute it.
 func (x *Index) LatestTime(ctx context.Context) (time.Time, error) {
-	x.latest.mu.Lock()
-	if x.latest.ok {
-		t := x.latest.t
-		x.latest.mu.Unlock()
+	if t, ok := x.cachedLatest(); ok {
 		return t, nil
 	}
+	x.latest.mu.Lock()
 	gen := x.latest.gen
 	x.latest.mu.Unlock()
 	res, err := x.Search(ctx, SearchRequest{Query: "", Size: 1})
@@ -261,6 +329,13 @@ func (x *Index) LatestTime(ctx context.Context) (time.Time, error) {
 		x.latest.t, x.latest.ok = t, true
 	}
 	return t, nil
+}
+
+// cachedLatest returns the cached LatestTime, if there is one.
+func (x *Index) cachedLatest() (time.Time, bool) {
+	x.latest.mu.Lock()
+	defer x.latest.mu.Unlock()
+	return x.latest.t, x.latest.ok && !x.latest.t.IsZero()
 }
 
 // latestCache caches LatestTime; gen counts changes that invalidate it.

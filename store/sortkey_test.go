@@ -1,10 +1,15 @@
 package store
 
 import (
+	"context"
 	"math/rand/v2"
+	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 	"time"
+
+	"casescope/evtx"
 )
 
 // TestSortKeyOrder checks that sort keys order like (time, file, record),
@@ -165,4 +170,62 @@ func TestHistBuilderExtremeTimes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewestFirstWindow walks every event newest first, page by page, as
+// the unfiltered list does (answered from time windows once the newest
+// time is known), and compares with the oldest-first walk (a full pass
+// each page) reversed: same events, same order, each once.
+func TestNewestFirstWindow(t *testing.T) {
+	x, err := OpenIndex(filepath.Join(t.TempDir(), "index"), IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	r := rand.New(rand.NewPCG(5, 6))
+	base := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 6000
+	var docs []Doc
+	for i := 0; i < n; i++ {
+		// Bursts (many events in one second, equal times across files)
+		// and gaps of up to a year.
+		ts := base.Add(time.Duration(r.IntN(40)) * 7 * 24 * time.Hour).Add(time.Duration(r.IntN(5)) * time.Second)
+		docs = append(docs, Doc{FileID: uint64(1 + i%3), Event: &evtx.Event{RecordID: uint64(i), EventID: 4624, TimeCreated: ts, Channel: "Security"}})
+	}
+	if err := x.IndexDocs(docs, true); err != nil {
+		t.Fatal(err)
+	}
+	walk := func(asc bool) []string {
+		var ids []string
+		cursor := ""
+		for {
+			res, err := x.Search(context.Background(), SearchRequest{Size: 97, Asc: asc, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Total != n {
+				t.Fatalf("total %d, want %d", res.Total, n)
+			}
+			for _, h := range res.Hits {
+				ids = append(ids, h.ID)
+			}
+			if res.Next == "" {
+				return ids
+			}
+			cursor = res.Next
+		}
+	}
+	if _, err := x.LatestTime(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	desc := walk(false)
+	asc := walk(true)
+	slices.Reverse(asc)
+	if len(desc) != n || !slices.Equal(desc, asc) {
+		t.Fatalf("newest-first walk: %d events, oldest-first reversed: %d; equal %v", len(desc), len(asc), slices.Equal(desc, asc))
+	}
+	if x.windowed.Load() == 0 {
+		t.Error("no page was answered from a time window")
+	}
+	t.Logf("%d of %d pages answered from a window", x.windowed.Load(), (n+96)/97)
 }
