@@ -169,6 +169,10 @@ type Index struct {
 	standard analysis.Analyzer
 	latest   latestCache
 	windowed atomic.Int64 // pages answered from a time window (tests)
+	// mutations counts batches and deletes; overview caches the whole
+	// case's facets and histogram at one count.
+	mutations atomic.Uint64
+	overview  overviewCache
 }
 
 // Mapping returns the explicit event mapping (no dynamic fields).

@@ -100,12 +100,17 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 			return SearchResult{}, ErrBadCursor
 		}
 	}
+	_, all := q.(*query.MatchAllQuery)
+	// The whole case's facets and histogram are the same until the index
+	// changes: answered from the overview cache when it is current.
+	mut := x.mutations.Load()
+	cached, hasCached := x.overview.get(mut, all && (req.Facets || req.Histogram))
 	var facets *facetBuilder
-	if req.Facets {
+	if req.Facets && !hasCached {
 		facets = newFacetBuilder()
 	}
 	var hist *histBuilder
-	if req.Histogram {
+	if req.Histogram && !hasCached {
 		hist = newHistBuilder()
 	}
 	start := time.Now()
@@ -114,7 +119,6 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	x.latest.mu.Lock()
 	gen := x.latest.gen
 	x.latest.mu.Unlock()
-	_, all := q.(*query.MatchAllQuery)
 	seeds := all && !req.Asc && after == nil
 	out := SearchResult{}
 	err = x.collect(ctx, q, size, !req.Asc, after, facets, hist, func(total uint64, hits search.DocumentMatchCollection, r index.IndexReader) error {
@@ -150,13 +154,75 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 		}
 		x.latest.mu.Unlock()
 	}
+	if hasCached {
+		out.Facets, out.Histogram = cached.facets(req.Facets), cached.histogram(req.Histogram)
+		return out, nil
+	}
+	var ov overview
 	if facets != nil {
-		out.Facets = facets.top()
+		ov.facetCounts = facets.top()
+		out.Facets = ov.facetCounts
 	}
 	if hist != nil && out.Total > 0 {
-		out.Histogram = hist.buckets()
+		ov.buckets = hist.buckets()
+		out.Histogram = ov.buckets
+	}
+	if all && facets != nil && hist != nil {
+		x.overview.put(mut, x.mutations.Load(), ov)
 	}
 	return out, nil
+}
+
+// overview is the facets and histogram of a whole case.
+type overview struct {
+	facetCounts map[string][]FacetCount
+	buckets     []Bucket
+}
+
+func (o overview) facets(want bool) map[string][]FacetCount {
+	if !want {
+		return nil
+	}
+	out := make(map[string][]FacetCount, len(o.facetCounts))
+	for k, v := range o.facetCounts {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+func (o overview) histogram(want bool) []Bucket {
+	if !want {
+		return nil
+	}
+	return slices.Clone(o.buckets)
+}
+
+// overviewCache holds the overview computed at one index mutation count.
+type overviewCache struct {
+	mu  sync.Mutex
+	gen uint64
+	ok  bool
+	ov  overview
+}
+
+// get returns the overview if it was computed at mutation count gen.
+func (c *overviewCache) get(gen uint64, want bool) (overview, bool) {
+	if !want {
+		return overview{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ov, c.ok && c.gen == gen
+}
+
+// put keeps ov if the index did not change while it was computed.
+func (c *overviewCache) put(before, after uint64, ov overview) {
+	if before != after {
+		return
+	}
+	c.mu.Lock()
+	c.gen, c.ov, c.ok = before, ov, true
+	c.mu.Unlock()
 }
 
 // collect runs q on a snapshot of the index: the top size matches by sort
@@ -348,6 +414,7 @@ type latestCache struct {
 
 // sawBatch raises the cached latest time to the newest of docs.
 func (x *Index) sawBatch(docs []Doc) {
+	x.mutations.Add(1)
 	x.latest.mu.Lock()
 	defer x.latest.mu.Unlock()
 	if !x.latest.ok {
@@ -363,6 +430,7 @@ func (x *Index) sawBatch(docs []Doc) {
 
 // sawDelete drops the cached latest time.
 func (x *Index) sawDelete() {
+	x.mutations.Add(1)
 	x.latest.mu.Lock()
 	x.latest.ok = false
 	x.latest.gen++

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -228,4 +229,64 @@ func TestNewestFirstWindow(t *testing.T) {
 		t.Error("no page was answered from a time window")
 	}
 	t.Logf("%d of %d pages answered from a window", x.windowed.Load(), (n+96)/97)
+}
+
+// TestOverviewCache: the whole case's facets and histogram are reused only
+// while the index is unchanged; a batch or a delete shows at once.
+func TestOverviewCache(t *testing.T) {
+	x, err := OpenIndex(filepath.Join(t.TempDir(), "index"), IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	var docs []Doc
+	for i := 0; i < 500; i++ {
+		docs = append(docs, Doc{FileID: 1, Event: &evtx.Event{RecordID: uint64(i + 1), EventID: 4624,
+			TimeCreated: base.Add(time.Duration(i) * time.Minute), Channel: "Security", Computer: "dc01"}})
+	}
+	if err := x.IndexDocs(docs, true); err != nil {
+		t.Fatal(err)
+	}
+	overview := func() SearchResult {
+		t.Helper()
+		res, err := x.Search(context.Background(), SearchRequest{Size: 5, Facets: true, Histogram: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, b := range res.Histogram {
+			n += b.Count
+		}
+		if uint64(n) != res.Total {
+			t.Fatalf("histogram holds %d of %d", n, res.Total)
+		}
+		return res
+	}
+	computers := func(r SearchResult) map[string]int {
+		m := map[string]int{}
+		for _, fc := range r.Facets[FieldComputer] {
+			m[fc.Value] = fc.Count
+		}
+		return m
+	}
+	first := overview()
+	again := overview()
+	if first.Total != 500 || !maps.Equal(computers(first), map[string]int{"dc01": 500}) || !slices.Equal(first.Histogram, again.Histogram) {
+		t.Fatalf("overview %d %v, again %v", first.Total, computers(first), computers(again))
+	}
+	extra := Doc{FileID: 2, Event: &evtx.Event{RecordID: 1, EventID: 4625, TimeCreated: base.Add(48 * time.Hour), Channel: "Security", Computer: "WS99"}}
+	if err := x.IndexDocs([]Doc{extra}, true); err != nil {
+		t.Fatal(err)
+	}
+	after := overview()
+	if after.Total != 501 || !maps.Equal(computers(after), map[string]int{"dc01": 500, "ws99": 1}) {
+		t.Fatalf("after a batch: %d %v", after.Total, computers(after))
+	}
+	if err := x.DeleteDocs([]string{DocID(1, docs[0].Event)}); err != nil {
+		t.Fatal(err)
+	}
+	if del := overview(); del.Total != 500 || !maps.Equal(computers(del), map[string]int{"dc01": 499, "ws99": 1}) {
+		t.Fatalf("after a delete: %d %v", del.Total, computers(del))
+	}
 }
