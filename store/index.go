@@ -480,10 +480,11 @@ func (x *Index) IndexDocs(docs []Doc, sync bool) error {
 			return fmt.Errorf("batch doc: %w", err)
 		}
 	}
-	if err := x.idx.Batch(b); err != nil {
+	err := x.idx.Batch(b)
+	x.sawBatch(docs) // also after an error: caches must not outlive a partial batch
+	if err != nil {
 		return fmt.Errorf("index batch: %w", err)
 	}
-	x.sawBatch(docs)
 	if sync && b.Size() > 0 {
 		if err := <-persisted; err != nil {
 			return fmt.Errorf("persist batch: %w", err)
@@ -513,10 +514,11 @@ func (x *Index) IndexDocsAsync(docs []Doc) (persisted <-chan error, err error) {
 		ch <- nil
 		return ch, nil
 	}
-	if err := x.idx.Batch(b); err != nil {
+	err = x.idx.Batch(b)
+	x.sawBatch(docs) // also after an error (see IndexDocs)
+	if err != nil {
 		return nil, fmt.Errorf("index batch: %w", err)
 	}
-	x.sawBatch(docs)
 	return ch, nil
 }
 
