@@ -428,7 +428,7 @@ func summarize(l *store.Ledger, caseID uint64, ids []uint64) (ingestSummary, err
 }
 
 // peakRSS reads the process's peak resident set (VmHWM) in bytes.
-func peakRSS() int64 { return statusKB("VmHWM:") * 1024 }
+func peakRSS() int64 { return int64(admit.StatusBytes("VmHWM:")) }
 
 // watchAnon samples the process's anonymous resident memory (RssAnon)
 // every 100 ms until the returned function is called, which returns the
@@ -440,7 +440,7 @@ func watchAnon() func() int64 {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v := statusKB("RssAnon:") * 1024; v > peak {
+			if v := int64(admit.StatusBytes("RssAnon:")); v > peak {
 				peak = v
 			}
 			select {
@@ -452,24 +452,6 @@ func watchAnon() func() int64 {
 		}
 	}()
 	return func() int64 { close(stop); return <-res }
-}
-
-// statusKB reads a kB field of /proc/self/status.
-func statusKB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, field) {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb
-			}
-		}
-	}
-	return 0
 }
 
 // startProgress draws a progress line on stderr when it is a terminal.

@@ -409,21 +409,26 @@ func processRSS() uint64 {
 	return pages * uint64(os.Getpagesize())
 }
 
-// FileRSS returns the resident file-backed pages of this process (RssFile
-// in /proc/self/status: memory-mapped files), or 0 where unknown.
-func FileRSS() uint64 {
+// FileRSS returns the resident file-backed pages of this process (RssFile:
+// memory-mapped files), or 0 where unknown.
+func FileRSS() uint64 { return StatusBytes("RssFile:") }
+
+// StatusBytes reads a kB field of /proc/self/status ("VmHWM:", "RssAnon:",
+// …) in bytes, or 0 where there is no such file or field (non-Linux).
+func StatusBytes(field string) uint64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			f := strings.Fields(rest)
 			if len(f) == 2 && f[1] == "kB" {
 				if kb, err := strconv.ParseUint(f[0], 10, 64); err == nil {
 					return kb << 10
 				}
 			}
+			return 0
 		}
 	}
 	return 0

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -582,4 +583,22 @@ func TestBurstUsesOneReading(t *testing.T) {
 		h.wg.Wait()
 		checkIdle(t, c, 4)
 	})
+}
+
+// TestStatusBytes reads /proc/self/status and checks it against the other
+// kernel view of the same number, /proc/self/statm.
+func TestStatusBytes(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc/self/status on this system")
+	}
+	rss, statm := StatusBytes("VmRSS:"), processRSS()
+	if rss == 0 || statm == 0 || rss > 2*statm || statm > 2*rss {
+		t.Errorf("VmRSS %d bytes, statm resident %d bytes", rss, statm)
+	}
+	if hwm := StatusBytes("VmHWM:"); hwm < rss {
+		t.Errorf("VmHWM %d below VmRSS %d", hwm, rss)
+	}
+	if StatusBytes("NoSuchField:") != 0 {
+		t.Error("a missing field read as non-zero")
+	}
 }
