@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"casescope/engine/ioc"
+	"casescope/engine/sigma"
 	"casescope/store"
 )
 
@@ -59,7 +60,7 @@ func (e *Engine) SigmaSummary(caseID uint64) ([]RuleSummary, error) {
 		out = append(out, *r)
 	}
 	sort.Slice(out, func(a, b int) bool {
-		ra, rb := store.LevelRank(out[a].Level), store.LevelRank(out[b].Level)
+		ra, rb := sigma.LevelRank(out[a].Level), sigma.LevelRank(out[b].Level)
 		if ra != rb {
 			return ra > rb
 		}

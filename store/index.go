@@ -21,6 +21,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 
+	"casescope/engine/sigma"
 	"casescope/evtx"
 	qparse "casescope/store/query"
 )
@@ -108,23 +109,6 @@ var textFields = map[string]bool{
 	"ContextInfo": true, "Message": true, "ServiceFileName": true, "ImagePath": true,
 	"Details": true, "Query": true, "Data": true, "param1": true, "Destination": true,
 	"HostApplication": true,
-}
-
-// LevelRank orders Sigma levels for FieldSigmaMax.
-func LevelRank(level string) int {
-	switch strings.ToLower(level) {
-	case "informational":
-		return 1
-	case "low":
-		return 2
-	case "medium":
-		return 3
-	case "high":
-		return 4
-	case "critical":
-		return 5
-	}
-	return 0
 }
 
 // Doc is one event to index with its detections and tags.
@@ -428,7 +412,7 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		x.kw(doc, FieldSigmaRule, strings.ToLower(h.RuleID), false)
 		x.kw(doc, FieldSigmaTitle, strings.ToLower(h.Title), false)
 		x.kw(doc, FieldSigmaLevel, strings.ToLower(h.Level), false)
-		if r := LevelRank(h.Level); r > maxRank {
+		if r := sigma.LevelRank(h.Level); r > maxRank {
 			maxRank = r
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"casescope/engine"
+	"casescope/engine/sigma"
 	"casescope/store"
 )
 
@@ -148,7 +149,7 @@ func composeQuery(q url.Values) (string, error) {
 	case "any":
 		clauses = append(clauses, "sigma:*")
 	default:
-		if store.LevelRank(v) == 0 {
+		if sigma.LevelRank(v) == 0 {
 			return "", badRequest("sigma_level must be any, %s, not %q", sigmaLevels, v)
 		}
 		clauses = append(clauses, "sigma.level:>="+v)

@@ -189,8 +189,9 @@ func stringList(n *yaml.Node) []string {
 	return nil
 }
 
-// levelRank orders Sigma levels; unknown or missing levels rank lowest.
-func levelRank(level string) int {
+// LevelRank orders Sigma levels, informational 1 to critical 5, any case;
+// unknown or missing levels rank 0. The index stores it as sigma.max.
+func LevelRank(level string) int {
 	switch strings.ToLower(level) {
 	case "informational":
 		return 1

@@ -11,6 +11,8 @@ import (
 
 	bq "github.com/blevesearch/bleve/v2/search/query"
 	vregexp "github.com/blevesearch/vellum/regexp"
+
+	"casescope/engine/sigma"
 )
 
 // maxKVValue mirrors store's cap on the bytes of one value in a kv token:
@@ -238,7 +240,7 @@ func number(spec fieldSpec, v value) (float64, error) {
 			return n, nil
 		}
 	case kindSigmaMax:
-		if r := sigmaRank(low); r > 0 {
+		if r := sigma.LevelRank(low); r > 0 {
 			return float64(r), nil
 		}
 	}
@@ -271,23 +273,6 @@ func levelNumber(name string) (float64, bool) {
 		return 5, true
 	}
 	return 0, false
-}
-
-// sigmaRank mirrors store.LevelRank: the sigma.max value of a level.
-func sigmaRank(level string) int {
-	switch level {
-	case "informational":
-		return 1
-	case "low":
-		return 2
-	case "medium":
-		return 3
-	case "high":
-		return 4
-	case "critical":
-		return 5
-	}
-	return 0
 }
 
 // noRange is the error for a range or comparison on a field that has no
