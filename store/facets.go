@@ -28,14 +28,16 @@ var facetFields = []struct {
 // facetSep separates the parts of a facet term.
 const facetSep = "\x1f"
 
-// facetTerm is an event's FieldFacet term; parts are in facetFields order.
+// facetTerm is an event's FieldFacet term from its lower-cased field
+// terms, in facetFields order.
 func facetTerm(channel, eventID, computer, provider string) string {
 	var b strings.Builder
-	for i, v := range []string{channel, eventID, computer, provider} {
+	b.Grow(len(channel) + len(eventID) + len(computer) + len(provider) + 3)
+	for i, v := range [...]string{channel, eventID, computer, provider} {
 		if i > 0 {
 			b.WriteString(facetSep)
 		}
-		b.WriteString(strings.ReplaceAll(strings.ToLower(v), facetSep, " "))
+		b.WriteString(strings.ReplaceAll(v, facetSep, " "))
 	}
 	return b.String()
 }
