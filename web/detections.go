@@ -14,37 +14,30 @@ import (
 const maxIOCsPerRequest = 100_000
 
 func (s *Server) handleSigma(w http.ResponseWriter, r *http.Request) {
-	c, err := s.caseFrom(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rules, err := s.eng.SigmaSummary(c.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if rules == nil {
-		rules = []engine.RuleSummary{}
-	}
-	writeJSON(w, http.StatusOK, rules)
+	serveCaseList(s, w, r, s.eng.SigmaSummary)
 }
 
 func (s *Server) handleIOCs(w http.ResponseWriter, r *http.Request) {
+	serveCaseList(s, w, r, s.eng.IOCs)
+}
+
+// serveCaseList answers with what get returns for the request's case: a
+// JSON array, [] when empty, or the error.
+func serveCaseList[T any](s *Server, w http.ResponseWriter, r *http.Request, get func(caseID uint64) ([]T, error)) {
 	c, err := s.caseFrom(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	iocs, err := s.eng.IOCs(c.ID)
+	list, err := get(c.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if iocs == nil {
-		iocs = []engine.IOCView{}
+	if list == nil {
+		list = []T{}
 	}
-	writeJSON(w, http.StatusOK, iocs)
+	writeJSON(w, http.StatusOK, list)
 }
 
 // iocInput is one IOC in an add request; an empty type is detected from
