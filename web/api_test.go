@@ -663,3 +663,19 @@ func TestSystem(t *testing.T) {
 		t.Fatalf("system: got %+v", sys)
 	}
 }
+
+// TestCaseLists: the per-case lists are JSON arrays, [] for a case with
+// nothing yet, and an unknown case is a 404.
+func TestCaseLists(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	c := r.createCase(t, "empty")
+	for _, p := range []string{"sigma", "iocs"} {
+		st, raw := r.call(t, "GET", "/api/cases/"+itoa(c.ID)+"/"+p, nil, nil)
+		if st != http.StatusOK || strings.TrimSpace(raw) != "[]" {
+			t.Errorf("%s of an empty case: %d %s, want 200 []", p, st, raw)
+		}
+		if st, raw := r.call(t, "GET", "/api/cases/999/"+p, nil, nil); st != http.StatusNotFound {
+			t.Errorf("%s of an unknown case: %d %s, want 404", p, st, raw)
+		}
+	}
+}
