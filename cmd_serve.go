@@ -154,26 +154,7 @@ func writeServeInfo(path string, si serveFile) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".serve-*.json")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return web.WriteFileAtomic(path, b, 0o600)
 }
 
 // loopbackAddr reports whether a listen address is on loopback only.

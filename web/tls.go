@@ -88,10 +88,10 @@ func EnsureSelfSigned(dir string, hosts []string, now time.Time) (SelfSigned, er
 	if err != nil {
 		return SelfSigned{}, fmt.Errorf("encode key: %w", err)
 	}
-	if err := writeAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := WriteFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return SelfSigned{}, err
 	}
-	if err := writeAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := WriteFileAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return SelfSigned{}, err
 	}
 	sum := sha256.Sum256(der)
@@ -157,9 +157,10 @@ func loadSelfSigned(certPath, keyPath string, hosts []string, now time.Time) (Se
 	return SelfSigned{CertFile: certPath, KeyFile: keyPath, SHA256: hex.EncodeToString(sum[:]), NotAfter: cert.NotAfter}, nil
 }
 
-// writeAtomic writes a file through a temp file and a rename, so a crash
-// never leaves half a key.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
+// WriteFileAtomic writes a file with the given mode through a synced temp
+// file and a rename, so a crash or a reader never sees half of it (keys,
+// the local token in serve.json).
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
