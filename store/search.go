@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -116,9 +117,6 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	start := time.Now()
 	// The unfiltered newest-first first page also tells the newest event:
 	// remember it if no batch lands meanwhile (see LatestTime).
-	x.latest.mu.Lock()
-	gen := x.latest.gen
-	x.latest.mu.Unlock()
 	seeds := all && !req.Asc && after == nil
 	out := SearchResult{}
 	err = x.collect(ctx, q, size, !req.Asc, after, facets, hist, func(total uint64, hits search.DocumentMatchCollection, r index.IndexReader) error {
@@ -148,11 +146,7 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	}
 	out.Took = time.Since(start)
 	if seeds && len(out.Hits) > 0 {
-		x.latest.mu.Lock()
-		if x.latest.gen == gen && !x.latest.ok {
-			x.latest.t, x.latest.ok = out.Hits[0].Time, true
-		}
-		x.latest.mu.Unlock()
+		x.latest.set(out.Hits[0].Time, mut, &x.mutations)
 	}
 	if hasCached {
 		out.Facets, out.Histogram = cached.facets(req.Facets), cached.histogram(req.Histogram)
@@ -378,9 +372,7 @@ func (x *Index) LatestTime(ctx context.Context) (time.Time, error) {
 	if t, ok := x.cachedLatest(); ok {
 		return t, nil
 	}
-	x.latest.mu.Lock()
-	gen := x.latest.gen
-	x.latest.mu.Unlock()
+	mut := x.mutations.Load()
 	res, err := x.Search(ctx, SearchRequest{Query: "", Size: 1})
 	if err != nil {
 		return time.Time{}, err
@@ -389,11 +381,7 @@ func (x *Index) LatestTime(ctx context.Context) (time.Time, error) {
 	if len(res.Hits) > 0 {
 		t = res.Hits[0].Time
 	}
-	x.latest.mu.Lock()
-	defer x.latest.mu.Unlock()
-	if x.latest.gen == gen {
-		x.latest.t, x.latest.ok = t, true
-	}
+	x.latest.set(t, mut, &x.mutations)
 	return t, nil
 }
 
@@ -404,21 +392,31 @@ func (x *Index) cachedLatest() (time.Time, bool) {
 	return x.latest.t, x.latest.ok && !x.latest.t.IsZero()
 }
 
-// latestCache caches LatestTime; gen counts changes that invalidate it.
+// latestCache caches LatestTime: once set, batches raise it and deletes
+// drop it.
 type latestCache struct {
-	mu  sync.Mutex
-	t   time.Time
-	ok  bool
-	gen uint64
+	mu sync.Mutex
+	t  time.Time
+	ok bool
+}
+
+// set caches t, computed from a snapshot taken when the index's mutation
+// count was mut, unless the index has changed since (the snapshot may have
+// missed a batch) or a value is cached already.
+func (c *latestCache) set(t time.Time, mut uint64, mutations *atomic.Uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ok && mutations.Load() == mut {
+		c.t, c.ok = t, true
+	}
 }
 
 // sawBatch raises the cached latest time to the newest of docs.
 func (x *Index) sawBatch(docs []Doc) {
-	x.mutations.Add(1)
+	x.mutations.Add(1) // a computation in flight may have missed these docs
 	x.latest.mu.Lock()
 	defer x.latest.mu.Unlock()
 	if !x.latest.ok {
-		x.latest.gen++ // a computation in flight may have missed these docs
 		return
 	}
 	for i := range docs {
@@ -433,7 +431,6 @@ func (x *Index) sawDelete() {
 	x.mutations.Add(1)
 	x.latest.mu.Lock()
 	x.latest.ok = false
-	x.latest.gen++
 	x.latest.mu.Unlock()
 }
 

@@ -289,4 +289,29 @@ func TestOverviewCache(t *testing.T) {
 	if del := overview(); del.Total != 500 || !maps.Equal(computers(del), map[string]int{"dc01": 499, "ws99": 1}) {
 		t.Fatalf("after a delete: %d %v", del.Total, computers(del))
 	}
+	// The cached newest time follows batches and deletes too.
+	latest := func() time.Time {
+		t.Helper()
+		l, err := x.LatestTime(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := latest(); !l.Equal(extra.Event.TimeCreated) {
+		t.Errorf("latest %s, want %s", l, extra.Event.TimeCreated)
+	}
+	newer := Doc{FileID: 2, Event: &evtx.Event{RecordID: 2, TimeCreated: base.Add(72 * time.Hour), Channel: "Security"}}
+	if err := x.IndexDocs([]Doc{newer}, true); err != nil {
+		t.Fatal(err)
+	}
+	if l := latest(); !l.Equal(newer.Event.TimeCreated) {
+		t.Errorf("latest after a newer batch %s, want %s", l, newer.Event.TimeCreated)
+	}
+	if err := x.DeleteDocs([]string{DocID(2, newer.Event), DocID(2, extra.Event)}); err != nil {
+		t.Fatal(err)
+	}
+	if l, want := latest(), docs[len(docs)-1].Event.TimeCreated; !l.Equal(want) {
+		t.Errorf("latest after deleting the newest %s, want %s", l, want)
+	}
 }
