@@ -95,7 +95,6 @@ func TestHistBuilder(t *testing.T) {
 		{"one instant", time.Date(2022, 2, 2, 2, 2, 2, 0, time.UTC), 0, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHistBuilder()
 			var times []time.Time
 			for i := 0; i < tc.n; i++ {
 				ts := tc.start
@@ -103,14 +102,8 @@ func TestHistBuilder(t *testing.T) {
 					ts = ts.Add(time.Duration(r.Int64N(int64(tc.span))).Truncate(100 * time.Nanosecond))
 				}
 				times = append(times, ts)
-				h.StartDoc()
-				h.UpdateVisitor([]byte(SortKey(ts, 1, uint64(i))))
-				h.EndDoc()
 			}
-			b := h.buckets()
-			if len(b) == 0 || len(b) > 2*histBuckets+1 {
-				t.Fatalf("%d buckets", len(b))
-			}
+			b := histOf(t, times)
 			step := time.Second
 			if len(b) > 1 {
 				step = b[1].Start.Sub(b[0].Start)
@@ -135,6 +128,23 @@ func TestHistBuilder(t *testing.T) {
 	}
 }
 
+// histOf feeds times to a histogram builder as the collector does (one
+// sort key per event) and returns its buckets, checking their number.
+func histOf(t *testing.T, times []time.Time) []Bucket {
+	t.Helper()
+	h := newHistBuilder()
+	for i, ts := range times {
+		h.StartDoc()
+		h.UpdateVisitor([]byte(SortKey(ts, 1, uint64(i))))
+		h.EndDoc()
+	}
+	b := h.buckets()
+	if len(b) == 0 || len(b) > 2*histBuckets+1 {
+		t.Fatalf("%d buckets", len(b))
+	}
+	return b
+}
+
 // TestHistBuilderExtremeTimes: corrupt logs carry FILETIME 0 (1601) and
 // far-future times; the histogram must stay finite, hold every match and
 // not loop.
@@ -149,16 +159,7 @@ func TestHistBuilderExtremeTimes(t *testing.T) {
 		{"largest FILETIME", []time.Time{time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC), ticksTime(^uint64(0))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHistBuilder()
-			for i, ts := range tc.times {
-				h.StartDoc()
-				h.UpdateVisitor([]byte(SortKey(ts, 1, uint64(i))))
-				h.EndDoc()
-			}
-			b := h.buckets()
-			if len(b) == 0 || len(b) > 2*histBuckets+1 {
-				t.Fatalf("%d buckets", len(b))
-			}
+			b := histOf(t, tc.times)
 			total := 0
 			for i, bk := range b {
 				if i > 0 && !bk.Start.After(b[i-1].Start) {
