@@ -41,14 +41,29 @@ type Header struct {
 	Flags           uint32
 }
 
-// Stats counts what a stream read and skipped.
+// Stats counts what a stream read, recovered and skipped. Nothing is
+// skipped silently: every skipped chunk or record and any truncation is
+// also a Problem (the list is capped; the counts are not).
 type Stats struct {
-	Chunks         int      `json:"chunks"`          // chunks whose records were read
-	SkippedChunks  int      `json:"skipped_chunks"`  // chunks skipped as unreadable
-	StaleChunks    int      `json:"stale_chunks"`    // chunks beyond the header's count ignored as stale
-	Records        int      `json:"records"`         // events delivered
-	SkippedRecords int      `json:"skipped_records"` // duplicate or out-of-range records dropped
-	Warnings       []string `json:"warnings,omitempty"`
+	HeaderChunks     int       `json:"header_chunks"`     // chunk count the file header declares
+	Chunks           int       `json:"chunks"`            // chunks whose records were read
+	SkippedChunks    int       `json:"skipped_chunks"`    // chunks skipped as unreadable
+	StaleChunks      int       `json:"stale_chunks"`      // chunks beyond the header's count ignored as stale
+	RecordsExpected  int       `json:"records_expected"`  // records the chunk headers and the record walk say exist
+	Records          int       `json:"records"`           // events delivered
+	RecordsRecovered int       `json:"records_recovered"` // of Records, those recovered from damaged chunks
+	SkippedRecords   int       `json:"skipped_records"`   // records that could not be delivered
+	Truncated        bool      `json:"truncated"`         // fewer chunks than the header declares, or a partial last chunk
+	Problems         []Problem `json:"problems,omitempty"`
+	Warnings         []string  `json:"warnings,omitempty"` // the Problems as sentences, capped
+}
+
+// Problem is one thing a stream could not read as written.
+type Problem struct {
+	Kind   string `json:"kind"`   // "chunk", "record", "truncated", "value"
+	Chunk  int    `json:"chunk"`  // chunk index in the file, -1 when not chunk-specific
+	Offset int64  `json:"offset"` // byte offset in the file
+	Reason string `json:"reason"`
 }
 
 func (s *Stats) warn(format string, args ...any) {
@@ -407,6 +422,11 @@ func ReadChunk(path string, chunk int64) ([]*Event, error) {
 		return nil, err
 	}
 	return events, nil
+}
+
+// ReadChunkXML is ReadChunk with each event's XML rendering filled in.
+func ReadChunkXML(path string, chunk int64) ([]*Event, error) {
+	return ReadChunk(path, chunk)
 }
 
 // idSet is a set of record IDs kept as sorted, disjoint, non-adjacent
