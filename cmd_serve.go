@@ -29,6 +29,8 @@ type serveConfig struct {
 	tlsKey      string
 	selfSigned  bool
 	hosts       []string // extra Host names accepted on loopback
+	// searchTimeout stops a search still running after this long.
+	searchTimeout time.Duration
 }
 
 func (sc serveConfig) tls() bool { return sc.tlsCert != "" || sc.selfSigned }
@@ -42,6 +44,7 @@ func parseServe(args []string, stderr io.Writer, c *common) (serveConfig, error)
 	fs.StringVar(&sc.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate; needs --tls-key (env CASESCOPE_TLS_CERT)")
 	fs.StringVar(&sc.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env CASESCOPE_TLS_KEY)")
 	fs.BoolVar(&sc.selfSigned, "tls-self-signed", false, "serve HTTPS with a self-signed ECDSA certificate kept in DATA/tls, made on first use (env CASESCOPE_TLS_SELF_SIGNED)")
+	fs.DurationVar(&sc.searchTimeout, "search-timeout", web.DefaultSearchTimeout, "stop a search still running after this long and answer 400 (env CASESCOPE_SEARCH_TIMEOUT)")
 	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated extra host names the browser may use while bound to loopback (env CASESCOPE_ALLOWED_HOSTS)")
 	if err := parseFlags(fs, args); err != nil {
 		return sc, err
@@ -54,6 +57,9 @@ func parseServe(args []string, stderr io.Writer, c *common) (serveConfig, error)
 	}
 	if sc.sessionIdle < time.Minute || sc.sessionIdle > maxSessionIdle {
 		return sc, fmt.Errorf("--session-idle %s: want between 1m and %s", sc.sessionIdle, maxSessionIdle)
+	}
+	if sc.searchTimeout < time.Second || sc.searchTimeout > time.Hour {
+		return sc, fmt.Errorf("--search-timeout %s: want between 1s and 1h", sc.searchTimeout)
 	}
 	if (sc.tlsCert == "") != (sc.tlsKey == "") {
 		return sc, errors.New("--tls-cert and --tls-key go together")
@@ -103,7 +109,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	srv := web.New(web.Config{Addr: sc.addr, Version: version, SessionIdle: sc.sessionIdle, TLSCert: sc.tlsCert,
-		TLSKey: sc.tlsKey, LocalToken: token, AllowedHosts: sc.hosts}, a.log, a.ledger, a.eng)
+		TLSKey: sc.tlsKey, LocalToken: token, AllowedHosts: sc.hosts, SearchTimeout: sc.searchTimeout}, a.log, a.ledger, a.eng)
 	ln, err := srv.Listen()
 	if err != nil {
 		return err

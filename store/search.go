@@ -75,11 +75,12 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	if err != nil {
 		return SearchResult{}, err
 	}
-	if !req.From.IsZero() || !req.To.IsZero() {
-		yes, no := true, false
-		r := bleve.NewDateRangeInclusiveQuery(req.From, req.To, &yes, &no)
-		r.SetField(FieldTime)
-		q = bleve.NewConjunctionQuery(q, r)
+	rq, err := timeFilter(req.From, req.To)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	if rq != nil {
+		q = bleve.NewConjunctionQuery(q, rq)
 	}
 	size := req.Size
 	if size <= 0 {
@@ -165,6 +166,43 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 		x.overview.put(mut, x.mutations.Load(), ov)
 	}
 	return out, nil
+}
+
+// Bleve stores times as int64 nanoseconds: a date range bound must lie
+// within these (a bound outside makes the search fail).
+var (
+	minIndexTime = time.Date(1677, 12, 1, 0, 0, 0, 0, time.UTC)
+	maxIndexTime = time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC)
+)
+
+// timeFilter is the query for SearchRequest.From/To (nil when neither is
+// set). A reversed range is ErrInvalid; a bound beyond what the index can
+// hold is open on that side (every stored time lies within), and a range
+// wholly outside matches nothing.
+func timeFilter(from, to time.Time) (query.Query, error) {
+	if from.IsZero() && to.IsZero() {
+		return nil, nil
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return nil, fmt.Errorf("time range from %s to %s is empty (from must be before to): %w",
+			from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), ErrInvalid)
+	}
+	if (!from.IsZero() && !from.Before(maxIndexTime)) || (!to.IsZero() && !to.After(minIndexTime)) {
+		return bleve.NewMatchNoneQuery(), nil
+	}
+	if from.Before(minIndexTime) {
+		from = time.Time{}
+	}
+	if to.After(maxIndexTime) {
+		to = time.Time{}
+	}
+	if from.IsZero() && to.IsZero() {
+		return nil, nil
+	}
+	yes, no := true, false
+	r := bleve.NewDateRangeInclusiveQuery(from, to, &yes, &no)
+	r.SetField(FieldTime)
+	return r, nil
 }
 
 // overview is the facets and histogram of a whole case.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,6 +37,8 @@ const sigmaLevels = "informational, low, medium, high, critical"
 // level or higher; "any": has a Sigma hit), ioc=1, tag; size, cursor,
 // sort=asc, facets=0, histogram=1.
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	s.searching.Add(1)
+	defer s.searching.Add(-1)
 	c, err := s.caseFrom(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -77,6 +80,10 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 			*p.dst = t.UTC()
 		}
 	}
+	if q.Get("from") != "" && q.Get("to") != "" && !req.From.Before(req.To) {
+		s.writeError(w, r, badRequest("from (%s) must be before to (%s)", q.Get("from"), q.Get("to")))
+		return
+	}
 	if v := q.Get("last"); v != "" {
 		d, err := parseSpan(v)
 		if err != nil {
@@ -93,12 +100,29 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 			req.To = time.Time{} // up to and including the newest event
 		}
 	}
-	page, err := s.eng.Search(r.Context(), c.ID, req)
+	// The request's context ends the search when the client goes away;
+	// the timeout ends one that would run on regardless.
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SearchTimeout)
+	defer cancel()
+	page, err := s.eng.Search(ctx, c.ID, req)
 	if err != nil {
+		if ctx.Err() != nil && r.Context().Err() == nil {
+			err = &searchTimeoutError{limit: s.cfg.SearchTimeout}
+		}
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, searchView{SearchPage: page, Query: query, From: req.From, To: req.To})
+}
+
+// searchTimeoutError is a search stopped by Config.SearchTimeout (400:
+// the query, not the server, is at fault, and the same query would fail
+// again).
+type searchTimeoutError struct{ limit time.Duration }
+
+func (e *searchTimeoutError) Error() string {
+	return fmt.Sprintf("search stopped after %s: the query is too expensive for this case; "+
+		"add a field (CommandLine:*x*), a time range, or fewer wildcards", e.limit)
 }
 
 // parseSpan reads a relative range: a Go duration (90m, 1h) or days (7d).

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -63,7 +64,13 @@ type Config struct {
 	// is reached on a loopback address (besides localhost, *.localhost and
 	// loopback IPs); any other name there is refused as DNS rebinding.
 	AllowedHosts []string
+	// SearchTimeout stops a search (and a bulk-tag query's first page)
+	// still running after this long; 0 means DefaultSearchTimeout.
+	SearchTimeout time.Duration
 }
+
+// DefaultSearchTimeout is Config.SearchTimeout's default.
+const DefaultSearchTimeout = 30 * time.Second
 
 // Ledger is what the web layer needs of the ledger.
 type Ledger interface {
@@ -133,7 +140,13 @@ type Server struct {
 	// user's sessions, and a restart forgets the list.
 	revokedMu sync.Mutex
 	revoked   map[string]time.Time
+	// searching counts searches in progress, so tests can see a search
+	// end when its client goes away.
+	searching atomic.Int64
 }
+
+// SearchesRunning returns the number of searches in progress.
+func (s *Server) SearchesRunning() int64 { return s.searching.Load() }
 
 // maxConcurrentLogins is the number of password checks run at once.
 const maxConcurrentLogins = 4
@@ -145,6 +158,9 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, eng Engine) *Server {
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = DefaultSessionIdle
+	}
+	if cfg.SearchTimeout <= 0 {
+		cfg.SearchTimeout = DefaultSearchTimeout
 	}
 	return &Server{cfg: cfg, log: log.With("component", "web"), ledger: ledger, eng: eng,
 		limiter: newLoginLimiter(), loginSlots: make(chan struct{}, maxConcurrentLogins), revoked: map[string]time.Time{}}
@@ -388,6 +404,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "internal error"
 	var mbe *http.MaxBytesError
 	var rl *rateLimitError
+	var ste *searchTimeoutError
 	switch {
 	case errors.Is(err, errUnauthenticated), errors.Is(err, store.ErrBadCredentials):
 		status, msg = http.StatusUnauthorized, err.Error()
@@ -411,6 +428,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, engine.ErrBusy):
 		status, msg = http.StatusConflict, err.Error()
+	case errors.As(err, &ste):
+		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, io.ErrUnexpectedEOF), r.Context().Err() != nil:
 		// The client went away or cut the body short; nobody reads this.
 		status, msg = http.StatusBadRequest, "request interrupted"

@@ -82,10 +82,11 @@ func patIsStar(pat string) bool {
 	return pat != "" && strings.Trim(pat, "*") == ""
 }
 
-// wildQuery matches pat against the terms of field. Bleve's wildcard
-// syntax has no escape for a literal * or ?, so a pattern holding one
-// becomes the equivalent regexp instead.
-func wildQuery(field, pat string) bq.Query {
+// wildQuery matches pat against the terms of field, and returns the
+// regexp the automaton is built from. Bleve's wildcard syntax has no
+// escape for a literal * or ?, so a pattern holding one becomes the
+// equivalent regexp query instead.
+func wildQuery(field, pat string) (bq.Query, string) {
 	literalMeta := false
 	var wc, re strings.Builder
 	walkPat(pat, func(r rune, wild bool) {
@@ -103,10 +104,17 @@ func wildQuery(field, pat string) bq.Query {
 	if literalMeta {
 		q := bq.NewRegexpQuery(re.String())
 		q.SetField(field)
-		return q
+		return q, re.String()
 	}
 	q := bq.NewWildcardQuery(wc.String())
 	q.SetField(field)
+	return q, re.String()
+}
+
+// prefixQuery is wildQuery for a "field exists" pattern (a literal prefix
+// and a trailing star), whose automaton is trivial.
+func prefixQuery(field, pat string) bq.Query {
+	q, _ := wildQuery(field, pat)
 	return q
 }
 
@@ -174,21 +182,23 @@ func (p *parser) valueClause(ctx *fieldCtx, v value) (node, error) {
 		key := spec.index + "="
 		switch {
 		case star:
-			return leaf{wildQuery(fieldKV, escapePat(key)+"*")}, nil
+			return leaf{prefixQuery(fieldKV, escapePat(key)+"*")}, nil
 		case v.quoted && lit == "":
 			// Empty values are not indexed: "" means "absent or empty".
-			return &notNode{kid: leaf{wildQuery(fieldKV, escapePat(key)+"*")}}, nil
+			return &notNode{kid: leaf{prefixQuery(fieldKV, escapePat(key)+"*")}}, nil
 		case wild:
-			return leaf{wildQuery(fieldKV, escapePat(key)+strings.ToLower(v.pat))}, nil
+			q, err := p.wildClause(fieldKV, escapePat(key), strings.ToLower(v.pat), "", v.pos, costSeek)
+			return leaf{q}, err
 		}
 		return leaf{termQuery(fieldKV, kvToken(key, lit))}, nil
 	case kindKeyword, kindSigmaLevel:
 		p.use(spec.index)
 		switch {
 		case star:
-			return leaf{wildQuery(spec.index, "*")}, nil
+			return leaf{prefixQuery(spec.index, "*")}, nil
 		case wild:
-			return leaf{wildQuery(spec.index, strings.ToLower(v.pat))}, nil
+			q, err := p.wildClause(spec.index, "", strings.ToLower(v.pat), "", v.pos, leadingCost(v.pat, costScan))
+			return leaf{q}, err
 		}
 		return leaf{termQuery(spec.index, strings.ToLower(lit))}, nil
 	case kindTime:
@@ -455,6 +465,13 @@ func (p *parser) regexpClause(ctx *fieldCtx, re string, pos int) (node, error) {
 	default:
 		return nil, errAt(pos, "regular expressions are not supported on field %q", spec.display)
 	}
+	cost := costSeek
+	if spec.kind != kindData {
+		cost = costScan // no literal prefix: the whole dictionary is walked
+	}
+	if err := p.spend(cost, pos); err != nil {
+		return nil, err
+	}
 	if err := checkRegexp(full, pos); err != nil {
 		return nil, err
 	}
@@ -492,10 +509,18 @@ func (p *parser) freeText(v value) (node, error) {
 	p.use(fieldText, fieldKV, fieldComputer, fieldSigmaTitle)
 	low := strings.ToLower(v.pat)
 	var text, computer bq.Query
+	wild := !v.quoted && patHasWild(v.pat)
+	if wild {
+		var err error
+		if text, err = p.wildClause(fieldText, "", low, "", v.pos, leadingCost(low, costScan)); err != nil {
+			return nil, err
+		}
+		if computer, err = p.wildClause(fieldComputer, "", low, "", v.pos, costSmall); err != nil {
+			return nil, err
+		}
+	}
 	switch {
-	case !v.quoted && patHasWild(v.pat):
-		text = wildQuery(fieldText, low)
-		computer = wildQuery(fieldComputer, low)
+	case wild:
 	case v.quoted:
 		q := bq.NewMatchPhraseQuery(lit)
 		q.SetField(fieldText)
@@ -508,16 +533,19 @@ func (p *parser) freeText(v value) (node, error) {
 		text = q
 		computer = termQuery(fieldComputer, strings.ToLower(lit))
 	}
-	kv := "*=*" + low + "*"
+	kvPrefix := "*=*"
 	if strings.Contains(lit, "=") {
-		kv = "*" + low + "*"
+		kvPrefix = "*"
 	}
-	return leaf{bq.NewDisjunctionQuery([]bq.Query{
-		text,
-		wildQuery(fieldKV, kv),
-		computer,
-		wildQuery(fieldSigmaTitle, "*"+low+"*"),
-	})}, nil
+	kv, err := p.wildClause(fieldKV, kvPrefix, low, "*", v.pos, costScan)
+	if err != nil {
+		return nil, err
+	}
+	title, err := p.wildClause(fieldSigmaTitle, "*", low, "*", v.pos, costSmall)
+	if err != nil {
+		return nil, err
+	}
+	return leaf{bq.NewDisjunctionQuery([]bq.Query{text, kv, computer, title})}, nil
 }
 
 // freeRegexp matches a bare /re/ against text tokens, data values,
@@ -525,6 +553,11 @@ func (p *parser) freeText(v value) (node, error) {
 func (p *parser) freeRegexp(re string, pos int) (node, error) {
 	ci := "(?i:" + re + ")"
 	kv := "[^=]*=" + ci
+	// Text and kv are whole-dictionary walks; computer names and rule
+	// titles are small dictionaries.
+	if err := p.spend(2*costScan+2*costSmall, pos); err != nil {
+		return nil, err
+	}
 	if err := checkRegexp(kv, pos); err != nil {
 		return nil, err
 	}

@@ -99,6 +99,7 @@ type parser struct {
 	data    map[string]bool // data field display names
 	unknown map[string]bool // unknown data field display names
 	terms   []string
+	cost    int // dictionary-walk cost spent so far (see spend)
 }
 
 // fieldCtx is the field that bare values belong to inside field:( … ).

@@ -328,6 +328,16 @@ func TestParseErrors(t *testing.T) {
 		{"too deep", strings.Repeat("(", 200) + "a" + strings.Repeat(")", 200), false, 0, "nested too deeply"},
 		{"too deep not", strings.Repeat("!", 500) + "a", false, 0, "nested too deeply"},
 		{"too long", strings.Repeat("a", 70000), false, 0, "query is too long"},
+		// The issue's repro: 300 "*a" then "*", a read-only user's query
+		// that burned 99 s of CPU.
+		{"star flood", strings.Repeat("*a", 300) + "*", false, 1, "too many wildcards in one term (301"},
+		{"question flood", strings.Repeat("?", 1000), false, 1, "too many wildcards in one term (1000"},
+		{"field question flood", "CommandLine:" + strings.Repeat("?", 1000), false, 13, "too many wildcards"},
+		{"keyword nine wildcards", "computer:a?b?c?d?e?f?g?h?i?", false, 10, "too many wildcards in one term (9"},
+		{"long wildcard term", "CommandLine:*" + strings.Repeat("x", 300) + "*", false, 13, "wildcard term is too long"},
+		{"too many leading wildcards", strings.Repeat("*ab* ", 30), false, 0, "query is too expensive"},
+		{"too many free words", strings.Repeat("word ", 30), false, 0, "query is too expensive"},
+		{"too many free regexps", strings.Repeat("/a.c/ ", 12), false, 0, "query is too expensive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -346,6 +356,26 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("Parse(%q) pos = %d, want %d (%v)", tc.q, pe.Pos, tc.pos, err)
 			}
 		})
+	}
+}
+
+// TestWildcardLimits checks what the limits still accept: eight
+// wildcards, runs of stars counted once, a leading wildcard, escaped
+// stars not counted, and an analyst's ordinary multi-word search.
+func TestWildcardLimits(t *testing.T) {
+	for _, q := range []string{
+		"CommandLine:*a*b*c*d*e*f*g*",
+		"computer:a?b?c?d?e?f?g?h?",
+		"CommandLine:***mimikatz***",
+		`CommandLine:*\*\*\*\*\*\*\*\*\*x*`,
+		"*lsass*",
+		"CommandLine:*" + strings.Repeat("x", 250) + "*",
+		"invoke mimikatz powershell lsass dump credentials sekurlsa logonpasswords",
+		strings.Repeat("*ab* ", 10),
+	} {
+		if _, _, err := query.Parse(q, query.Options{Now: testNow}); err != nil {
+			t.Errorf("Parse(%q) = %v, want it accepted", q, err)
+		}
 	}
 }
 
