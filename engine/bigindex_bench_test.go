@@ -44,9 +44,15 @@ func openBenchData(b *testing.B) (*engine.Engine, store.Case) {
 	return eng, c
 }
 
-// cursorAt returns the cursor of the page starting at match n of query.
+// cursorAt returns the cursor of the page starting at match n of query,
+// or at its middle match when it has fewer than 2n (a small bench case).
 func cursorAt(b *testing.B, eng *engine.Engine, caseID uint64, query string, n int) string {
 	b.Helper()
+	count, err := eng.Search(b.Context(), caseID, store.SearchRequest{Query: query, Size: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n = max(1, min(n, int(count.Total/2)))
 	page, err := eng.Search(b.Context(), caseID, store.SearchRequest{Query: query, Size: n})
 	if err != nil {
 		b.Fatal(err)

@@ -40,7 +40,13 @@ func hitSet(t *testing.T, r *rig, caseID uint64) []string {
 	}
 	var out []string
 	err = r.ledger.Hits(caseID, 0, func(h *store.EventHits) error {
-		_, chunk, rec, _ := store.ParseDocID(h.DocID)
+		// The EventRecordID read back from the file: stable whatever the
+		// document ID's form.
+		ref, _ := store.ParseDocID(h.DocID)
+		chunk, rec := ref.Chunk, uint64(0)
+		if v, err := r.eng.Event(t.Context(), caseID, h.DocID); err == nil {
+			rec = v.Event.RecordID
+		}
 		for _, ih := range h.IOCs {
 			out = append(out, strings.Join([]string{name[h.FileID], strconv.FormatInt(chunk, 10), strconv.FormatUint(rec, 10), val[ih.IOCID], ih.Field}, " "))
 		}

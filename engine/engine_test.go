@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -297,7 +298,11 @@ func TestIndexFormatRebuild(t *testing.T) {
 	}
 	logons := page.Total
 	tagged := page.Hits[0].ID
-	if _, err := r.eng.TagEvent(t.Context(), c.ID, store.Tag{DocID: tagged, Tags: []string{"lateral"}}); err != nil {
+	// A tag written by a format-2 build, keyed by (file, chunk,
+	// EventRecordID): it must follow its record into the new layout.
+	hit := page.Hits[0]
+	legacy := store.LegacyRef(hit.FileID, hit.Event).ID()
+	if err := r.ledger.PutTag(c.ID, store.Tag{DocID: legacy, FileID: hit.FileID, Time: hit.Event.TimeCreated, Tags: []string{"lateral"}}); err != nil {
 		t.Fatal(err)
 	}
 	before, err := r.ledger.Files(c.ID)
@@ -313,7 +318,7 @@ func TestIndexFormatRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := old.SetInternal([]byte("casescope.format"), []byte("1")); err != nil {
+	if err := old.SetInternal([]byte("casescope.format"), []byte("2")); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.Close(); err != nil {
@@ -339,6 +344,12 @@ func TestIndexFormatRebuild(t *testing.T) {
 		if err != nil || p.Total != want {
 			t.Errorf("%q after rebuild: %d (%v), want %d", q, p.Total, err, want)
 		}
+	}
+	if tg, err := r.ledger.Tag(c.ID, tagged); err != nil || len(tg.Tags) != 1 || tg.Tags[0] != "lateral" {
+		t.Errorf("tag under the new ID %s: %+v (%v), want lateral", tagged, tg, err)
+	}
+	if tg, err := r.ledger.Tag(c.ID, legacy); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("legacy tag %s still stored: %+v (%v)", legacy, tg, err)
 	}
 	after, err := r.ledger.Files(c.ID)
 	if err != nil {

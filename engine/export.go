@@ -267,15 +267,17 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 			continue
 		}
 		fq := andQuery(q, "file:"+strconv.FormatUint(f.ID, 10))
-		recs, err := idx.RecordIDs(ctx, store.SearchRequest{Query: fq, From: req.From, To: req.To})
+		refs, err := idx.DocRefs(ctx, store.SearchRequest{Query: fq, From: req.From, To: req.To})
 		if err != nil {
 			return n, err
 		}
-		if len(recs) == 0 {
+		if len(refs) == 0 {
 			continue
 		}
-		want := make(map[uint64]bool, len(recs))
-		for _, r := range recs {
+		// Records are identified by chunk and offset, never by
+		// EventRecordID, which a file may repeat.
+		want := make(map[store.DocRef]bool, len(refs))
+		for _, r := range refs {
 			want[r] = true
 		}
 		// The file's hits and tags, loaded once rather than one ledger
@@ -289,16 +291,17 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 			return n, err
 		}
 		_, err = evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
-			if !want[ev.RecordID] {
+			ref := store.RefOf(f.ID, ev)
+			if !want[ref] {
 				return nil
 			}
-			id := store.DocID(f.ID, ev)
+			id := ref.ID()
 			v := EventView{ID: id, FileID: f.ID, FileName: f.Name, Event: ev,
 				Description: describe.DescribeEvent(ev.Channel, ev.Provider, ev.EventID)}
 			if h, ok := hits[id]; ok {
 				v.Sigma, v.IOCs = h.Sigma, h.IOCs
 			}
-			if t, ok := tags[id]; ok {
+			if t, ok := tags.byID[id]; ok {
 				v.Tag = &t
 			}
 			n++

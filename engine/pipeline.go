@@ -212,12 +212,13 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	}
 	streamStart := time.Now()
 	var inCallback time.Duration
+	var badTimes int64 // events whose time the index clamps
 	st, err := evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
 		cbStart := time.Now()
 		defer func() { inCallback += time.Since(cbStart) }()
 		d := store.Doc{FileID: f.ID, Event: ev}
 		id := store.DocID(f.ID, ev)
-		if t, ok := tags[id]; ok {
+		if t, ok := tags.of(id, f.ID, ev); ok {
 			d.Tags = t.Terms()
 		}
 		{
@@ -236,6 +237,9 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 					Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: d.Sigma, IOCs: d.IOCs})
 			}
 		}
+		if !store.TimeInRange(ev.TimeCreated) {
+			badTimes++
+		}
 		batch = append(batch, d)
 		res.events++
 		if len(batch) > e.cfg.BatchSize {
@@ -250,10 +254,16 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	if err := flush(true); err != nil {
 		return res, err
 	}
+	if err := e.migrateTags(f.CaseID, tags); err != nil {
+		return res, err
+	}
 
 	if st.SkippedChunks > 0 || st.SkippedRecords > 0 {
 		res.warnings = append(res.warnings, fmt.Sprintf("skipped %d unreadable chunk(s) and %d bad record(s)", st.SkippedChunks, st.SkippedRecords))
 		res.warnings = append(res.warnings, st.Warnings...)
+	}
+	if badTimes > 0 {
+		res.warnings = append(res.warnings, fmt.Sprintf("%d event(s) with times outside 1677–2262 indexed at a clamped time (search time_invalid:true; rows show the true time)", badTimes))
 	}
 	res.hits = hits
 	return res, nil
@@ -302,17 +312,81 @@ func (e *Engine) archiveZero(f store.File) error {
 	return nil
 }
 
+// fileTagSet is a file's tags by document ID, with the tags written
+// under format-2 IDs (file, chunk, EventRecordID) found by record as the
+// file is read, to be re-keyed (see migrateTags).
+type fileTagSet struct {
+	byID   map[string]store.Tag
+	legacy map[string]store.Tag // by legacy ID, until claimed
+	moved  []tagMove
+}
+
+type tagMove struct {
+	from string
+	to   *store.Tag // nil: the new key holds the tag already (a move interrupted after its write)
+}
+
+// of returns the tag of the event with document ID id. A legacy tag goes
+// to the first record of its chunk with its EventRecordID: the old ID
+// could not tell records with the same ID apart.
+func (s *fileTagSet) of(id string, fileID uint64, ev *evtx.Event) (store.Tag, bool) {
+	t, ok := s.byID[id]
+	if len(s.legacy) == 0 {
+		return t, ok
+	}
+	old := store.LegacyRef(fileID, ev).ID()
+	lt, lok := s.legacy[old]
+	if !lok {
+		return t, ok
+	}
+	delete(s.legacy, old)
+	if ok {
+		s.moved = append(s.moved, tagMove{from: old})
+		return t, true
+	}
+	lt.DocID = id
+	s.byID[id] = lt
+	s.moved = append(s.moved, tagMove{from: old, to: &lt})
+	return lt, true
+}
+
 // fileTags loads the tags of a file's events, to carry them into the index.
-func (e *Engine) fileTags(caseID, fileID uint64) (map[string]store.Tag, error) {
-	tags := map[string]store.Tag{}
+func (e *Engine) fileTags(caseID, fileID uint64) (*fileTagSet, error) {
+	s := &fileTagSet{byID: map[string]store.Tag{}}
 	err := e.ledger.Tags(caseID, fileID, func(t *store.Tag) error {
-		tags[t.DocID] = *t
+		if ref, ok := store.ParseDocID(t.DocID); ok && ref.Legacy {
+			if s.legacy == nil {
+				s.legacy = map[string]store.Tag{}
+			}
+			s.legacy[t.DocID] = *t
+			return nil
+		}
+		s.byID[t.DocID] = *t
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load tags: %w", err)
 	}
-	return tags, nil
+	return s, nil
+}
+
+// migrateTags re-keys the legacy tags the file's records claimed: the new
+// key is written before the old one is deleted, so a crash in between
+// only repeats the move on the next attempt (the legacy key is found
+// again and the new one overwritten with the same tag).
+func (e *Engine) migrateTags(caseID uint64, s *fileTagSet) error {
+	for _, m := range s.moved {
+		if m.to != nil {
+			if err := e.ledger.PutTag(caseID, *m.to); err != nil {
+				return fmt.Errorf("migrate tag %s: %w", m.from, err)
+			}
+		}
+		if err := e.ledger.PutTag(caseID, store.Tag{DocID: m.from}); err != nil {
+			return fmt.Errorf("migrate tag %s: %w", m.from, err)
+		}
+	}
+	s.moved = nil
+	return nil
 }
 
 // checkIdleQueue verifies the queue invariant when the dispatcher finds

@@ -244,7 +244,7 @@ func (e *Engine) rescanFile(ctx context.Context, j *Job, f store.File) error {
 			return nil
 		}
 		d := store.Doc{FileID: f.ID, Event: ev, Sigma: sig, IOCs: iocs}
-		if t, ok := tags[id]; ok {
+		if t, ok := tags.byID[id]; ok {
 			d.Tags = t.Terms()
 		}
 		batch = append(batch, d)

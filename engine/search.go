@@ -66,15 +66,20 @@ func (e *Engine) Search(ctx context.Context, caseID uint64, req store.SearchRequ
 // summaryView turns a search hit into a view with a partial event: the
 // System fields of the stored summary.
 func (e *Engine) summaryView(caseID uint64, h store.SearchHit, files map[uint64]store.File) EventView {
-	fid, chunk, _, _ := store.ParseDocID(h.ID)
+	ref, _ := store.ParseDocID(h.ID)
+	fid := ref.File
 	f, ok := files[fid]
 	if !ok {
 		f, _ = e.ledger.File(caseID, fid)
 		files[fid] = f
 	}
 	s := h.Summary
-	ev := &evtx.Event{RecordID: s.RecordID, EventID: s.EventID, Level: s.Level, TimeCreated: h.Time,
-		Channel: s.Channel, Provider: s.Provider, Computer: s.Computer, ChunkOffset: chunk * evtx.ChunkSize}
+	ev := &evtx.Event{RecordID: s.RecordID, EventID: s.EventID, Qualifiers: s.Qualifiers, Version: s.Version,
+		Level: s.Level, Task: s.Task, Opcode: s.Opcode, Keywords: s.Keywords, TimeCreated: h.Time,
+		Channel: s.Channel, Provider: s.Provider, ProviderGUID: s.ProviderGUID, EventSourceName: s.EventSourceName,
+		Computer: s.Computer, ProcessID: s.ProcessID, ThreadID: s.ThreadID, UserID: s.UserID,
+		ActivityID: s.ActivityID, RelatedActivityID: s.RelatedActivityID,
+		ChunkOffset: ref.Chunk * evtx.ChunkSize, RecordOffset: s.RecordOffset}
 	v := EventView{ID: h.ID, FileID: fid, FileName: f.Name, Event: ev, Partial: true,
 		Description: describe.DescribeEvent(s.Channel, s.Provider, s.EventID), Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
 	if hits, err := e.ledger.EventHitsOf(caseID, fid, h.ID); err == nil {
@@ -98,7 +103,7 @@ func (e *Engine) fillData(views []EventView, files map[uint64]store.File, maxChu
 	type job struct {
 		key  chunkKey
 		path string
-		recs map[uint64]*evtx.Event
+		evs  []*evtx.Event
 	}
 	var jobs []*job
 	byKey := map[chunkKey]*job{}
@@ -126,10 +131,7 @@ func (e *Engine) fillData(views []EventView, files map[uint64]store.File, maxChu
 				if err != nil {
 					continue
 				}
-				j.recs = make(map[uint64]*evtx.Event, len(evs))
-				for _, ev := range evs {
-					j.recs[ev.RecordID] = ev
-				}
+				j.evs = evs
 			}
 		}()
 	}
@@ -141,11 +143,13 @@ func (e *Engine) fillData(views []EventView, files map[uint64]store.File, maxChu
 	for i := range views {
 		v := &views[i]
 		j, ok := byKey[chunkKey{v.FileID, v.Event.ChunkOffset / evtx.ChunkSize}]
-		if !ok || j.recs == nil {
+		if !ok || j.evs == nil {
 			continue
 		}
-		if ev, ok := j.recs[v.Event.RecordID]; ok {
-			v.Event, v.Partial = ev, false
+		if ref, ok := store.ParseDocID(v.ID); ok {
+			if ev := findRecord(j.evs, ref); ev != nil {
+				v.Event, v.Partial = ev, false
+			}
 		}
 	}
 }
@@ -171,7 +175,7 @@ func (e *Engine) SearchFull(ctx context.Context, caseID uint64, req store.Search
 
 // Event returns one event by its document ID.
 func (e *Engine) Event(ctx context.Context, caseID uint64, id string) (EventView, error) {
-	if _, _, _, ok := store.ParseDocID(id); !ok {
+	if _, ok := store.ParseDocID(id); !ok {
 		return EventView{}, fmt.Errorf("event %q: %w", id, store.ErrNotFound)
 	}
 	v, err := e.hydrate(ctx, caseID, []string{id})
@@ -184,6 +188,17 @@ func (e *Engine) Event(ctx context.Context, caseID uint64, id string) (EventView
 	return v[0], nil
 }
 
+// findRecord returns the event of a chunk that ref names, nil when none.
+// A chunk holds at most a few hundred records: a scan beats a map.
+func findRecord(evs []*evtx.Event, ref store.DocRef) *evtx.Event {
+	for _, ev := range evs {
+		if ref.Matches(ev) {
+			return ev
+		}
+	}
+	return nil
+}
+
 type chunkKey struct {
 	file  uint64
 	chunk int64
@@ -193,16 +208,17 @@ type chunkKey struct {
 // distinct chunk. An event whose file is gone is returned without Event.
 func (e *Engine) hydrate(ctx context.Context, caseID uint64, ids []string) ([]EventView, error) {
 	files := map[uint64]store.File{}
-	chunks := map[chunkKey]map[uint64]*evtx.Event{}
+	chunks := map[chunkKey][]*evtx.Event{}
 	out := make([]EventView, 0, len(ids))
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fid, chunk, rec, ok := store.ParseDocID(id)
+		ref, ok := store.ParseDocID(id)
 		if !ok {
 			continue
 		}
+		fid, chunk := ref.File, ref.Chunk
 		f, ok := files[fid]
 		if !ok {
 			var err error
@@ -213,20 +229,14 @@ func (e *Engine) hydrate(ctx context.Context, caseID uint64, ids []string) ([]Ev
 			files[fid] = f
 		}
 		k := chunkKey{fid, chunk}
-		recs, ok := chunks[k]
+		evs, ok := chunks[k]
 		if !ok {
-			recs = map[uint64]*evtx.Event{}
 			if f.Path != "" {
-				evs, err := evtx.ReadChunk(f.Path, chunk)
-				if err == nil {
-					for _, ev := range evs {
-						recs[ev.RecordID] = ev
-					}
-				}
+				evs, _ = evtx.ReadChunk(f.Path, chunk)
 			}
-			chunks[k] = recs
+			chunks[k] = evs
 		}
-		v := EventView{ID: id, FileID: fid, FileName: f.Name, Event: recs[rec], Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
+		v := EventView{ID: id, FileID: fid, FileName: f.Name, Event: findRecord(evs, ref), Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
 		if v.Event != nil {
 			v.Description = describe.DescribeEvent(v.Event.Channel, v.Event.Provider, v.Event.EventID)
 		}

@@ -52,30 +52,61 @@ const (
 	FieldIOCCount   = "ioc.count"
 	FieldTag        = "tag"
 	FieldStarred    = "starred"
+	// FieldTimeInvalid is "true" on events whose time the time field
+	// cannot hold (see indexTime).
+	FieldTimeInvalid = "time_invalid"
 	// FieldSummary is the only stored field: a result row's System
 	// fields (see Summary), ~110 bytes per event on disk.
 	FieldSummary = "s"
 )
 
-// Summary is what the index keeps of an event for the result list: the
-// System fields, in their original case (the keyword fields hold them
-// lower-cased). Data fields are read from the EVTX for the rows shown.
+// Summary is what the index keeps of an event for the result list: every
+// System field, in its original case (the keyword fields hold some
+// lower-cased), so a row shows what Windows wrote without reading the
+// EVTX. Data fields are read from the EVTX for the rows shown. The time is
+// not here: a hit's time comes from its sort key, which holds every
+// FILETIME exactly (FieldTime is clamped to what Bleve can store).
 type Summary struct {
-	Channel  string `json:"channel"`
-	Provider string `json:"provider"`
-	Computer string `json:"computer"`
-	EventID  uint32 `json:"event_id"`
-	RecordID uint64 `json:"record_id"`
-	Level    uint8  `json:"level"`
+	Channel           string `json:"channel"`
+	Provider          string `json:"provider"`
+	Computer          string `json:"computer"`
+	EventID           uint32 `json:"event_id"`
+	RecordID          uint64 `json:"record_id"`
+	Level             uint8  `json:"level"`
+	Qualifiers        string `json:"qualifiers,omitempty"`
+	Version           uint8  `json:"version"`
+	Task              uint16 `json:"task"`
+	Opcode            uint8  `json:"opcode"`
+	Keywords          string `json:"keywords,omitempty"`
+	ProviderGUID      string `json:"provider_guid,omitempty"`
+	EventSourceName   string `json:"event_source_name,omitempty"`
+	ProcessID         uint32 `json:"process_id"`
+	ThreadID          uint32 `json:"thread_id"`
+	UserID            string `json:"user_id,omitempty"`
+	ActivityID        string `json:"activity_id,omitempty"`
+	RelatedActivityID string `json:"related_activity_id,omitempty"`
+	RecordOffset      uint32 `json:"record_offset"`
+	// TimeInvalid marks an event whose time lies outside what the index's
+	// time field can hold (1677–2262): it is indexed at the nearest bound
+	// and found by time_invalid:true; its true time is the hit's Time.
+	TimeInvalid bool `json:"time_invalid,omitempty"`
 }
 
 // sumSep separates a stored summary's values.
 const sumSep = "\x1f"
 
-func encodeSummary(ev *evtx.Event) []byte {
+func encodeSummary(ev *evtx.Event, timeInvalid bool) []byte {
 	b := make([]byte, 0, 256)
-	for _, v := range []string{ev.Channel, ev.Provider, ev.Computer, strconv.FormatUint(uint64(ev.EventID), 10),
-		strconv.FormatUint(ev.RecordID, 10), strconv.Itoa(int(ev.Level))} {
+	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	inv := ""
+	if timeInvalid {
+		inv = "1"
+	}
+	for _, v := range []string{ev.Channel, ev.Provider, ev.Computer, u(uint64(ev.EventID)),
+		u(ev.RecordID), u(uint64(ev.Level)),
+		ev.Qualifiers, u(uint64(ev.Version)), u(uint64(ev.Task)), u(uint64(ev.Opcode)), ev.Keywords,
+		ev.ProviderGUID, ev.EventSourceName, u(uint64(ev.ProcessID)), u(uint64(ev.ThreadID)), ev.UserID,
+		ev.ActivityID, ev.RelatedActivityID, u(uint64(ev.RecordOffset)), inv} {
 		b = append(b, strings.ReplaceAll(v, sumSep, " ")...)
 		b = append(b, sumSep...)
 	}
@@ -86,15 +117,24 @@ func encodeSummary(ev *evtx.Event) []byte {
 func DecodeSummary(raw string) Summary {
 	parts := strings.Split(raw, sumSep)
 	var s Summary
-	if len(parts) < 6 {
+	if len(parts) < 20 {
 		return s
 	}
+	n := func(i, bits int) uint64 {
+		v, _ := strconv.ParseUint(parts[i], 10, bits)
+		return v
+	}
 	s.Channel, s.Provider, s.Computer = parts[0], parts[1], parts[2]
-	eid, _ := strconv.ParseUint(parts[3], 10, 32)
-	s.EventID = uint32(eid)
-	s.RecordID, _ = strconv.ParseUint(parts[4], 10, 64)
-	lvl, _ := strconv.ParseUint(parts[5], 10, 8)
-	s.Level = uint8(lvl)
+	s.EventID = uint32(n(3, 32))
+	s.RecordID = n(4, 64)
+	s.Level = uint8(n(5, 8))
+	s.Qualifiers = parts[6]
+	s.Version, s.Task, s.Opcode = uint8(n(7, 8)), uint16(n(8, 16)), uint8(n(9, 8))
+	s.Keywords, s.ProviderGUID, s.EventSourceName = parts[10], parts[11], parts[12]
+	s.ProcessID, s.ThreadID, s.UserID = uint32(n(13, 32)), uint32(n(14, 32)), parts[15]
+	s.ActivityID, s.RelatedActivityID = parts[16], parts[17]
+	s.RecordOffset = uint32(n(18, 32))
+	s.TimeInvalid = parts[19] == "1"
 	return s
 }
 
@@ -120,27 +160,112 @@ type Doc struct {
 	Tags   []string
 }
 
-// DocID is the stable ID of an event: the file's ledger ID, the chunk's
-// index in the file and the record ID, so re-indexing a file after a crash
-// overwrites instead of duplicating, and the event can be re-read from
-// its chunk.
-func DocID(fileID uint64, ev *evtx.Event) string {
-	return strconv.FormatUint(fileID, 16) + "-" + strconv.FormatInt(ev.ChunkOffset/evtx.ChunkSize, 16) + "-" + strconv.FormatUint(ev.RecordID, 16)
+// DocRef identifies one record: its file's ledger ID, the chunk's index
+// in the file and the record's byte offset inside the chunk. EventRecordIDs
+// are not identities (a filtered save of two channels repeats them), so
+// they name a record only in legacy IDs and when a reader gave no offset.
+type DocRef struct {
+	File   uint64
+	Chunk  int64
+	Offset uint32 // record offset in the chunk; 0 = unknown (records start after the 512-byte chunk header)
+	Record uint64 // EventRecordID, used only when Offset is 0
+	// Legacy marks an ID of index format 2 ("file-chunk-recordID"), kept
+	// by tags written before record offsets; see Matches.
+	Legacy bool
 }
 
-// ParseDocID splits a DocID; ok is false when id is malformed.
-func ParseDocID(id string) (fileID uint64, chunk int64, record uint64, ok bool) {
+// RefOf returns the reference of an event of a file.
+func RefOf(fileID uint64, ev *evtx.Event) DocRef {
+	r := DocRef{File: fileID, Chunk: ev.ChunkOffset / evtx.ChunkSize, Offset: ev.RecordOffset}
+	if r.Offset == 0 {
+		r.Record = ev.RecordID
+	}
+	return r
+}
+
+// Matches reports whether ev (read from the reference's file and chunk) is
+// the record referred to.
+func (r DocRef) Matches(ev *evtx.Event) bool {
+	if r.Offset != 0 {
+		return ev.RecordOffset == r.Offset
+	}
+	return ev.RecordID == r.Record
+}
+
+// ID renders the reference as a document ID: "file-chunk-oOFFSET" (hex),
+// or "file-chunk-rRECORD" without an offset; legacy references keep their
+// old form.
+func (r DocRef) ID() string {
+	b := make([]byte, 0, 24)
+	b = strconv.AppendUint(b, r.File, 16)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, r.Chunk, 16)
+	b = append(b, '-')
+	switch {
+	case r.Legacy:
+		b = strconv.AppendUint(b, r.Record, 16)
+	case r.Offset != 0:
+		b = append(b, 'o')
+		b = strconv.AppendUint(b, uint64(r.Offset), 16)
+	default:
+		b = append(b, 'r')
+		b = strconv.AppendUint(b, r.Record, 16)
+	}
+	return string(b)
+}
+
+// LegacyRef is the format-2 reference of an event (file, chunk,
+// EventRecordID), to find tags written before record offsets.
+func LegacyRef(fileID uint64, ev *evtx.Event) DocRef {
+	return DocRef{File: fileID, Chunk: ev.ChunkOffset / evtx.ChunkSize, Record: ev.RecordID, Legacy: true}
+}
+
+// sortTie is the reference's last sort-key component: unique within its
+// file, in file order (chunk, then offset).
+func (r DocRef) sortTie() uint64 {
+	if r.Offset != 0 {
+		return uint64(r.Chunk)<<32 | uint64(r.Offset)
+	}
+	return r.Record
+}
+
+// DocID is the stable ID of an event (see DocRef), so re-indexing a file
+// after a crash overwrites instead of duplicating, and the event can be
+// re-read from its chunk.
+func DocID(fileID uint64, ev *evtx.Event) string { return RefOf(fileID, ev).ID() }
+
+// ParseDocID reads a document ID (current or legacy); ok is false when id
+// is malformed.
+func ParseDocID(id string) (ref DocRef, ok bool) {
 	p := strings.Split(id, "-")
-	if len(p) != 3 {
-		return 0, 0, 0, false
+	if len(p) != 3 || p[2] == "" {
+		return DocRef{}, false
 	}
 	f, e1 := strconv.ParseUint(p[0], 16, 64)
 	c, e2 := strconv.ParseInt(p[1], 16, 64)
-	r, e3 := strconv.ParseUint(p[2], 16, 64)
-	if e1 != nil || e2 != nil || e3 != nil || c < 0 {
-		return 0, 0, 0, false
+	if e1 != nil || e2 != nil || c < 0 {
+		return DocRef{}, false
 	}
-	return f, c, r, true
+	ref = DocRef{File: f, Chunk: c}
+	var err error
+	switch p[2][0] {
+	case 'o':
+		var o uint64
+		o, err = strconv.ParseUint(p[2][1:], 16, 32)
+		ref.Offset = uint32(o)
+		if o == 0 {
+			return DocRef{}, false
+		}
+	case 'r':
+		ref.Record, err = strconv.ParseUint(p[2][1:], 16, 64)
+	default:
+		ref.Record, err = strconv.ParseUint(p[2], 16, 64)
+		ref.Legacy = true
+	}
+	if err != nil {
+		return DocRef{}, false
+	}
+	return ref, true
 }
 
 // Index is the Bleve index of one case. Nothing is stored in it but what
@@ -197,7 +322,7 @@ func Mapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(FieldLevel, kw(false))
 	dm.AddFieldMappingsAt(FieldSigmaMax, num(false))
 	dm.AddFieldMappingsAt(FieldIOCCount, num(false))
-	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer, FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldIOC, FieldIOCType, FieldTag, FieldStarred} {
+	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer, FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldIOC, FieldIOCType, FieldTag, FieldStarred, FieldTimeInvalid} {
 		dm.AddFieldMappingsAt(f, kw(false))
 	}
 	sf := bleve.NewTextFieldMapping()
@@ -214,7 +339,10 @@ func Mapping() mapping.IndexMapping {
 // IndexFormat is the version of the index layout this build writes and
 // reads. An index of another version must be rebuilt from the evidence
 // (the engine does it by requeueing the case's files).
-const IndexFormat = "2"
+//
+// Format 3: documents keyed by record offset (DocRef), every System field
+// in the summary and as kv terms, out-of-range times clamped and flagged.
+const IndexFormat = "3"
 
 // formatKey is the Bleve internal key holding an index's IndexFormat.
 var formatKey = []byte("casescope.format")
@@ -349,15 +477,41 @@ func (x *Index) kw(doc *document.Document, name, value string, dv bool) {
 	doc.AddField(document.NewTextFieldCustom(name, nil, []byte(value), o, x.keyword))
 }
 
+// indexTime returns the time FieldTime holds for t: t itself, or the
+// nearest time Bleve can store (1677–2262, int64 nanoseconds) with
+// invalid set. A damaged record's FILETIME 0 (1601) or year 8907 is kept
+// this way instead of failing its file; the sort key keeps the true time.
+func indexTime(t time.Time) (clamped time.Time, invalid bool) {
+	switch {
+	case t.Before(document.MinTimeRepresentable):
+		return document.MinTimeRepresentable, true
+	case t.After(document.MaxTimeRepresentable):
+		return document.MaxTimeRepresentable, true
+	}
+	return t, false
+}
+
+// TimeInRange reports whether the index's time field holds t exactly;
+// events outside are indexed at a clamped time with time_invalid:true.
+func TimeInRange(t time.Time) bool {
+	_, invalid := indexTime(t)
+	return !invalid
+}
+
 func (x *Index) build(d *Doc) (*document.Document, error) {
 	ev := d.Event
-	doc := document.NewDocument(DocID(d.FileID, ev))
-	tf, err := document.NewDateTimeFieldWithIndexingOptions(FieldTime, nil, ev.TimeCreated, time.RFC3339Nano, optsIndex)
+	ref := RefOf(d.FileID, ev)
+	doc := document.NewDocument(ref.ID())
+	at, timeInvalid := indexTime(ev.TimeCreated)
+	tf, err := document.NewDateTimeFieldWithIndexingOptions(FieldTime, nil, at, time.RFC3339Nano, optsIndex)
 	if err != nil {
 		return nil, fmt.Errorf("time field: %w", err)
 	}
 	doc.AddField(tf)
-	x.kw(doc, FieldSortKey, SortKey(ev.TimeCreated, d.FileID, ev.RecordID), true)
+	if timeInvalid {
+		x.kw(doc, FieldTimeInvalid, "true", false)
+	}
+	x.kw(doc, FieldSortKey, SortKey(ev.TimeCreated, d.FileID, ref.sortTie()), true)
 	eid, _ := qparse.IntKey(FieldEventID, uint64(ev.EventID))
 	rid, _ := qparse.IntKey(FieldRecordID, ev.RecordID)
 	lvl, _ := qparse.IntKey(FieldLevel, uint64(ev.Level))
@@ -373,8 +527,9 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 	if ev.UserID != "" {
 		x.kw(doc, FieldUser, strings.ToLower(ev.UserID), false)
 	}
-	var text strings.Builder
 	kv := make([]byte, 0, 1024)
+	kv = appendSystemKV(kv, ev)
+	var text strings.Builder
 	for _, f := range ev.Data {
 		if f.Value == "" {
 			continue
@@ -399,7 +554,7 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 			x.kw(doc, FieldUser, strings.ToLower(v), false)
 		}
 	}
-	doc.AddField(document.NewTextFieldCustom(FieldSummary, nil, encodeSummary(ev), index.StoreField, noTokens{}))
+	doc.AddField(document.NewTextFieldCustom(FieldSummary, nil, encodeSummary(ev, timeInvalid), index.StoreField, noTokens{}))
 	if len(kv) > 0 {
 		// One field holding every name=value token: one field object and
 		// one analysis pass per event instead of one per data field.
@@ -437,6 +592,46 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		x.kw(doc, FieldTag, strings.ToLower(t), false)
 	}
 	return doc, nil
+}
+
+// System kv keys: the System fields without a keyword field of their own
+// are kv terms under "system.<lower-cased Windows name>" (the query
+// language's System.ProcessID, ActivityID, …), apart from the event data
+// names some of them share (Sysmon's ProcessId, Version).
+const systemKVPrefix = "system."
+
+// appendSystemKV appends the System kv terms of ev. Numbers that Windows
+// always writes are terms even when zero; optional strings only when set.
+func appendSystemKV(kv []byte, ev *evtx.Event) []byte {
+	num := func(kv []byte, name string, n uint64) []byte {
+		kv = append(kv, systemKVPrefix...)
+		kv = append(kv, name...)
+		kv = append(kv, '=')
+		kv = strconv.AppendUint(kv, n, 10)
+		return append(kv, kvSep)
+	}
+	str := func(kv []byte, name, v string) []byte {
+		if v == "" {
+			return kv
+		}
+		kv = append(kv, systemKVPrefix...)
+		kv = append(kv, name...)
+		kv = append(kv, '=')
+		kv = appendLower(kv, v)
+		return append(kv, kvSep)
+	}
+	kv = num(kv, "version", uint64(ev.Version))
+	kv = num(kv, "task", uint64(ev.Task))
+	kv = num(kv, "opcode", uint64(ev.Opcode))
+	kv = num(kv, "processid", uint64(ev.ProcessID))
+	kv = num(kv, "threadid", uint64(ev.ThreadID))
+	kv = str(kv, "qualifiers", ev.Qualifiers)
+	kv = str(kv, "keywords", ev.Keywords)
+	kv = str(kv, "providerguid", ev.ProviderGUID)
+	kv = str(kv, "eventsourcename", ev.EventSourceName)
+	kv = str(kv, "activityid", ev.ActivityID)
+	kv = str(kv, "relatedactivityid", ev.RelatedActivityID)
+	return kv
 }
 
 func isUserField(name string) bool {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -472,10 +473,11 @@ func (x *Index) sawDelete() {
 	x.latest.mu.Unlock()
 }
 
-// RecordIDs returns the record IDs of every document matching req (its
-// Query, From, To), ascending; for streaming one file's matches.
-func (x *Index) RecordIDs(ctx context.Context, req SearchRequest) ([]uint64, error) {
-	var out []uint64
+// DocRefs returns the references of every document matching req (its
+// Query, From, To), in file order (chunk, then offset); for streaming one
+// file's matches.
+func (x *Index) DocRefs(ctx context.Context, req SearchRequest) ([]DocRef, error) {
+	var out []DocRef
 	req.Size, req.Asc, req.Facets, req.Histogram = 10000, true, false, false
 	for {
 		res, err := x.Search(ctx, req)
@@ -483,8 +485,8 @@ func (x *Index) RecordIDs(ctx context.Context, req SearchRequest) ([]uint64, err
 			return nil, err
 		}
 		for _, h := range res.Hits {
-			if _, _, rec, ok := ParseDocID(h.ID); ok {
-				out = append(out, rec)
+			if ref, ok := ParseDocID(h.ID); ok {
+				out = append(out, ref)
 			}
 		}
 		if res.Next == "" {
@@ -492,6 +494,17 @@ func (x *Index) RecordIDs(ctx context.Context, req SearchRequest) ([]uint64, err
 		}
 		req.Cursor = res.Next
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b DocRef) int {
+		if c := cmp.Compare(a.File, b.File); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Chunk, b.Chunk); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Offset, b.Offset); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Record, b.Record)
+	})
 	return out, nil
 }

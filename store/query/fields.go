@@ -11,26 +11,30 @@ import (
 // queries), so this package cannot import store; the in-memory index test
 // checks that the names agree with store.Mapping().
 const (
-	fieldTime       = "time"
-	fieldEventID    = "event_id"
-	fieldRecordID   = "record_id"
-	fieldLevel      = "level"
-	fieldChannel    = "channel"
-	fieldProvider   = "provider"
-	fieldComputer   = "computer"
-	fieldFile       = "file"
-	fieldKV         = "kv"
-	fieldText       = "text"
-	fieldUser       = "user"
-	fieldSigmaRule  = "sigma.rule"
-	fieldSigmaTitle = "sigma.title"
-	fieldSigmaLevel = "sigma.level"
-	fieldSigmaMax   = "sigma.max"
-	fieldIOC        = "ioc"
-	fieldIOCType    = "ioc.type"
-	fieldIOCCount   = "ioc.count"
-	fieldTag        = "tag"
-	fieldStarred    = "starred"
+	fieldTime        = "time"
+	fieldEventID     = "event_id"
+	fieldRecordID    = "record_id"
+	fieldLevel       = "level"
+	fieldChannel     = "channel"
+	fieldProvider    = "provider"
+	fieldComputer    = "computer"
+	fieldFile        = "file"
+	fieldKV          = "kv"
+	fieldText        = "text"
+	fieldUser        = "user"
+	fieldSigmaRule   = "sigma.rule"
+	fieldSigmaTitle  = "sigma.title"
+	fieldSigmaLevel  = "sigma.level"
+	fieldSigmaMax    = "sigma.max"
+	fieldIOC         = "ioc"
+	fieldIOCType     = "ioc.type"
+	fieldIOCCount    = "ioc.count"
+	fieldTag         = "tag"
+	fieldStarred     = "starred"
+	fieldTimeInvalid = "time_invalid"
+	// systemKV prefixes the kv keys of the System fields that have no
+	// keyword field (store.appendSystemKV).
+	systemKV = "system."
 )
 
 // fieldKind says how values of a field are matched.
@@ -92,14 +96,54 @@ func systemField(lower string) (fieldSpec, bool) {
 		return fieldSpec{kindKeyword, fieldTag, "tag"}, true
 	case "starred":
 		return fieldSpec{kindKeyword, fieldStarred, "starred"}, true
+	case "time_invalid":
+		return fieldSpec{kindKeyword, fieldTimeInvalid, "time_invalid"}, true
+	}
+	if name, ok := systemKVField(lower); ok {
+		return fieldSpec{kindData, systemKV + strings.ToLower(name), name}, true
 	}
 	return fieldSpec{}, false
+}
+
+// systemKVField resolves the names of the System fields indexed as kv
+// terms: the Windows name (ActivityID), its XML path (Correlation.
+// ActivityID) or "System." and the name. ProcessID and Version alone are
+// event data (Sysmon's ProcessId), so the System ones are typed
+// System.ProcessID or Execution.ProcessID, System.Version.
+func systemKVField(lower string) (string, bool) {
+	switch lower {
+	case "qualifiers", "eventid.qualifiers", "system.qualifiers":
+		return "Qualifiers", true
+	case "task", "system.task":
+		return "Task", true
+	case "opcode", "system.opcode":
+		return "Opcode", true
+	case "keywords", "system.keywords":
+		return "Keywords", true
+	case "providerguid", "provider.guid", "provider_guid", "system.providerguid":
+		return "ProviderGUID", true
+	case "eventsourcename", "provider.eventsourcename", "event_source_name", "system.eventsourcename":
+		return "EventSourceName", true
+	case "activityid", "correlation.activityid", "activity_id", "system.activityid":
+		return "ActivityID", true
+	case "relatedactivityid", "correlation.relatedactivityid", "related_activity_id", "system.relatedactivityid":
+		return "RelatedActivityID", true
+	case "threadid", "execution.threadid", "thread_id", "system.threadid":
+		return "ThreadID", true
+	case "execution.processid", "process_id", "system.processid":
+		return "ProcessID", true
+	case "system.version":
+		return "Version", true
+	}
+	return "", false
 }
 
 // systemNames are the canonical spellings offered as suggestions and by
 // KnownFields (the aliases above resolve to them).
 const systemNames = "EventID\nEventRecordID\nLevel\nChannel\nProvider\nComputer\ntime\nfile\nuser\n" +
-	"sigma.rule\nsigma.title\nsigma.level\nsigma.max\nioc\nioc.type\nioc.count\ntag\nstarred\n"
+	"sigma.rule\nsigma.title\nsigma.level\nsigma.max\nioc\nioc.type\nioc.count\ntag\nstarred\ntime_invalid\n" +
+	"Qualifiers\nSystem.Version\nTask\nOpcode\nKeywords\nProviderGUID\nEventSourceName\nSystem.ProcessID\nThreadID\n" +
+	"ActivityID\nRelatedActivityID\n"
 
 // leafName returns the part of a data field name after its last dot: the
 // index keys UserData paths ("LogFileCleared.SubjectUserName") by leaf.
