@@ -278,9 +278,11 @@ type sessionView struct {
 	Local     bool   `json:"local,omitempty"`
 }
 
-// handleLogin checks a user name and password and starts a session. Per
-// remote address and per user name, repeated failures are refused for a
-// growing time (429 with Retry-After) before any password is checked.
+// handleLogin checks a user name and password and starts a session.
+// Repeated failures for a user name from one address (and, with much
+// higher ceilings, from one address or for one name overall: see
+// loginLimiter) are refused for a growing time (429 with Retry-After)
+// before any password is checked.
 // Every attempt that reaches the password check, and the first refusal
 // of each lockout, goes to the audit log.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -308,9 +310,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &rateLimitError{wait: wait})
 		return
 	}
+	// A burst (a team logging in at once) waits its turn for a slot; only
+	// a login still waiting after loginSlotWait is refused.
+	wctx, cancel := context.WithTimeout(r.Context(), loginSlotWait)
 	select {
 	case s.loginSlots <- struct{}{}:
-	default:
+		cancel()
+	case <-wctx.Done():
+		cancel()
 		s.writeError(w, r, &rateLimitError{wait: time.Second, busy: true})
 		return
 	}

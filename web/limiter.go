@@ -5,19 +5,33 @@ import (
 	"time"
 )
 
-// Login rate limiting. Failures are counted per remote address and per
-// user name; after freeFailures, each further failure locks that key for
-// twice as long as the last (lockBase, 2×, 4×… up to lockMax). A key
-// forgets its failures after forgetAfter without one. Nothing sleeps: a
-// locked attempt is answered 429 at once, before any password is hashed.
+// Login rate limiting. Failures are counted on three keys, each with its
+// own allowance of free failures; past it, each further failure locks
+// that key for twice as long as the last (lockBase, 2×, 4×… up to
+// lockMax). A key forgets its failures after forgetAfter without one.
+// Nothing sleeps: a locked attempt is answered 429 at once, before any
+// password is hashed.
+//
+//   - (account, client): the guessing key. Five free failures, then the
+//     pair slows to a crawl. On the default loopback bind every browser
+//     is 127.0.0.1, so locking per address alone would let one abuser
+//     (or one typo-prone colleague) lock every user out; a pair lock
+//     only stops that account from that client.
+//   - client: a ceiling for spraying many names from one address, high
+//     enough that a team sharing one address (a NAT, the loopback bind)
+//     is never slowed by ordinary typos.
+//   - account: a ceiling for one account guessed from many addresses.
+//     From a single client the pair lock makes reaching it take hours.
 const (
-	freeFailures = 5
-	lockBase     = time.Second
-	lockMax      = 15 * time.Minute
-	forgetAfter  = 15 * time.Minute
+	pairFreeFailures    = 5
+	clientFreeFailures  = 100
+	accountFreeFailures = 50
+	lockBase            = time.Second
+	lockMax             = 15 * time.Minute
+	forgetAfter         = 15 * time.Minute
 	// maxLimiterKeys bounds each map. When full, expired keys go first,
 	// then the key with the fewest failures, so a flood of new names or
-	// addresses cannot push out the account actually under attack.
+	// addresses cannot push out the key actually under attack.
 	maxLimiterKeys = 10_000
 )
 
@@ -32,22 +46,26 @@ type limitEntry struct {
 // loginLimiter counts failed logins. Safe for concurrent use.
 type loginLimiter struct {
 	mu    sync.Mutex
+	pairs map[string]*limitEntry // name + "\x00" + client address
 	ips   map[string]*limitEntry
 	names map[string]*limitEntry
 }
 
 func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{ips: map[string]*limitEntry{}, names: map[string]*limitEntry{}}
+	return &loginLimiter{pairs: map[string]*limitEntry{}, ips: map[string]*limitEntry{}, names: map[string]*limitEntry{}}
 }
 
-// check returns how long ip or name is still locked (0: not locked), and
-// whether this is the first refusal of that lockout (for the audit log).
+func pairKey(ip, name string) string { return name + "\x00" + ip }
+
+// check returns how long the (name, ip) pair, ip or name is still locked
+// (0: not locked), and whether this is the first refusal of that lockout
+// (for the audit log).
 func (l *loginLimiter) check(now time.Time, ip, name string) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var wait time.Duration
 	first := false
-	for _, e := range []*limitEntry{l.ips[ip], l.names[name]} {
+	for _, e := range []*limitEntry{l.pairs[pairKey(ip, name)], l.ips[ip], l.names[name]} {
 		if e == nil || !now.Before(e.until) {
 			continue
 		}
@@ -60,30 +78,33 @@ func (l *loginLimiter) check(now time.Time, ip, name string) (time.Duration, boo
 	return wait, first
 }
 
-// fail records a failed attempt for ip and name.
+// fail records a failed attempt for name from ip.
 func (l *loginLimiter) fail(now time.Time, ip, name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	failKey(l.ips, now, ip)
-	failKey(l.names, now, name)
+	failKey(l.pairs, now, pairKey(ip, name), pairFreeFailures)
+	failKey(l.ips, now, ip, clientFreeFailures)
+	failKey(l.names, now, name, accountFreeFailures)
 }
 
-// succeed forgets ip's and name's failures.
+// succeed forgets the pair's failures. The client and account ceilings
+// keep theirs (until forgetAfter): one valid login must not reset a
+// spray from the same address.
 func (l *loginLimiter) succeed(ip, name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.ips, ip)
-	delete(l.names, name)
+	delete(l.pairs, pairKey(ip, name))
 }
 
 // size returns the number of keys held (tests).
-func (l *loginLimiter) size() (ips, names int) {
+func (l *loginLimiter) size() (pairs, ips, names int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.ips), len(l.names)
+	return len(l.pairs), len(l.ips), len(l.names)
 }
 
-func failKey(m map[string]*limitEntry, now time.Time, key string) {
+// failKey counts a failure on key; past free failures it locks the key.
+func failKey(m map[string]*limitEntry, now time.Time, key string, free int) {
 	e := m[key]
 	if e != nil && expired(e, now) {
 		e = nil
@@ -97,8 +118,8 @@ func failKey(m map[string]*limitEntry, now time.Time, key string) {
 	}
 	e.fails++
 	e.lastFail = now
-	if e.fails >= freeFailures {
-		lock := lockBase << min(e.fails-freeFailures, 20)
+	if e.fails >= free {
+		lock := lockBase << min(e.fails-free, 20)
 		e.until = now.Add(min(lock, lockMax))
 		e.reported = false
 	}

@@ -23,15 +23,42 @@ func TestLoginLimiter(t *testing.T) {
 			{0, "fail", "1.1.1.1", "admin", 0}, {0, "fail", "1.1.1.1", "admin", 0},
 			{0, "check", "1.1.1.1", "admin", 0},
 		}},
-		{"fifth locks for a second, both keys", []step{
+		{"fifth locks for a second, that pair only", []step{
 			{0, "fail", "1.1.1.1", "admin", 0}, {0, "fail", "1.1.1.1", "admin", 0}, {0, "fail", "1.1.1.1", "admin", 0},
 			{0, "fail", "1.1.1.1", "admin", 0}, {0, "fail", "1.1.1.1", "admin", 0},
 			{0, "check", "1.1.1.1", "admin", time.Second},
-			{0, "check", "2.2.2.2", "admin", time.Second},   // same name, other address
-			{0, "check", "1.1.1.1", "analyst", time.Second}, // same address, other name
-			{0, "check", "2.2.2.2", "analyst", 0},
+			{0, "check", "2.2.2.2", "admin", 0},   // same name, other address
+			{0, "check", "1.1.1.1", "analyst", 0}, // same address, other name
 			{time.Second, "check", "1.1.1.1", "admin", 0},
 		}},
+		{"nine failures for a non-existent user lock nobody else", func() []step {
+			var s []step
+			for range 9 {
+				s = append(s, step{0, "fail", "127.0.0.1", "nosuchuser", 0})
+			}
+			return append(s,
+				step{0, "check", "127.0.0.1", "nosuchuser", 16 * time.Second},
+				step{0, "check", "127.0.0.1", "admin", 0},
+				step{0, "check", "127.0.0.1", "analyst", 0})
+		}()},
+		{"client ceiling: spraying many names from one address", func() []step {
+			var s []step
+			for i := range clientFreeFailures {
+				s = append(s, step{0, "fail", "10.0.0.1", "user" + strconv.Itoa(i), 0})
+			}
+			return append(s,
+				step{0, "check", "10.0.0.1", "fresh-name", time.Second},
+				step{0, "check", "10.0.0.2", "fresh-name", 0})
+		}()},
+		{"account ceiling: one name from many addresses", func() []step {
+			var s []step
+			for i := range accountFreeFailures {
+				s = append(s, step{0, "fail", "10.1.0." + strconv.Itoa(i), "admin", 0})
+			}
+			return append(s,
+				step{0, "check", "10.2.0.1", "admin", time.Second},
+				step{0, "check", "10.2.0.1", "analyst", 0})
+		}()},
 		{"lockout doubles", []step{
 			{0, "fail", "a", "n", 0}, {0, "fail", "a", "n", 0}, {0, "fail", "a", "n", 0}, {0, "fail", "a", "n", 0},
 			{0, "fail", "a", "n", 0}, {0, "fail", "a", "n", 0}, {0, "fail", "a", "n", 0},
@@ -79,7 +106,7 @@ func TestLoginLimiter(t *testing.T) {
 func TestLoginLimiterReportsOncePerLockout(t *testing.T) {
 	l := newLoginLimiter()
 	now := time.Now()
-	for range freeFailures {
+	for range pairFreeFailures {
 		l.fail(now, "a", "n")
 	}
 	var firsts []bool
@@ -93,7 +120,7 @@ func TestLoginLimiterReportsOncePerLockout(t *testing.T) {
 }
 
 // TestLoginLimiterBounded floods the limiter with new addresses and names:
-// it stays within its bound and keeps the key with the most failures.
+// it stays within its bound and keeps the keys with the most failures.
 func TestLoginLimiterBounded(t *testing.T) {
 	l := newLoginLimiter()
 	now := time.Now()
@@ -103,14 +130,11 @@ func TestLoginLimiterBounded(t *testing.T) {
 	for i := range maxLimiterKeys + 500 {
 		l.fail(now, "ip-"+strconv.Itoa(i), "name-"+strconv.Itoa(i))
 	}
-	ips, names := l.size()
-	if ips > maxLimiterKeys || names > maxLimiterKeys {
-		t.Fatalf("size: got %d addresses, %d names, want at most %d each", ips, names, maxLimiterKeys)
+	pairs, ips, names := l.size()
+	if pairs > maxLimiterKeys || ips > maxLimiterKeys || names > maxLimiterKeys {
+		t.Fatalf("size: got %d pairs, %d addresses, %d names, want at most %d each", pairs, ips, names, maxLimiterKeys)
 	}
-	if wait, _ := l.check(now, "someone-else", "admin"); wait == 0 {
-		t.Fatal("the attacked name was evicted by the flood")
-	}
-	if wait, _ := l.check(now, "attacker", "other"); wait == 0 {
-		t.Fatal("the attacking address was evicted by the flood")
+	if wait, _ := l.check(now, "attacker", "admin"); wait == 0 {
+		t.Fatal("the attacking pair was evicted by the flood")
 	}
 }

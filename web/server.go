@@ -129,7 +129,8 @@ type Server struct {
 	limiter *loginLimiter
 	// loginSlots bounds concurrent password checks: each argon2id hash
 	// takes 19 MiB, and a burst of logins must not eat the ingest
-	// budget. A login finding no free slot is refused, never queued.
+	// budget. A login waits up to loginSlotWait for a slot, then is
+	// refused.
 	loginSlots chan struct{}
 	// usersMu serialises account changes, so two admins cannot demote
 	// each other at once and leave no admin.
@@ -150,6 +151,11 @@ func (s *Server) SearchesRunning() int64 { return s.searching.Load() }
 
 // maxConcurrentLogins is the number of password checks run at once.
 const maxConcurrentLogins = 4
+
+// loginSlotWait is how long a login waits for a password-check slot: a
+// check takes well under a second, so a burst of a few dozen logins from
+// one team gets through.
+const loginSlotWait = 10 * time.Second
 
 // New builds a server.
 func New(cfg Config, log *slog.Logger, ledger Ledger, eng Engine) *Server {
