@@ -118,7 +118,13 @@ func (e *Engine) doctorCase(ctx context.Context, c store.Case, opts DoctorOption
 		}
 		switch {
 		case idle && (f.State == store.StateIndexing || f.State == store.StateSigma || f.State == store.StateIOC):
-			add(Problem{Kind: ProblemStuck, FileID: f.ID, Path: f.Path, Detail: fmt.Sprintf("%s is %s but nothing is running", f.Name, f.State), Fix: "requeue and process"})
+			fix := "requeue and process"
+			if f.State == store.StateIndexing && f.Attempts >= MaxInterrupts {
+				// Requeueing it would restart the crash loop; an operator
+				// can still requeue it explicitly (which resets attempts).
+				fix = fmt.Sprintf("quarantine as failed (interrupted the process %d times); requeue it explicitly to retry (resets its attempts)", f.Attempts)
+			}
+			add(Problem{Kind: ProblemStuck, FileID: f.ID, Path: f.Path, Detail: fmt.Sprintf("%s is %s but nothing is running (attempt %d)", f.Name, f.State, f.Attempts), Fix: fix})
 		case idle && f.State == store.StateQueued:
 			add(Problem{Kind: ProblemQueued, FileID: f.ID, Path: f.Path, Detail: fmt.Sprintf("%s is queued but nothing is running", f.Name), Fix: "process the queue"})
 		}
@@ -334,7 +340,7 @@ func (e *Engine) fixProblems(ctx context.Context, ps []Problem) ([]Problem, erro
 				err = e.adopt(ctx, *p)
 			}
 		case ProblemStuck:
-			_, err = e.ledger.Requeue()
+			err = e.recoverInterrupted()
 		case ProblemQueued:
 			// Processed when the engine runs.
 		case ProblemCountDiffers:
@@ -373,7 +379,8 @@ func (e *Engine) adopt(ctx context.Context, p Problem) error {
 	if err != nil {
 		return err
 	}
-	im := &importer{e: e, c: c, dirs: e.caseDirs(p.CaseID), seen: map[string]bool{}}
+	im := &importer{e: e, c: c, dirs: e.caseDirs(p.CaseID)}
+	defer im.release()
 	name := "adopted/" + filepath.Base(p.Path)
 	if k, _ := sniff(p.Path); k != kindEVTX {
 		kept, err := keepFile(im.dirs, "rejected", p.Path)

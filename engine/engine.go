@@ -49,6 +49,7 @@ type Ledger interface {
 	Claim(skip func(f *store.File) bool) (store.File, error)
 	CountState(state string) (int, error)
 	Requeue() (int, error)
+	RecoverInterrupted(maxAttempts int) ([]store.File, int, error)
 	RequeueIndexed(caseID uint64) (int, error)
 	BeginMove(m store.MoveIntent) error
 	CommitMove(m store.MoveIntent) (store.File, error)
@@ -90,6 +91,11 @@ type Engine struct {
 
 	idxMu   sync.Mutex
 	indexes map[uint64]*store.Index
+
+	// placeMu orders dedupe decisions across concurrent imports; placing
+	// maps contentKey → path of an original placed but not yet recorded.
+	placeMu sync.Mutex
+	placing map[string]string
 
 	wakeCh  chan struct{}
 	doneMu  sync.Mutex
@@ -135,6 +141,7 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 	return &Engine{
 		cfg: cfg, log: log.With("component", "engine"), ledger: ledger, admit: admit,
 		indexes: map[uint64]*store.Index{},
+		placing: map[string]string{},
 		det:     NewDetection(),
 		wakeCh:  make(chan struct{}, 1),
 		doneCh:  make(chan struct{}),
@@ -150,12 +157,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.recoverMoves(); err != nil {
 		return err
 	}
-	n, err := e.ledger.Requeue()
-	if err != nil {
-		return fmt.Errorf("requeue interrupted files: %w", err)
-	}
-	if n > 0 {
-		e.log.Info("resumed interrupted files", "files", n)
+	if err := e.recoverInterrupted(); err != nil {
+		return err
 	}
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.runCtx = ctx
@@ -391,6 +394,31 @@ func (e *Engine) recoverMoves() error {
 				return fmt.Errorf("fail lost file: %w", err)
 			}
 		}
+	}
+	return nil
+}
+
+// MaxInterrupts is how many times a file may be in progress when the
+// process dies before it is quarantined as failed instead of resumed: a
+// file that kills the process (a parser crash, memory exhaustion) would
+// otherwise do so at every start.
+const MaxInterrupts = 3
+
+// recoverInterrupted requeues the files a dead process left mid-work and
+// quarantines those that reached MaxInterrupts, dropping what they had
+// indexed. Doctor's fix for stuck files runs the same.
+func (e *Engine) recoverInterrupted() error {
+	failed, n, err := e.ledger.RecoverInterrupted(MaxInterrupts)
+	if err != nil {
+		return fmt.Errorf("recover interrupted files: %w", err)
+	}
+	if n > 0 {
+		e.log.Info("resumed interrupted files", "files", n)
+	}
+	for _, f := range failed {
+		e.dropFileDocs(f)
+		e.log.Error("file quarantined: it was in progress each time the process died", "case_id", f.CaseID,
+			"file_id", f.ID, "name", f.Name, "attempts", f.Attempts)
 	}
 	return nil
 }

@@ -53,11 +53,12 @@ func (e *Engine) ImportUpload(ctx context.Context, caseID uint64, name string, r
 	if n > maxBytes {
 		return ImportResult{}, fmt.Errorf("%s is larger than the %d-byte upload limit: %w", name, maxBytes, ErrTooLarge)
 	}
-	im := &importer{e: e, c: c, dirs: d, seen: map[string]bool{}}
+	im := &importer{e: e, c: c, dirs: d}
+	defer im.release()
 	kind, _ := sniff(dst)
 	switch kind {
 	case kindEVTX:
-		err = im.addEVTX(dst, safeName(name), true)
+		err = im.addEVTX(dst, safeName(name), "", true)
 	case kindZip:
 		// The uploaded archive itself is kept as received (provenance, and
 		// the path of any entry refused inside it).
@@ -103,7 +104,9 @@ func safeName(name string) string {
 }
 
 // RequeueFile puts a failed or completed file back in the queue; its
-// documents are re-written with the same IDs.
+// documents are re-written with the same IDs. It is the operator's
+// explicit retry, so it resets the attempt count (a file quarantined
+// after crashing the process gets MaxInterrupts more tries).
 func (e *Engine) RequeueFile(caseID, fileID uint64) (store.File, error) {
 	f, err := e.ledger.UpdateFile(caseID, fileID, func(f *store.File) error {
 		if store.Pending(f.State) {
@@ -112,7 +115,7 @@ func (e *Engine) RequeueFile(caseID, fileID uint64) (store.File, error) {
 		if f.State == store.StateDuplicate {
 			return fmt.Errorf("file is a duplicate of file %d: %w", f.DuplicateOf, store.ErrInvalid)
 		}
-		f.State, f.Error = store.StateQueued, ""
+		f.State, f.Error, f.Attempts = store.StateQueued, "", 0
 		return nil
 	})
 	if err == nil {
@@ -155,6 +158,20 @@ func (e *Engine) DeleteFile(ctx context.Context, caseID, fileID uint64) error {
 		return err
 	}
 	if f.Path != "" && isUnder(f.Path, e.caseDirs(caseID).root) {
+		// Records made before content-addressed placement could share a
+		// path with their duplicates: the file goes only with its last
+		// record.
+		others, err := e.ledger.Files(caseID)
+		if err != nil {
+			return fmt.Errorf("check other records of %s: %w", f.Path, err)
+		}
+		for _, o := range others {
+			if filepath.Clean(o.Path) == filepath.Clean(f.Path) {
+				e.log.Info("deleted record's file kept: another record names it", "path", f.Path, "file_id", o.ID)
+				e.finished()
+				return nil
+			}
+		}
 		if err := os.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			e.log.Warn("remove deleted file", "path", f.Path, "err", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"casescope/store"
@@ -34,6 +35,11 @@ type ImportResult struct {
 	Queued   int      `json:"queued"`
 	Rejected int      `json:"rejected"`
 	Dupes    int      `json:"duplicates"`
+	// AlreadyRecorded counts files skipped because the case already holds
+	// a record of the same source path with the same sha256 (a re-run of
+	// an interrupted import); ExistingIDs are those records.
+	AlreadyRecorded int      `json:"already_recorded"`
+	ExistingIDs     []uint64 `json:"existing_file_ids,omitempty"`
 }
 
 type importer struct {
@@ -41,8 +47,13 @@ type importer struct {
 	c       store.Case
 	dirs    caseDirs
 	pending []store.NewFile
-	seen    map[string]bool // sha256 in this import, for in-batch dedupe
 	res     ImportResult
+	// reserved are the contents this import placed as originals and has
+	// not yet recorded (keys of Engine.placing), released by flush.
+	reserved []string
+	// bySource maps source path → the case's records of it, loaded on
+	// first use (nil until then).
+	bySource map[string][]store.File
 }
 
 // Import copies the given files, folders and ZIP archives into the case
@@ -55,7 +66,8 @@ func (e *Engine) Import(ctx context.Context, caseID uint64, paths []string) (Imp
 	if err != nil {
 		return ImportResult{}, err
 	}
-	im := &importer{e: e, c: c, dirs: e.caseDirs(caseID), seen: map[string]bool{}}
+	im := &importer{e: e, c: c, dirs: e.caseDirs(caseID)}
+	defer im.release()
 	if err := im.dirs.ensure(); err != nil {
 		return ImportResult{}, err
 	}
@@ -136,19 +148,37 @@ func (im *importer) flush() error {
 	if err != nil {
 		return fmt.Errorf("record files: %w", err)
 	}
+	// The ledger now holds the originals: later imports find them there.
+	im.release()
 	im.e.fault("import-recorded")
 	for _, r := range recs {
 		im.res.FileIDs = append(im.res.FileIDs, r.ID)
+		// Counted from what the ledger recorded, so the answer agrees
+		// with the records whatever ran concurrently.
 		switch r.State {
 		case store.StateQueued:
 			im.res.Queued++
 		case store.StateDuplicate:
-			// Counted when detected.
+			im.res.Dupes++
 		}
 	}
 	im.pending = im.pending[:0]
 	im.e.wake()
 	return nil
+}
+
+// release drops this import's content reservations (after its records
+// are committed, or when it gives up).
+func (im *importer) release() {
+	if len(im.reserved) == 0 {
+		return
+	}
+	im.e.placeMu.Lock()
+	for _, k := range im.reserved {
+		delete(im.e.placing, k)
+	}
+	im.e.placeMu.Unlock()
+	im.reserved = im.reserved[:0]
 }
 
 // addFile imports one regular file: a ZIP is extracted, an EVTX is copied
@@ -165,7 +195,7 @@ func (im *importer) addFile(ctx context.Context, path, name string, depth int) e
 		}
 		return im.addZip(ctx, path, name, depth+1)
 	case kindEVTX:
-		return im.addEVTX(path, name, false)
+		return im.addEVTX(path, name, path, false)
 	default:
 		return im.reject(name, path, "not an EVTX file (missing ElfFile signature)")
 	}
@@ -219,44 +249,183 @@ func safeBase(name string) string {
 }
 
 // addEVTX copies (or, for a file already in staging, moves) an EVTX file
-// into the case, hashing it on the way.
-func (im *importer) addEVTX(src, name string, staged bool) error {
+// into the case, hashing it on the way. source is where an import read it
+// from ("" for uploads): a file the case already holds from the same
+// source with the same content is skipped (see ImportResult).
+func (im *importer) addEVTX(src, name, source string, staged bool) error {
+	if source != "" && !staged {
+		// Hash in place first: a re-run must not copy what it skips.
+		if recs, err := im.recordsOf(source); err != nil {
+			return err
+		} else if len(recs) > 0 {
+			sum, _, err := hashFile(src)
+			if err != nil {
+				return im.reject(name, src, err.Error())
+			}
+			if im.skipRecorded(source, sum) {
+				return nil
+			}
+		}
+	}
 	tmp, sum, size, err := im.stage(src, staged)
 	if err != nil {
 		return im.reject(name, src, err.Error())
 	}
-	dup := im.seen[sum]
-	if !dup {
-		if _, err := im.e.ledger.FileBySHA(im.c.ID, sum); err == nil {
-			dup = true
-		} else if !errors.Is(err, store.ErrNotFound) {
+	if source != "" && staged {
+		if _, err := im.recordsOf(source); err != nil {
 			os.Remove(tmp)
-			return fmt.Errorf("dedupe lookup: %w", err)
+			return err
+		}
+		if im.skipRecorded(source, sum) {
+			os.Remove(tmp)
+			return nil
 		}
 	}
-	var dst string
-	if dup {
-		// Duplicates keep their own copy in a folder nothing ever moves,
-		// so their recorded path cannot go stale.
-		f, err := os.CreateTemp(im.dirs.duplicates, sum[:16]+"_*_"+safeBase(name))
-		if err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("create duplicate slot: %w", err)
-		}
-		dst = f.Name()
-		f.Close()
-		im.res.Dupes++
-	} else {
-		dst = filepath.Join(im.dirs.uploads, sum[:16]+"_"+safeBase(name))
-		im.seen[sum] = true
-	}
-	if err := os.Rename(tmp, dst); err != nil {
+	dst, err := im.place(tmp, sum, size, name)
+	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("place %s: %w", name, err)
+		return err
 	}
 	im.e.fault("import-placed")
-	im.pending = append(im.pending, store.NewFile{Name: name, SHA256: sum, Size: size, Path: dst, State: store.StateQueued})
+	im.pending = append(im.pending, store.NewFile{Name: name, SHA256: sum, Size: size, Path: dst, State: store.StateQueued, Source: source})
 	return im.maybeFlush()
+}
+
+// recordsOf returns the case's records imported from source, loading
+// the case's records once per import.
+func (im *importer) recordsOf(source string) ([]store.File, error) {
+	if im.bySource == nil {
+		files, err := im.e.ledger.Files(im.c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("list recorded files: %w", err)
+		}
+		im.bySource = map[string][]store.File{}
+		for _, f := range files {
+			if f.Source != "" {
+				im.bySource[f.Source] = append(im.bySource[f.Source], f)
+			}
+		}
+	}
+	return im.bySource[source], nil
+}
+
+// skipRecorded reports (and counts) a source already recorded with this
+// content: re-running an interrupted import adds neither a record nor a
+// copy; the earlier record's work resumes on the engine.
+func (im *importer) skipRecorded(source, sum string) bool {
+	for _, f := range im.bySource[source] {
+		if f.SHA256 == sum {
+			im.res.AlreadyRecorded++
+			im.res.ExistingIDs = append(im.res.ExistingIDs, f.ID)
+			return true
+		}
+	}
+	return false
+}
+
+// contentKey names one content (sha256) in one case.
+func contentKey(caseID uint64, sum string) string {
+	return strconv.FormatUint(caseID, 10) + "/" + sum
+}
+
+// place puts the staged content tmp into the case and returns its path.
+// The first copy of a content becomes the original in uploads/; a later
+// copy is a duplicate in duplicates/ whose file is a hard link to the
+// original's, so the content is stored once while every record names a
+// path of its own, and deleting any record's file never takes evidence
+// another record needs. Deciding and placing happen under placeMu, and an
+// original stays reserved in Engine.placing until its record is committed
+// (flush), so concurrent imports of one content agree on one original.
+// Nothing ever overwrites an existing file.
+func (im *importer) place(tmp, sum string, size int64, name string) (string, error) {
+	e := im.e
+	key := contentKey(im.c.ID, sum)
+	e.placeMu.Lock()
+	defer e.placeMu.Unlock()
+	orig, dup := e.placing[key]
+	if !dup {
+		f, err := e.ledger.FileBySHA(im.c.ID, sum)
+		switch {
+		case err == nil:
+			orig, dup = f.Path, true
+		case !errors.Is(err, store.ErrNotFound):
+			return "", fmt.Errorf("dedupe lookup: %w", err)
+		}
+	}
+	if dup {
+		// An original archived meanwhile has moved: look it up again.
+		relookup := func() string {
+			if f, err := e.ledger.FileBySHA(im.c.ID, sum); err == nil {
+				return f.Path
+			}
+			return ""
+		}
+		return im.placeDuplicate(tmp, orig, relookup, sum, size, name)
+	}
+	dst, err := placeNew(tmp, im.dirs.uploads, sum[:16]+"_"+safeBase(name))
+	if err != nil {
+		return "", fmt.Errorf("place %s: %w", name, err)
+	}
+	e.placing[key] = dst
+	im.reserved = append(im.reserved, key)
+	return dst, nil
+}
+
+// placeDuplicate gives a duplicate its own path, a hard link to the
+// original's file (at orig, or where relookup finds it after a move) when
+// that is in the case with the same size; otherwise it keeps this copy.
+func (im *importer) placeDuplicate(tmp, orig string, relookup func() string, sum string, size int64, name string) (string, error) {
+	slot, err := os.CreateTemp(im.dirs.duplicates, sum[:16]+"_*_"+safeBase(name))
+	if err != nil {
+		return "", fmt.Errorf("create duplicate slot: %w", err)
+	}
+	dst := slot.Name()
+	slot.Close()
+	for try := 0; try < 2; try++ {
+		if try == 1 {
+			orig = relookup()
+		}
+		if st, err := os.Stat(orig); orig == "" || err != nil || st.Size() != size || !isUnder(orig, im.dirs.root) {
+			continue
+		}
+		// Link beside tmp, then rename over the reserved slot: dst is
+		// never a half-made file.
+		link := tmp + ".link"
+		if err := os.Link(orig, link); err != nil {
+			continue
+		}
+		if err := os.Rename(link, dst); err != nil {
+			os.Remove(link)
+			continue
+		}
+		os.Remove(tmp)
+		return dst, nil
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(dst)
+		return "", fmt.Errorf("place duplicate %s: %w", name, err)
+	}
+	return dst, nil
+}
+
+// placeNew moves tmp to dir/name without replacing anything there: a
+// taken name gets a unique variant.
+func placeNew(tmp, dir, name string) (string, error) {
+	dst := filepath.Join(dir, name)
+	if err := os.Link(tmp, dst); err == nil {
+		os.Remove(tmp)
+		return dst, nil
+	}
+	f, err := os.CreateTemp(dir, "*_"+name)
+	if err != nil {
+		return "", fmt.Errorf("create slot: %w", err)
+	}
+	f.Close()
+	if err := os.Rename(tmp, f.Name()); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 // stage puts the content of src into the case's staging folder and returns
@@ -346,7 +515,13 @@ func (im *importer) addZip(ctx context.Context, path, name string, depth int) er
 		kind, _ := sniff(dst)
 		switch kind {
 		case kindEVTX:
-			if err := im.addEVTX(dst, entryName, true); err != nil {
+			// Entries of an archive read from outside the case have a
+			// source (re-runs skip them); extracted or uploaded ones don't.
+			source := ""
+			if !isUnder(path, im.dirs.root) {
+				source = path + "!/" + zf.Name
+			}
+			if err := im.addEVTX(dst, entryName, source, true); err != nil {
 				return err
 			}
 		case kindZip:

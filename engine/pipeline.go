@@ -295,6 +295,11 @@ func (e *Engine) archiveZero(f store.File) error {
 		return err
 	}
 	m := store.MoveIntent{CaseID: f.CaseID, FileID: f.ID, From: f.Path, To: to, Archive: true}
+	// Importers link duplicates to the path the ledger names: hold them
+	// off while the file is at neither the recorded path nor recorded at
+	// the new one.
+	e.placeMu.Lock()
+	defer e.placeMu.Unlock()
 	if err := e.ledger.BeginMove(m); err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"casescope/evtx"
 )
 
 // Sentinel errors.
@@ -70,26 +72,66 @@ type Case struct {
 // File is the ledger's record of one evidence file. The ledger is the
 // queue: State is the file's place in it.
 type File struct {
-	ID          uint64    `json:"id"`
-	CaseID      uint64    `json:"case_id"`
-	Name        string    `json:"name"` // original name, relative to what was imported
-	SHA256      string    `json:"sha256"`
-	Size        int64     `json:"size"`
-	Path        string    `json:"path"` // absolute path on disk now
-	State       string    `json:"state"`
-	Hidden      bool      `json:"hidden"`
-	ZeroEvents  bool      `json:"zero_event,omitempty"`
-	Events      int64     `json:"events"`
-	Error       string    `json:"error"`
-	Warnings    []string  `json:"warnings,omitempty"`
-	DuplicateOf uint64    `json:"duplicate_of,omitempty"`
-	SigmaHits   int64     `json:"sigma_hits"`
-	IOCHits     int64     `json:"ioc_hits"`
-	Attempts    int       `json:"attempts"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
-	Started     time.Time `json:"started,omitzero"`
-	Finished    time.Time `json:"finished,omitzero"`
+	ID          uint64   `json:"id"`
+	CaseID      uint64   `json:"case_id"`
+	Name        string   `json:"name"` // original name, relative to what was imported
+	SHA256      string   `json:"sha256"`
+	Size        int64    `json:"size"`
+	Path        string   `json:"path"` // absolute path on disk now
+	State       string   `json:"state"`
+	Hidden      bool     `json:"hidden"`
+	ZeroEvents  bool     `json:"zero_event,omitempty"`
+	Events      int64    `json:"events"`
+	Error       string   `json:"error"`
+	Warnings    []string `json:"warnings,omitempty"`
+	DuplicateOf uint64   `json:"duplicate_of,omitempty"`
+	SigmaHits   int64    `json:"sigma_hits"`
+	IOCHits     int64    `json:"ioc_hits"`
+	// Attempts counts claims for indexing; it is written in the same
+	// transaction that marks the file indexing, before any work, so a
+	// file that kills the process is known at the next start
+	// (RecoverInterrupted).
+	Attempts int `json:"attempts"`
+	// Source is the absolute path an import read the file from (empty
+	// for uploads): with SHA256 it tells a re-run of the same import
+	// from new evidence.
+	Source string `json:"source,omitempty"`
+	Accounting
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+}
+
+// Accounting is what reading a file found, beside the events indexed
+// (evtx.Stats as stored): nothing skipped is silent. Zero values mean
+// nothing of that kind (or a record written before accounting existed).
+type Accounting struct {
+	HeaderChunks     int  `json:"header_chunks,omitempty"`
+	Chunks           int  `json:"chunks,omitempty"`
+	RecordsExpected  int  `json:"records_expected"`
+	RecordsRecovered int  `json:"records_recovered"`
+	RecordsSkipped   int  `json:"records_skipped"`
+	ChunksSkipped    int  `json:"chunks_skipped"`
+	StaleChunks      int  `json:"stale_chunks,omitempty"`
+	Truncated        bool `json:"truncated"`
+	// Problems is capped at MaxProblems; the counts above are not.
+	Problems []evtx.Problem `json:"problems,omitempty"`
+}
+
+// MaxProblems caps the problems kept per file: a badly damaged file can
+// have thousands, and the record is read whole by every listing.
+const MaxProblems = 50
+
+// AccountingOf converts a reader's statistics to the ledger's record.
+func AccountingOf(st evtx.Stats) Accounting {
+	a := Accounting{HeaderChunks: st.HeaderChunks, Chunks: st.Chunks, RecordsExpected: st.RecordsExpected,
+		RecordsRecovered: st.RecordsRecovered, RecordsSkipped: st.SkippedRecords, ChunksSkipped: st.SkippedChunks,
+		StaleChunks: st.StaleChunks, Truncated: st.Truncated}
+	if len(st.Problems) > 0 {
+		a.Problems = append([]evtx.Problem(nil), st.Problems[:min(len(st.Problems), MaxProblems)]...)
+	}
+	return a
 }
 
 // MoveIntent records a file move before it happens, so recovery can finish
@@ -308,6 +350,9 @@ type NewFile struct {
 	// Error for a file refused at import.
 	State string
 	Error string
+	// Source is the absolute path the file was imported from ("" for
+	// uploads).
+	Source string
 }
 
 // AddFiles records files in one transaction. A file whose sha256 already
@@ -328,7 +373,7 @@ func (l *Ledger) AddFiles(caseID uint64, files []NewFile) ([]File, error) {
 				return err
 			}
 			f := File{ID: id, CaseID: caseID, Name: nf.Name, SHA256: nf.SHA256, Size: nf.Size, Path: nf.Path,
-				State: nf.State, Error: nf.Error, Created: now}
+				State: nf.State, Error: nf.Error, Source: nf.Source, Created: now}
 			if f.State == "" {
 				f.State = StateQueued
 			}
@@ -480,7 +525,7 @@ func (l *Ledger) RequeueIndexed(caseID uint64) (int, error) {
 			if f.State != StateCompleted || f.Events == 0 {
 				continue
 			}
-			f.State = StateQueued
+			f.State, f.Attempts = StateQueued, 0
 			if err := putFile(tx, f, StateCompleted); err != nil {
 				return err
 			}
@@ -491,38 +536,83 @@ func (l *Ledger) RequeueIndexed(caseID uint64) (int, error) {
 	return n, err
 }
 
-// Requeue puts every file left mid-work (indexing, sigma, ioc) back to
-// queued, e.g. at start-up after a crash. It returns how many it moved.
+// Requeue parks every file left mid-work (indexing, sigma, ioc) back in
+// the queue: Close does this for the files it interrupted. A parked
+// indexing attempt is given back (Attempts-1), because a shutdown is not
+// the file's doing; only crashes count towards RecoverInterrupted's cap.
+// It returns how many it moved.
 func (l *Ledger) Requeue() (int, error) {
 	n := 0
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		for _, st := range []string{StateIndexing, StateSigma, StateIOC} {
-			b := tx.Bucket(bktByState).Bucket([]byte(st))
-			if b == nil {
-				continue
+		return forMidWork(tx, func(f *File) error {
+			if f.State == StateIndexing && f.Attempts > 0 {
+				f.Attempts--
 			}
-			var keys [][]byte
-			if err := b.ForEach(func(k, _ []byte) error {
-				keys = append(keys, bytes.Clone(k))
-				return nil
-			}); err != nil {
-				return err
-			}
-			for _, k := range keys {
-				var f File
-				if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
-					return err
-				}
-				f.State = StateQueued
-				if err := putFile(tx, &f, st); err != nil {
-					return err
-				}
-				n++
-			}
-		}
-		return nil
+			old := f.State
+			f.State = StateQueued
+			n++
+			return putFile(tx, f, old)
+		})
 	})
 	return n, err
+}
+
+// RecoverInterrupted settles files a dead process left mid-work, at
+// start-up: a file found indexing whose claims already reached
+// maxAttempts has taken the process down that many times, so it is
+// quarantined as failed (returned, for its partial documents to be
+// dropped) instead of requeued into a crash loop; every other file goes
+// back to the queue. It returns the quarantined files and how many it
+// requeued.
+func (l *Ledger) RecoverInterrupted(maxAttempts int) ([]File, int, error) {
+	var failed []File
+	n := 0
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		failed, n = failed[:0], 0
+		return forMidWork(tx, func(f *File) error {
+			old := f.State
+			if f.State == StateIndexing && maxAttempts > 0 && f.Attempts >= maxAttempts {
+				f.State = StateFailed
+				f.Error = fmt.Sprintf("interrupted the process %d times", f.Attempts)
+				f.Events = 0
+				f.Finished = time.Now().UTC()
+				failed = append(failed, *f)
+			} else {
+				f.State = StateQueued
+				n++
+			}
+			return putFile(tx, f, old)
+		})
+	})
+	return failed, n, err
+}
+
+// forMidWork calls fn for every file in a mid-work state (indexing,
+// sigma, ioc), inside tx; fn may change the file's state.
+func forMidWork(tx *bolt.Tx, fn func(f *File) error) error {
+	for _, st := range []string{StateIndexing, StateSigma, StateIOC} {
+		b := tx.Bucket(bktByState).Bucket([]byte(st))
+		if b == nil {
+			continue
+		}
+		var keys [][]byte
+		if err := b.ForEach(func(k, _ []byte) error {
+			keys = append(keys, bytes.Clone(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			var f File
+			if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+				return err
+			}
+			if err := fn(&f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // BeginMove records the intent to move a file. The caller then renames the
