@@ -72,35 +72,32 @@ type Case struct {
 // File is the ledger's record of one evidence file. The ledger is the
 // queue: State is the file's place in it.
 type File struct {
-	ID          uint64   `json:"id"`
-	CaseID      uint64   `json:"case_id"`
-	Name        string   `json:"name"` // original name, relative to what was imported
-	SHA256      string   `json:"sha256"`
-	Size        int64    `json:"size"`
-	Path        string   `json:"path"` // absolute path on disk now
-	State       string   `json:"state"`
-	Hidden      bool     `json:"hidden"`
-	ZeroEvents  bool     `json:"zero_event,omitempty"`
-	Events      int64    `json:"events"`
-	Error       string   `json:"error"`
-	Warnings    []string `json:"warnings,omitempty"`
-	DuplicateOf uint64   `json:"duplicate_of,omitempty"`
-	SigmaHits   int64    `json:"sigma_hits"`
-	IOCHits     int64    `json:"ioc_hits"`
-	// Attempts counts claims for indexing; it is written in the same
-	// transaction that marks the file indexing, before any work, so a
-	// file that kills the process is known at the next start
-	// (RecoverInterrupted).
-	Attempts int `json:"attempts"`
+	ID          uint64    `json:"id"`
+	CaseID      uint64    `json:"case_id"`
+	Name        string    `json:"name"` // original name, relative to what was imported
+	SHA256      string    `json:"sha256"`
+	Size        int64     `json:"size"`
+	Path        string    `json:"path"` // absolute path on disk now
+	State       string    `json:"state"`
+	Hidden      bool      `json:"hidden"`
+	ZeroEvents  bool      `json:"zero_event,omitempty"`
+	Events      int64     `json:"events"`
+	Error       string    `json:"error"`
+	Warnings    []string  `json:"warnings,omitempty"`
+	DuplicateOf uint64    `json:"duplicate_of,omitempty"`
+	SigmaHits   int64     `json:"sigma_hits"`
+	IOCHits     int64     `json:"ioc_hits"`
+	Attempts    int       `json:"attempts"` // claims for indexing, counted before any work (see Claim)
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+	Started     time.Time `json:"started,omitzero"`
+	Finished    time.Time `json:"finished,omitzero"`
+
 	// Source is the absolute path an import read the file from (empty
 	// for uploads): with SHA256 it tells a re-run of the same import
 	// from new evidence.
 	Source string `json:"source,omitempty"`
 	Accounting
-	Created  time.Time `json:"created"`
-	Updated  time.Time `json:"updated"`
-	Started  time.Time `json:"started,omitzero"`
-	Finished time.Time `json:"finished,omitzero"`
 }
 
 // Accounting is what reading a file found, beside the events indexed
