@@ -65,6 +65,7 @@ func (e *Engine) Export(ctx context.Context, caseID uint64, req ExportRequest, w
 		cw := csv.NewWriter(bw)
 		header := append([]string{"Timestamp", "Computer", "Channel", "EventID", "Level", "Provider", "RecordID", "Description"}, keyFields...)
 		header = append(header, "SigmaRules", "IOCs", "Tags", "Note", "File", "AllFields")
+		header = append(header, systemColumns...)
 		if err := cw.Write(header); err != nil {
 			return 0, fmt.Errorf("write csv: %w", err)
 		}
@@ -77,7 +78,7 @@ func (e *Engine) Export(ctx context.Context, caseID uint64, req ExportRequest, w
 		finish = func() error { return nil }
 	case FormatSigmaCSV:
 		cw := csv.NewWriter(bw)
-		if err := cw.Write([]string{"Timestamp", "Computer", "Channel", "EventID", "Level", "RuleTitle", "RuleID", "Tags", "RecordID", "Details"}); err != nil {
+		if err := cw.Write(append([]string{"Timestamp", "Computer", "Channel", "EventID", "Level", "RuleTitle", "RuleID", "Tags", "RecordID", "Details"}, systemColumns...)); err != nil {
 			return 0, fmt.Errorf("write csv: %w", err)
 		}
 		row = func(v *EventView) error {
@@ -110,6 +111,53 @@ func andQuery(q, extra string) string {
 		return extra
 	}
 	return "(" + q + ") AND " + extra
+}
+
+// systemColumns are the System fields the CSV exports add after their
+// original columns, under their Windows names (the others have columns
+// already).
+var systemColumns = []string{"Qualifiers", "Version", "Task", "Opcode", "Keywords", "ProviderGUID", "EventSourceName",
+	"ProcessID", "ThreadID", "UserID", "ActivityID", "RelatedActivityID"}
+
+// systemValues renders ev's systemColumns; numbers Windows always writes
+// are shown when zero, optional strings are empty when absent.
+func systemValues(ev *evtx.Event) []string {
+	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	return []string{ev.Qualifiers, u(uint64(ev.Version)), u(uint64(ev.Task)), u(uint64(ev.Opcode)), ev.Keywords,
+		ev.ProviderGUID, ev.EventSourceName, u(uint64(ev.ProcessID)), u(uint64(ev.ThreadID)), ev.UserID,
+		ev.ActivityID, ev.RelatedActivityID}
+}
+
+// SystemFields lists every System element and attribute of ev under its
+// Windows name, in Event Viewer's order; optional ones only when present.
+func SystemFields(ev *evtx.Event) []evtx.Field {
+	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	out := make([]evtx.Field, 0, 19)
+	add := func(name, v string, always bool) {
+		if always || v != "" {
+			out = append(out, evtx.Field{Name: name, Value: v})
+		}
+	}
+	add("Provider", ev.Provider, true)
+	add("ProviderGUID", ev.ProviderGUID, false)
+	add("EventSourceName", ev.EventSourceName, false)
+	add("EventID", u(uint64(ev.EventID)), true)
+	add("Qualifiers", ev.Qualifiers, false)
+	add("Version", u(uint64(ev.Version)), true)
+	add("Level", u(uint64(ev.Level)), true)
+	add("Task", u(uint64(ev.Task)), true)
+	add("Opcode", u(uint64(ev.Opcode)), true)
+	add("Keywords", ev.Keywords, false)
+	add("TimeCreated", isoTime(ev.TimeCreated), true)
+	add("EventRecordID", u(ev.RecordID), true)
+	add("ActivityID", ev.ActivityID, false)
+	add("RelatedActivityID", ev.RelatedActivityID, false)
+	add("ProcessID", u(uint64(ev.ProcessID)), true)
+	add("ThreadID", u(uint64(ev.ThreadID)), true)
+	add("Channel", ev.Channel, true)
+	add("Computer", ev.Computer, true)
+	add("UserID", ev.UserID, false)
+	return out
 }
 
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
@@ -146,7 +194,8 @@ func csvRow(v *EventView) []string {
 	if v.Tag != nil {
 		tags, note = strings.Join(v.Tag.Terms(), ","), v.Tag.Note
 	}
-	return append(r, strings.Join(rules, "; "), strings.Join(iocs, "; "), tags, note, v.FileName, allFields(ev))
+	r = append(r, strings.Join(rules, "; "), strings.Join(iocs, "; "), tags, note, v.FileName, allFields(ev))
+	return append(r, systemValues(ev)...)
 }
 
 // timesketchRecord is one line of Timesketch's JSONL import: message,
@@ -182,6 +231,19 @@ func timesketchRecord(v *EventView) map[string]any {
 		"source_file":      v.FileName,
 		"casescope_id":     v.ID,
 	}
+	// Every System field under the Event's JSON names; numbers always
+	// (zero is a value), optional strings when present.
+	rec["version"], rec["task"], rec["opcode"] = ev.Version, ev.Task, ev.Opcode
+	rec["process_id"], rec["thread_id"] = ev.ProcessID, ev.ThreadID
+	for k, val := range map[string]string{"keywords": ev.Keywords, "user_id": ev.UserID, "qualifiers": ev.Qualifiers,
+		"provider_guid": ev.ProviderGUID, "event_source_name": ev.EventSourceName, "activity_id": ev.ActivityID,
+		"related_activity_id": ev.RelatedActivityID} {
+		if val != "" {
+			rec[k] = val
+		}
+	}
+	// Data fields as evt_<name>; a repeated name (every unnamed <Data> is
+	// "Data") becomes a list of all its values in document order.
 	for _, f := range ev.Data {
 		key := "evt_" + strings.Map(func(r rune) rune {
 			if r == ' ' || r == '.' {
@@ -189,8 +251,13 @@ func timesketchRecord(v *EventView) map[string]any {
 			}
 			return r
 		}, f.Name)
-		if _, exists := rec[key]; !exists {
+		switch prev := rec[key].(type) {
+		case nil:
 			rec[key] = f.Value
+		case string:
+			rec[key] = []string{prev, f.Value}
+		case []string:
+			rec[key] = append(prev, f.Value)
 		}
 	}
 	if len(v.Sigma) > 0 {
@@ -241,8 +308,8 @@ func sigmaRow(v *EventView, h store.SigmaHit) []string {
 	}
 	tags := append([]string(nil), h.Tags...)
 	sort.Strings(tags)
-	return []string{isoTime(ev.TimeCreated), ev.Computer, ev.Channel, strconv.Itoa(int(ev.EventID)), h.Level, h.Title, h.RuleID,
-		strings.Join(tags, ","), strconv.FormatUint(ev.RecordID, 10), strings.Join(details, " ¦ ")}
+	return append([]string{isoTime(ev.TimeCreated), ev.Computer, ev.Channel, strconv.Itoa(int(ev.EventID)), h.Level, h.Title, h.RuleID,
+		strings.Join(tags, ","), strconv.FormatUint(ev.RecordID, 10), strings.Join(details, " ¦ ")}, systemValues(ev)...)
 }
 
 // streamMatches calls fn for every event matching q (and the request's time

@@ -21,6 +21,7 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
+	"system": SystemFields,
 }).Parse(reportTemplate))
 
 // maxReportTimeline bounds the timeline section of the report.

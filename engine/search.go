@@ -199,6 +199,37 @@ func findRecord(evs []*evtx.Event, ref store.DocRef) *evtx.Event {
 	return nil
 }
 
+// EventXML returns one event's Event Viewer-style XML, rendered from its
+// record by the EVTX reader (the event text is the evidence's: hostile).
+func (e *Engine) EventXML(ctx context.Context, caseID uint64, id string) (string, error) {
+	ref, ok := store.ParseDocID(id)
+	if !ok {
+		return "", fmt.Errorf("event %q: %w", id, store.ErrNotFound)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	f, err := e.ledger.File(caseID, ref.File)
+	if err != nil {
+		return "", fmt.Errorf("event %q: %w", id, err)
+	}
+	if f.Path == "" {
+		return "", fmt.Errorf("event %q: file gone: %w", id, store.ErrNotFound)
+	}
+	evs, err := evtx.ReadChunkXML(f.Path, ref.Chunk)
+	if err != nil {
+		return "", fmt.Errorf("event %q: file gone or unreadable: %w", id, store.ErrNotFound)
+	}
+	ev := findRecord(evs, ref)
+	if ev == nil {
+		return "", fmt.Errorf("event %q: %w", id, store.ErrNotFound)
+	}
+	if ev.XML == "" {
+		return "", fmt.Errorf("event %q: no XML rendering from this reader: %w", id, store.ErrNotFound)
+	}
+	return ev.XML, nil
+}
+
 type chunkKey struct {
 	file  uint64
 	chunk int64

@@ -5,11 +5,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"casescope/engine"
+	"casescope/evtx"
 	"casescope/internal/corpus"
 	"casescope/store"
 	"casescope/web"
@@ -107,6 +109,30 @@ func TestUploadCompletesAndSearches(t *testing.T) {
 	}
 	if ev.Event == nil || ev.Event.RecordID != all.Hits[0].Event.RecordID || ev.FileName != f.Name {
 		t.Fatalf("event: got %+v, want record %d of %s", ev, all.Hits[0].Event.RecordID, f.Name)
+	}
+	// "View XML": the record as Event Viewer's XML, as JSON (never as an
+	// XML document a browser would render). Readers that render no XML
+	// answer 404 with the reason.
+	var x struct {
+		ID  string `json:"id"`
+		XML string `json:"xml"`
+	}
+	st, raw = r.call(t, "GET", "/api/cases/upload/events/"+url.PathEscape(id)+"/xml", nil, &x)
+	evs, err := evtx.ReadChunkXML(f.Path, ev.Event.ChunkOffset/evtx.ChunkSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case len(evs) > 0 && evs[0].XML != "":
+		wantRec := "<EventRecordID>" + strconv.FormatUint(ev.Event.RecordID, 10) + "</EventRecordID>"
+		if st != http.StatusOK || x.ID != id || !strings.Contains(x.XML, wantRec) {
+			t.Errorf("event xml: %d %q, want 200 with %s", st, x.XML, wantRec)
+		}
+	case st != http.StatusNotFound || !strings.Contains(raw, "no XML rendering"):
+		t.Errorf("event xml from a reader without XML: %d %s, want 404", st, raw)
+	}
+	if st, raw := r.call(t, "GET", "/api/cases/upload/events/1-0-o999999/xml", nil, nil); st != http.StatusNotFound {
+		t.Errorf("unknown event xml: %d %s, want 404", st, raw)
 	}
 
 	var cs struct {

@@ -434,6 +434,13 @@ func TestBrowserXSS(t *testing.T) {
 	b.waitFor("results", `document.querySelector('#results tbody tr[data-id]') !== null`, 20*time.Second)
 	b.do("open an event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS("#event-data")))
 	b.waitFor("the hostile data field", `document.querySelector('#event-data').textContent.includes(`+js(xssScript)+`)`, 30*time.Second)
+	// Clicked again if the panel re-renders with the fresh event meanwhile.
+	b.waitFor("the hostile XML as text", `(() => {
+		const pre = document.querySelector('#event-xml');
+		if (pre && pre.hidden) document.querySelector('#view-xml').click();
+		return !!pre && pre.textContent.includes(`+js(xssScript)+`);
+	})()`, 30*time.Second)
+	b.assertInert("event xml", xssImg)
 	// A tag the server refuses (its message repeats the value), then a
 	// hostile note it accepts.
 	b.do("bad tag", chromedp.SetValue(chromedp.CSS("#tag-words"), xssImg), chromedp.Click(chromedp.CSS("#tag-save")))
@@ -528,6 +535,10 @@ func hostileEvents(next http.Handler) http.Handler {
 		case r.Method != http.MethodGet:
 		case strings.HasSuffix(p, "/search"):
 			kind = "search"
+		case strings.Contains(p, "/events/") && strings.HasSuffix(p, "/xml"):
+			// The record's XML, hostile whatever the reader renders.
+			writeJSONTest(w, map[string]string{"id": p, "xml": "<Event><EventData><Data>" + xssScript + xssImg + "</Data></EventData></Event>"})
+			return
 		case strings.Contains(p, "/events/"):
 			kind = "event"
 		case strings.HasSuffix(p, "/sigma"):
@@ -550,6 +561,11 @@ func hostileEvents(next http.Handler) http.Handler {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(body)
 	})
+}
+
+func writeJSONTest(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 func poison(kind string, body []byte) []byte {

@@ -203,6 +203,24 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ev)
 }
 
+// handleEventXML answers one event's Event Viewer-style XML as JSON
+// {"id", "xml"}: never as an XML document, which a browser could render
+// (the text is the evidence's, attacker-controlled).
+func (s *Server) handleEventXML(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	x, err := s.eng.EventXML(r.Context(), c.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": id, "xml": x})
+}
+
 // handleTag sets an event's star, tags and note (all three replace what
 // was there; an empty tag removes it).
 func (s *Server) handleTag(w http.ResponseWriter, r *http.Request) {

@@ -98,6 +98,7 @@ type Ledger interface {
 type Engine interface {
 	Search(ctx context.Context, caseID uint64, req store.SearchRequest) (engine.SearchPage, error)
 	Event(ctx context.Context, caseID uint64, id string) (engine.EventView, error)
+	EventXML(ctx context.Context, caseID uint64, id string) (string, error)
 	TagEvent(ctx context.Context, caseID uint64, t store.Tag) (store.Tag, error)
 	Index(caseID uint64) (*store.Index, error)
 	Stats(caseID uint64) (engine.CaseStats, error)
@@ -239,6 +240,7 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "GET", "/search", ro, "", s.handleSearch)
 			s.route(r, "GET", "/export", ro, "case.export", s.handleExport)
 			s.route(r, "GET", "/events/{id}", ro, "", s.handleEvent)
+			s.route(r, "GET", "/events/{id}/xml", ro, "", s.handleEventXML)
 			s.route(r, "PUT", "/events/{id}/tag", analyst, "event.tag", s.handleTag)
 			s.route(r, "POST", "/tag-query", analyst, "event.tag.bulk", s.handleBulkTag)
 			s.route(r, "GET", "/report", ro, "case.report", s.handleReport)

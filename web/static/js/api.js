@@ -78,6 +78,7 @@ export const api = {
   deleteFile: (id, fid) => call('DELETE', c(id) + '/files/' + fid),
   search: (id, params) => call('GET', c(id) + '/search?' + new URLSearchParams(params).toString()),
   event: (id, docId) => call('GET', c(id) + '/events/' + encodeURIComponent(docId)),
+  eventXML: (id, docId) => call('GET', c(id) + '/events/' + encodeURIComponent(docId) + '/xml'),
   tag: (id, docId, tag) => call('PUT', c(id) + '/events/' + encodeURIComponent(docId) + '/tag', tag),
   sigma: (id) => call('GET', c(id) + '/sigma'),
   iocs: (id) => call('GET', c(id) + '/iocs'),

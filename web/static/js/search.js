@@ -328,15 +328,20 @@ export function mount(root, app, params) {
         h('p', {class: 'muted', text: 'The file holding this event was removed. ' + hit.id}));
       return;
     }
+    // Every System element and attribute under its Windows name; numbers
+    // Windows always writes are shown when zero (zero is a value).
     const sys = [
-      ['Time (UTC)', ts(ev.time)], ['Computer', ev.computer], ['Channel', ev.channel], ['Provider', ev.provider],
-      ['Event ID', String(ev.event_id)], ['Record ID', String(ev.record_id)],
+      ['TimeCreated (UTC)', ts(ev.time)], ['Computer', ev.computer], ['Channel', ev.channel], ['Provider', ev.provider],
+      ['ProviderGUID', ev.provider_guid], ['EventSourceName', ev.event_source_name],
+      ['EventID', String(ev.event_id)], ['Qualifiers', ev.qualifiers], ['EventRecordID', String(ev.record_id)],
+      ['Version', ev.version],
       ['Level', ev.level !== undefined ? ev.level + (WIN_LEVELS[ev.level] ? ' (' + WIN_LEVELS[ev.level] + ')' : '') : ''],
       ['Task', ev.task], ['Opcode', ev.opcode], ['Keywords', ev.keywords],
-      ['Process / thread', (ev.process_id || ev.thread_id) ? ev.process_id + ' / ' + ev.thread_id : ''],
-      ['User SID', ev.user_id], ['File', hit.file_name + ' (file ' + hit.file_id + ')'], ['Document', hit.id],
+      ['ActivityID', ev.activity_id], ['RelatedActivityID', ev.related_activity_id],
+      ['ProcessID', ev.process_id], ['ThreadID', ev.thread_id],
+      ['UserID', ev.user_id], ['File', hit.file_name + ' (file ' + hit.file_id + ')'], ['Document', hit.id],
     ];
-    const sysRows = sys.filter(([, v]) => v !== undefined && v !== null && v !== '' && v !== 0)
+    const sysRows = sys.filter(([, v]) => v !== undefined && v !== null && v !== '')
       .map(([k, v]) => h('tr', null, h('th', {text: k}), h('td', {class: 'mono', text: String(v)})));
 
     const dataRows = (ev.data || []).map((f) => h('tr', null,
@@ -381,8 +386,37 @@ export function mount(root, app, params) {
       tagEditor(hit),
       h('section', {class: 'detail-sec'}, h('h3', {text: 'System'}),
         h('table', {class: 'kv', id: 'event-system'}, h('tbody', null, sysRows))),
+      xmlSection(hit),
       h('div', {class: 'detail-foot'},
         h('button', {type: 'button', class: 'btn btn-small', text: 'Copy as JSON', onclick: () => copyJSON(hit)})));
+  }
+
+  // xmlSection is the "View XML" toggle: the event as Event Viewer's XML,
+  // fetched on demand and shown as text (textContent via h's text: the
+  // XML is the evidence's, attacker-controlled).
+  function xmlSection(hit) {
+    const pre = h('pre', {class: 'val mono event-xml', id: 'event-xml', hidden: true});
+    const btn = h('button', {type: 'button', class: 'btn btn-small', id: 'view-xml', text: 'View XML'});
+    let loaded = false;
+    btn.addEventListener('click', async () => {
+      if (!pre.hidden) {
+        pre.hidden = true;
+        btn.textContent = 'View XML';
+        return;
+      }
+      pre.hidden = false;
+      btn.textContent = 'Hide XML';
+      if (loaded) return;
+      pre.textContent = 'Loading…';
+      try {
+        const res = await api.eventXML(caseId, hit.id);
+        pre.textContent = res.xml;
+        loaded = true;
+      } catch (ex) {
+        pre.textContent = 'XML unavailable: ' + ex.message;
+      }
+    });
+    return h('section', {class: 'detail-sec'}, h('h3', {text: 'XML'}), btn, pre);
   }
 
   function tagEditor(hit) {
