@@ -241,12 +241,12 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 
 // CreateCase adds a case; ErrExists if the name is taken.
 func (l *Ledger) CreateCase(name, description string) (Case, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 {
-		return Case{}, fmt.Errorf("case name must be 1-200 characters: %w", ErrInvalid)
+	name, err := CheckCaseName(name)
+	if err != nil {
+		return Case{}, err
 	}
 	var c Case
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err = l.db.Update(func(tx *bolt.Tx) error {
 		names := tx.Bucket(bktNames)
 		if names.Get([]byte(strings.ToLower(name))) != nil {
 			return fmt.Errorf("case %q: %w", name, ErrExists)

@@ -316,6 +316,10 @@ type AuditEntry struct {
 	Target  string    `json:"target"`
 	Outcome string    `json:"outcome"` // "ok", "denied", "failed", "error"
 	Detail  string    `json:"detail,omitempty"`
+	// Count is how many requests a coalesced refusal entry stands for
+	// (the web server writes a flood of refusals as one entry per
+	// client, path and minute); 0 for ordinary entries.
+	Count int `json:"count,omitempty"`
 }
 
 // Audit appends an entry (group-committed with concurrent writers).

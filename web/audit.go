@@ -98,8 +98,15 @@ func (s *Server) audit(r *http.Request, p principal, action string, a *auditReco
 	if len(detail) > maxAuditDetail {
 		detail = detail[:maxAuditDetail] + "…"
 	}
-	s.writeAudit(store.AuditEntry{Actor: p.User, Role: p.Role, Remote: remoteIP(r), Action: action, Target: target,
-		Outcome: outcome(status), Detail: detail})
+	e := store.AuditEntry{Actor: p.User, Role: p.Role, Remote: remoteIP(r), Action: action, Target: target,
+		Outcome: outcome(status), Detail: detail}
+	if status == http.StatusForbidden || status == http.StatusTooManyRequests {
+		// A refusal (CSRF token, role): coalesced, so a session
+		// replaying a refused request cannot fill the disk.
+		s.refusals.refuse(time.Now(), action+" "+strconv.Itoa(status)+" "+p.User, e)
+		return
+	}
+	s.writeAudit(e)
 }
 
 // writeAudit appends an entry; a failure is logged, since the response

@@ -235,7 +235,8 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 			}
 			host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
 			if !loopbackName(host) && !allowed[host] {
-				s.log.Warn("request for a foreign host name refused", "host", r.Host, "remote", remoteIP(r))
+				s.log.Debug("request for a foreign host name refused", "host", r.Host, "remote", remoteIP(r))
+				s.refused(r, "host", http.StatusMisdirectedRequest, fmt.Sprintf("host %q is not this server's name", auditName(r.Host)))
 				writeJSON(w, http.StatusMisdirectedRequest, errorBody{Error: fmt.Sprintf(
 					"host %q is not this server's name; open casescope as http://localhost or 127.0.0.1", r.Host)})
 				return
@@ -302,11 +303,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	name := limiterName(req.Name)
 	entry := store.AuditEntry{Actor: auditName(req.Name), Remote: ip, Action: "login", Target: auditName(req.Name)}
 	now := time.Now()
-	if wait, first := s.limiter.check(now, ip, name); wait > 0 {
-		if first {
-			entry.Outcome, entry.Detail = "denied", fmt.Sprintf("too many failed logins; locked for %s", wait.Round(time.Second))
-			s.writeAudit(entry)
-		}
+	if wait, _ := s.limiter.check(now, ip, name); wait > 0 {
+		entry.Action, entry.Target, entry.Outcome = "refused.throttled", auditPath(r), "denied"
+		entry.Detail = fmt.Sprintf("429 login as %s: too many failed logins; locked for %s", entry.Actor, wait.Round(time.Second))
+		s.refusals.refuse(now, "throttled "+name, entry)
 		s.writeError(w, r, &rateLimitError{wait: wait})
 		return
 	}
@@ -318,6 +318,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		cancel()
 	case <-wctx.Done():
 		cancel()
+		s.refused(r, "throttled", http.StatusTooManyRequests, "too many logins in progress")
 		s.writeError(w, r, &rateLimitError{wait: time.Second, busy: true})
 		return
 	}

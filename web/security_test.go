@@ -909,7 +909,12 @@ func TestNoPathEscape(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	parent := filepath.Dir(r.data)
 	before := dirEntries(t, parent)
-	c := r.createCase(t, "../../../escape")
+	// A case name with a path in it is refused (it could not be
+	// addressed either); one with dots is fine.
+	if st, raw := r.call(t, "POST", "/api/cases", map[string]string{"name": "../../../escape"}, nil); st != http.StatusBadRequest {
+		t.Errorf("case name with slashes: got %d %s, want 400", st, raw)
+	}
+	c := r.createCase(t, "..escape..")
 	evtxBytes := fixture(t, "Security_short_selected.evtx")
 	names := []string{"../../../outside.evtx", "/etc/outside.evtx", `..\..\outside.evtx`, "a/../../../outside.evtx", "..", ".evtx"}
 	for i, n := range names {

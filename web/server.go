@@ -142,6 +142,8 @@ type Server struct {
 	// user's sessions, and a restart forgets the list.
 	revokedMu sync.Mutex
 	revoked   map[string]time.Time
+	// refusals coalesces the audit entries of refused requests.
+	refusals *refusalLog
 	// searching counts searches in progress, so tests can see a search
 	// end when its client goes away.
 	searching atomic.Int64
@@ -169,9 +171,15 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, eng Engine) *Server {
 	if cfg.SearchTimeout <= 0 {
 		cfg.SearchTimeout = DefaultSearchTimeout
 	}
-	return &Server{cfg: cfg, log: log.With("component", "web"), ledger: ledger, eng: eng,
+	s := &Server{cfg: cfg, log: log.With("component", "web"), ledger: ledger, eng: eng,
 		limiter: newLoginLimiter(), loginSlots: make(chan struct{}, maxConcurrentLogins), revoked: map[string]time.Time{}}
+	s.refusals = newRefusalLog(s.writeAudit)
+	return s
 }
+
+// FlushAudit writes the pending counts of coalesced refusals (Serve does
+// this every half minute and when it stops).
+func (s *Server) FlushAudit() { s.refusals.flush(time.Time{}) }
 
 // Handler returns the routes: the embedded UI at / and /static/, the JSON
 // API under /api/. Every response carries the security headers; a Host
@@ -181,8 +189,10 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, eng Engine) *Server {
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "remote", remoteIP(r),
+		s.log.Debug("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "remote", remoteIP(r),
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		s.refused(r, "cross-origin", http.StatusForbidden, fmt.Sprintf("cross-origin request refused (Origin %q, Sec-Fetch-Site %q)",
+			auditName(r.Header.Get("Origin")), auditName(r.Header.Get("Sec-Fetch-Site"))))
 		writeJSON(w, http.StatusForbidden, errorBody{Error: "cross-origin request refused"})
 	}))
 	return securityHeaders(s.checkHost(cop.Handler(s.Routes())))
@@ -312,6 +322,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	stop, flushed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(flushed)
+		s.flushRefusals(stop)
+	}()
+	defer func() {
+		close(stop)
+		<-flushed
+	}()
 	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme)
 	select {
 	case err := <-errc:
