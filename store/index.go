@@ -546,7 +546,8 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		kv = append(kv, '=')
 		kv = appendLower(kv, v)
 		kv = append(kv, kvSep)
-		if textFields[f.Name] || len(f.Value) > 200 {
+		// A long value is free text too, unless it is <Binary>'s hex.
+		if textFields[f.Name] || (len(f.Value) > 200 && f.Name != "Binary") {
 			text.WriteString(f.Value)
 			text.WriteByte('\n')
 		}

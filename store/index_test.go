@@ -2,6 +2,7 @@ package store
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,5 +193,26 @@ func TestTimeOutOfRange(t *testing.T) {
 	}
 	if TimeInRange(zero) || TimeInRange(far) || !TimeInRange(ok) {
 		t.Error("TimeInRange disagrees with the index's range")
+	}
+}
+
+// TestRepeatedDataIndexed: each unnamed <Data> value (the field "Data",
+// repeated) and <Binary> are searchable, and dotted UserData paths by leaf.
+func TestRepeatedDataIndexed(t *testing.T) {
+	x := openTestIndex(t)
+	ev := &evtx.Event{RecordID: 1, EventID: 7036, TimeCreated: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Channel: "System", RecordOffset: 0x200,
+		Data: []evtx.Field{{Name: "Data", Value: "Windows Update"}, {Name: "Data", Value: ""}, {Name: "Data", Value: "running"},
+			{Name: "Binary", Value: strings.Repeat("77007500", 40)}, {Name: "LogFileCleared.SubjectUserName", Value: "alice"}}}
+	if err := x.IndexDocs([]Doc{{FileID: 1, Event: ev}}, true); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]uint64{
+		`Data:"Windows Update"`: 1, `Data:running`: 1, `Data:stopped`: 0, `Binary:7700*`: 1, `SubjectUserName:alice`: 1,
+		`LogFileCleared.SubjectUserName:alice`: 1,
+	} {
+		res, err := x.Search(t.Context(), SearchRequest{Query: q, Size: 1})
+		if err != nil || res.Total != want {
+			t.Errorf("%s: %d (%v), want %d", q, res.Total, err, want)
+		}
 	}
 }

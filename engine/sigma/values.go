@@ -38,12 +38,16 @@ type matcher struct {
 	kind  matchKind
 	cased bool
 	lit   string
-	lit1  int32    // kContains: literal index id + 1; 0 when not indexed
-	pre   []prelit // kRegex: one of these must occur (lower-cased) first
-	g     *glob
-	re    *regexp.Regexp
-	pfx   netip.Prefix
-	num   float64
+	// alt is the braced form a GUID literal also matches (see guidForm):
+	// "{g}" for equality, "{g" for a prefix, "g}" for a suffix; "" when
+	// lit is no GUID.
+	alt  string
+	lit1 int32    // kContains: literal index id + 1; 0 when not indexed
+	pre  []prelit // kRegex: one of these must occur (lower-cased) first
+	g    *glob
+	re   *regexp.Regexp
+	pfx  netip.Prefix
+	num  float64
 }
 
 // prelit is a literal a regular expression needs, with its literal
@@ -69,11 +73,11 @@ func (m *matcher) matchVal(p *prepared, vi int32) bool {
 	}
 	switch m.kind {
 	case kEquals:
-		return v == m.lit
+		return v == m.lit || (m.alt != "" && v == m.alt)
 	case kPrefix:
-		return strings.HasPrefix(v, m.lit)
+		return strings.HasPrefix(v, m.lit) || (m.alt != "" && strings.HasPrefix(v, m.alt))
 	case kSuffix:
-		return strings.HasSuffix(v, m.lit)
+		return strings.HasSuffix(v, m.lit) || (m.alt != "" && strings.HasSuffix(v, m.alt))
 	case kContains:
 		if m.lit1 != 0 && len(v) >= p.indexMin {
 			return p.contains(vi, m.lit1-1)
@@ -279,6 +283,49 @@ modes:
 	return spec, nil
 }
 
+// guidForm reports whether s is a GUID, bare or in braces, in any case,
+// and returns it bare and lower-cased. Windows renders GUIDs braced
+// (Event Viewer, libevtx), other tools and the SigmaHQ test data bare; the
+// rules write either.
+func guidForm(s string) (string, bool) {
+	if len(s) == 38 && s[0] == '{' && s[37] == '}' {
+		s = s[1:37]
+	}
+	if len(s) != 36 {
+		return "", false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return "", false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return "", false
+		}
+	}
+	return strings.ToLower(s), true
+}
+
+// guidMatcher matches a GUID literal (bare, lower case) braced or bare and
+// in any case: the bare form is a substring of the braced one, so a
+// contains needs nothing more; equality, prefix and suffix also try the
+// braced form.
+func guidMatcher(kind matchKind, bare string) matcher {
+	m := matcher{kind: kind, lit: bare}
+	switch kind {
+	case kEquals:
+		m.alt = "{" + bare + "}"
+	case kPrefix:
+		m.alt = "{" + bare
+	case kSuffix:
+		m.alt = bare + "}"
+	}
+	return m
+}
+
 func mapS(in []sstring, f func(sstring) sstring) []sstring {
 	out := make([]sstring, len(in))
 	for i, s := range in {
@@ -316,6 +363,11 @@ func stringMatcher(s sstring, cased bool) matcher {
 		m.kind, m.lit = kContains, s[1].lit
 	default:
 		m.kind, m.g = kGlob, newGlob(s)
+	}
+	if m.kind == kEquals || m.kind == kPrefix || m.kind == kSuffix || m.kind == kContains {
+		if bare, ok := guidForm(m.lit); ok {
+			m = guidMatcher(m.kind, bare)
+		}
 	}
 	return m
 }
