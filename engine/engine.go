@@ -28,6 +28,18 @@ type Config struct {
 	BatchSize   int           // events per index batch
 	FileTimeout time.Duration // per-file limit; a stuck file fails
 	MaxZipBytes uint64        // total uncompressed bytes one archive may expand to
+	// MaxZipEntries refuses, as one failed record, an archive with more
+	// entries (0 = 10,000).
+	MaxZipEntries int
+	// DiskReserve (bytes, 0 = 256 MiB) stays free on the data directory's
+	// filesystem: a file is copied in or started only while free space
+	// minus its estimated need (see disk.go) stays above it.
+	DiskReserve uint64
+	// DiskPoll is how often a paused engine re-checks free space (0 = 5s).
+	DiskPoll time.Duration
+	// IndexFactor is the index bytes expected per EVTX byte (0 = 1.5,
+	// measured; see disk.go).
+	IndexFactor float64
 	// MemoryBudget (bytes, 0 = unbounded) also bounds the index: merged
 	// segments are capped (store.SegmentDocsFor) and mapped index pages
 	// above a sixteenth of it are released (see releasePages).
@@ -117,8 +129,18 @@ type Engine struct {
 	runCtx context.Context // the engine's own context; jobs run on it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// persistWG counts files whose last batch awaits index durability.
-	persistWG sync.WaitGroup
+	// persistWG counts files whose last batch awaits index durability;
+	// persisting is the same count, readable.
+	persistWG  sync.WaitGroup
+	persisting atomic.Int64
+
+	// diskMu guards the disk pause, the running files' cancel funcs (a
+	// write failure stops them) and the disk booked by files in flight.
+	diskMu  sync.Mutex
+	pause   *Pause
+	running map[uint64]context.CancelCauseFunc
+	runSeq  uint64
+	booked  uint64
 }
 
 // New builds an engine; Start begins work.
@@ -135,6 +157,18 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 	if cfg.MaxZipBytes == 0 {
 		cfg.MaxZipBytes = 64 << 30
 	}
+	if cfg.MaxZipEntries <= 0 {
+		cfg.MaxZipEntries = defaultZipEntries
+	}
+	if cfg.DiskReserve == 0 {
+		cfg.DiskReserve = defaultDiskReserve
+	}
+	if cfg.DiskPoll <= 0 {
+		cfg.DiskPoll = defaultDiskPoll
+	}
+	if cfg.IndexFactor <= 0 {
+		cfg.IndexFactor = defaultIndexFactor
+	}
 	if admit == nil {
 		admit = newSlots(cfg.Workers)
 	}
@@ -145,6 +179,7 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 		det:     NewDetection(),
 		wakeCh:  make(chan struct{}, 1),
 		doneCh:  make(chan struct{}),
+		running: map[uint64]context.CancelCauseFunc{},
 	}
 }
 
@@ -167,6 +202,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() {
 		defer e.wg.Done()
 		e.dispatch(ctx)
+	}()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.watchIndexes(ctx, min(e.cfg.DiskPoll, time.Second))
 	}()
 	if e.cfg.MemoryBudget > 0 {
 		e.wg.Add(1)
@@ -257,12 +297,18 @@ func (e *Engine) wake() {
 	}
 }
 
-// finished is broadcast whenever a file reaches a final state.
+// finished is broadcast whenever a file reaches a final state (or leaves
+// flight, or intake stalls).
 func (e *Engine) finished() {
 	e.doneMu.Lock()
+	e.finishedLocked()
+	e.doneMu.Unlock()
+}
+
+// finishedLocked broadcasts with doneMu held.
+func (e *Engine) finishedLocked() {
 	close(e.doneCh)
 	e.doneCh = make(chan struct{})
-	e.doneMu.Unlock()
 }
 
 // Changed returns a channel closed at the next file completion.
@@ -483,10 +529,15 @@ func (e *Engine) Pending() (int, error) {
 	return total, nil
 }
 
-// WaitIdle blocks until no file has work left, or ctx ends.
+// WaitIdle blocks until no file has work left, or ctx ends, or intake
+// stalls on disk space or a failed write (the *StorageError; the files
+// concerned stay queued).
 func (e *Engine) WaitIdle(ctx context.Context) error {
 	for {
 		ch := e.Changed()
+		if err := e.stallError(); err != nil {
+			return err
+		}
 		n, err := e.Pending()
 		if err != nil {
 			return err

@@ -64,7 +64,7 @@ func (e *Engine) ImportUpload(ctx context.Context, caseID uint64, name string, r
 		// the path of any entry refused inside it).
 		var kept string
 		if kept, err = keepFile(d, "archives", dst); err == nil {
-			err = im.addZip(ctx, kept, safeName(name), 1)
+			err = im.addZip(ctx, kept, safeName(name), 1, kept, nil)
 		}
 	default:
 		// Keep the refused upload so the record's path exists and the
@@ -204,9 +204,14 @@ type Status struct {
 	Invariants      []string `json:"invariant_errors"`
 	// StartupProblems is the cheap doctor check run when serve started.
 	StartupProblems []Problem `json:"startup_problems"`
-	Jobs            []Job     `json:"jobs"`
-	Goroutines      int       `json:"goroutines"`
-	Time            time.Time `json:"time"`
+	// Paused is set while intake waits for disk space or after a write
+	// failed (files stay queued; the engine re-checks by itself).
+	Paused           *Pause    `json:"paused,omitempty"`
+	DiskFreeBytes    uint64    `json:"disk_free_bytes"`
+	DiskReserveBytes uint64    `json:"disk_reserve_bytes"`
+	Jobs             []Job     `json:"jobs"`
+	Goroutines       int       `json:"goroutines"`
+	Time             time.Time `json:"time"`
 }
 
 // Status reports the engine's state.
@@ -217,6 +222,9 @@ func (e *Engine) Status() (Status, error) {
 		st.Invariants = []string{}
 	}
 	st.StartupProblems = e.StartupCheck()
+	st.Paused = e.Paused()
+	st.DiskFreeBytes, _ = freeBytes(e.cfg.DataDir)
+	st.DiskReserveBytes = e.diskReserve()
 	var err error
 	if st.QueuedFiles, err = e.ledger.CountState(store.StateQueued); err != nil {
 		return st, err

@@ -19,7 +19,17 @@ import (
 
 // Limits against hostile archives.
 const (
-	maxZipEntries = 200_000
+	// defaultZipEntries is Config.MaxZipEntries' default: an archive with
+	// more entries is refused whole, as one record (a case folder of a
+	// few hundred hosts' logs has a few thousand files).
+	defaultZipEntries = 10_000
+	// An archive, nested archives included, may expand to at most
+	// zipTotalRatio times its own size, or zipTotalFloor bytes when that
+	// is more: real EVTX compresses ~15:1 on the whole (empty slack
+	// ~300:1 at best), so only a bomb made of entries each under the
+	// per-entry limit reaches it.
+	zipTotalRatio = 100
+	zipTotalFloor = 256 << 20
 	// An entry expanding over maxZipRatio:1 to more than zipRatioFloor
 	// bytes is a bomb: real EVTX compresses ~10-300:1 (empty slack is the
 	// best case), and deflate cannot exceed ~1032:1.
@@ -72,10 +82,17 @@ func (e *Engine) Import(ctx context.Context, caseID uint64, paths []string) (Imp
 		return ImportResult{}, err
 	}
 	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return im.res, err
+		err := ctx.Err()
+		if err == nil {
+			err = im.addPath(ctx, p)
 		}
-		if err := im.addPath(ctx, p); err != nil {
+		if err != nil {
+			// What was placed before the stop is recorded (queued), so
+			// no copy is left in the case unrecorded.
+			if ferr := im.flush(); ferr != nil {
+				err = errors.Join(err, ferr)
+			}
+			im.e.wake()
 			return im.res, err
 		}
 	}
@@ -193,7 +210,7 @@ func (im *importer) addFile(ctx context.Context, path, name string, depth int) e
 		if depth >= maxZipDepth {
 			return im.reject(name, path, "archive nested too deeply")
 		}
-		return im.addZip(ctx, path, name, depth+1)
+		return im.addZip(ctx, path, name, depth+1, path, nil)
 	case kindEVTX:
 		return im.addEVTX(path, name, path, false)
 	default:
@@ -267,8 +284,19 @@ func (im *importer) addEVTX(src, name, source string, staged bool) error {
 			}
 		}
 	}
+	if !staged {
+		// Room for the copy and its index, or the import stops here.
+		if st, err := os.Stat(src); err == nil {
+			if err := im.e.checkSpace("import "+name, im.dirs.uploads, satAdd(uint64(st.Size()), im.e.indexNeed(st.Size()))); err != nil {
+				return err
+			}
+		}
+	}
 	tmp, sum, size, err := im.stage(src, staged)
 	if err != nil {
+		if isNoSpace(err) {
+			return im.e.storageError("import "+name, im.dirs.staging, err)
+		}
 		return im.reject(name, src, err.Error())
 	}
 	if source != "" && staged {
@@ -472,21 +500,52 @@ func hashFile(path string) (string, int64, error) {
 
 // addZip extracts an archive entry by entry into staging, refusing
 // path traversal, absolute names, links, and bombs, and imports each entry.
-func (im *importer) addZip(ctx context.Context, path, name string, depth int) error {
+// The whole archive is refused, as one record, when it has too many
+// entries or declares more bytes than zipTotalRatio allows; budget, when
+// set, is what an enclosing archive has left. Refusals inside the archive
+// are recorded with origin, the imported archive's own path, since the
+// extraction folder is removed afterwards. An archive that does not fit
+// on the disk now stops the import (StorageError): it is not at fault.
+func (im *importer) addZip(ctx context.Context, path, name string, depth int, origin string, budget *uint64) error {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
-		return im.reject(name, path, fmt.Sprintf("unreadable ZIP archive: %s", err.Error()))
+		return im.reject(name, origin, fmt.Sprintf("unreadable ZIP archive: %s", err.Error()))
 	}
 	defer zr.Close()
-	if len(zr.File) > maxZipEntries {
-		return im.reject(name, path, fmt.Sprintf("ZIP has %d entries, limit %d", len(zr.File), maxZipEntries))
+	if n := len(zr.File); n > im.e.cfg.MaxZipEntries {
+		return im.reject(name, origin, fmt.Sprintf("ZIP has %d entries, limit %d", n, im.e.cfg.MaxZipEntries))
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return im.reject(name, origin, fmt.Sprintf("cannot stat ZIP archive: %s", err.Error()))
+	}
+	var declared uint64
+	for _, zf := range zr.File {
+		if !zf.FileInfo().IsDir() {
+			declared = satAdd(declared, zf.UncompressedSize64)
+		}
+	}
+	allow := max(uint64(zipTotalFloor), uint64(st.Size())*zipTotalRatio)
+	if budget != nil {
+		allow = min(allow, *budget)
+	} else {
+		budget = &allow
+	}
+	switch {
+	case declared > allow:
+		return im.reject(name, origin, fmt.Sprintf("ZIP expands to %d bytes, more than %d:1 of its %d bytes allows (%d; zip bomb)",
+			declared, zipTotalRatio, st.Size(), allow))
+	case declared > im.e.cfg.MaxZipBytes:
+		return im.reject(name, origin, fmt.Sprintf("ZIP expands to %d bytes, beyond the %d-byte limit", declared, im.e.cfg.MaxZipBytes))
+	}
+	if err := im.e.checkSpace("import "+name, im.dirs.staging, satAdd(declared, im.e.indexNeed(int64(min(declared, 1<<62))))); err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp(im.dirs.staging, "zip-*")
 	if err != nil {
-		return fmt.Errorf("create extraction dir: %w", err)
+		return im.e.storageError("import "+name, im.dirs.staging, fmt.Errorf("create extraction dir: %w", err))
 	}
 	defer os.RemoveAll(dir)
-	var total uint64
 	for i, zf := range zr.File {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -496,18 +555,21 @@ func (im *importer) addZip(ctx context.Context, path, name string, depth int) er
 			continue
 		}
 		if reason := unsafeEntry(zf); reason != "" {
-			if err := im.reject(entryName, path, reason); err != nil {
+			if err := im.reject(entryName, origin, reason); err != nil {
 				return err
 			}
 			continue
 		}
-		total += zf.UncompressedSize64
-		if total > im.e.cfg.MaxZipBytes {
-			return im.reject(entryName, path, fmt.Sprintf("ZIP expands beyond the %d-byte limit", im.e.cfg.MaxZipBytes))
-		}
+		*budget -= min(*budget, zf.UncompressedSize64)
 		dst := filepath.Join(dir, fmt.Sprintf("%06d_%s", i, safeBase(zf.Name)))
-		if err := extractEntry(zf, dst); err != nil {
-			if err := im.reject(entryName, path, err.Error()); err != nil {
+		if err := extractEntry(ctx, zf, dst); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if isNoSpace(err) {
+				return im.e.storageError("import "+entryName, dir, err)
+			}
+			if err := im.reject(entryName, origin, err.Error()); err != nil {
 				return err
 			}
 			continue
@@ -526,20 +588,31 @@ func (im *importer) addZip(ctx context.Context, path, name string, depth int) er
 			}
 		case kindZip:
 			if depth >= maxZipDepth {
-				err = im.reject(entryName, path, "archive nested too deeply")
+				err = im.reject(entryName, origin, "archive nested too deeply")
 			} else {
-				err = im.addZip(ctx, dst, entryName, depth+1)
+				err = im.addZip(ctx, dst, entryName, depth+1, origin, budget)
 			}
 			if err != nil {
 				return err
 			}
 		default:
-			if err := im.reject(entryName, path, "not an EVTX file (missing ElfFile signature)"); err != nil {
+			if err := im.reject(entryName, origin, "not an EVTX file (missing ElfFile signature)"); err != nil {
 				return err
 			}
 		}
+		// Done with the entry: whatever was not moved into the case goes.
+		os.Remove(dst)
 	}
 	return nil
+}
+
+// satAdd adds without wrapping: a lying archive may declare sizes that
+// overflow a sum.
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
 }
 
 // unsafeEntry returns why an archive entry must not be extracted, or "".
@@ -566,7 +639,7 @@ func unsafeEntry(zf *zip.File) string {
 
 // extractEntry writes one entry, trusting only the bytes actually read: it
 // stops past the declared size, so a lying header cannot inflate it.
-func extractEntry(zf *zip.File, dst string) error {
+func extractEntry(ctx context.Context, zf *zip.File, dst string) error {
 	rc, err := zf.Open()
 	if err != nil {
 		return fmt.Errorf("open ZIP entry: %w", err)
@@ -576,7 +649,7 @@ func extractEntry(zf *zip.File, dst string) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Base(dst), err)
 	}
-	n, err := io.Copy(out, io.LimitReader(rc, int64(zf.UncompressedSize64)+1))
+	n, err := io.Copy(out, io.LimitReader(ctxReader{ctx, rc}, int64(zf.UncompressedSize64)+1))
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -588,4 +661,18 @@ func extractEntry(zf *zip.File, dst string) error {
 		return fmt.Errorf("extract ZIP entry: %w", err)
 	}
 	return nil
+}
+
+// ctxReader ends a long copy when ctx is cancelled (shutdown), between
+// reads.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -23,11 +23,45 @@ func (e *Engine) estimateCost(size int64) uint64 {
 }
 
 // dispatch claims queued files from the ledger and runs each on a worker
-// once admitted. It is the only goroutine that claims.
+// once admitted. It is the only goroutine that claims. A file is claimed
+// only when the disk has room for its index (see disk.go); while none
+// fits, or after a write failed, intake pauses and is re-checked every
+// DiskPoll.
 func (e *Engine) dispatch(ctx context.Context) {
+	poll := time.NewTimer(e.cfg.DiskPoll)
+	defer poll.Stop()
+	wait := func(extra <-chan struct{}) bool {
+		poll.Reset(e.cfg.DiskPoll)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-e.wakeCh:
+		case <-extra:
+		case <-poll.C:
+		}
+		return true
+	}
 	for {
-		f, err := e.ledger.Claim(nil)
+		if e.halted() && !e.recoverFromHalt() {
+			if !wait(e.Changed()) {
+				return
+			}
+			continue
+		}
+		before := e.inFlight()
+		f, short, err := e.claimFitting()
 		if errors.Is(err, store.ErrNotFound) {
+			if short != nil {
+				e.setPause(short)
+				if before == 0 {
+					e.setStalled()
+				}
+				if !wait(e.Changed()) {
+					return
+				}
+				continue
+			}
+			e.clearPause(true)
 			e.checkIdleQueue()
 			select {
 			case <-ctx.Done():
@@ -37,6 +71,10 @@ func (e *Engine) dispatch(ctx context.Context) {
 			}
 		}
 		if err != nil {
+			if isStorageFault(err) {
+				e.halt("ledger", e.cfg.DataDir, err)
+				continue
+			}
 			e.log.Error("claim next file", "err", err)
 			select {
 			case <-ctx.Done():
@@ -45,9 +83,14 @@ func (e *Engine) dispatch(ctx context.Context) {
 				continue
 			}
 		}
+		if short == nil {
+			e.clearPause(true)
+		}
+		unbook := e.reserve(e.indexNeed(f.Size))
 		release, err := e.admit.Acquire(ctx, e.estimateCost(f.Size))
 		if err != nil {
 			// Shutting down: the claimed file goes back to queued on Close.
+			unbook()
 			return
 		}
 		e.pickedN.Add(1)
@@ -55,24 +98,70 @@ func (e *Engine) dispatch(ctx context.Context) {
 		e.wg.Add(1)
 		go func(f store.File) {
 			defer e.wg.Done()
+			defer e.finished() // after the counts below are down
 			defer e.active.Add(-1)
 			defer release()
-			e.process(ctx, f)
-			e.finished()
+			e.process(ctx, f, unbook)
 		}(f)
 	}
 }
 
+// claimFitting claims the first queued file whose index fits on the disk
+// beside the reserve and what files in flight have booked. short is the
+// first file skipped for want of space (nil if none).
+func (e *Engine) claimFitting() (store.File, *StorageError, error) {
+	free, ferr := freeBytes(e.cfg.DataDir)
+	booked := e.bookedBytes()
+	var short *StorageError
+	f, err := e.ledger.Claim(func(f *store.File) bool {
+		if ferr != nil {
+			return false
+		}
+		need := e.indexNeed(f.Size) + booked + e.diskReserve()
+		if free >= need {
+			return false
+		}
+		if short == nil {
+			short = &StorageError{Op: "index " + f.Name, Path: e.cfg.DataDir, Free: free, Need: need}
+		}
+		return true
+	})
+	return f, short, err
+}
+
+// persistGrace is how long a shutdown waits for a file's last batch to
+// become durable before leaving the file to be requeued.
+const persistGrace = 2 * time.Second
+
 // process runs one file through the pipeline and records the outcome.
-func (e *Engine) process(ctx context.Context, f store.File) {
+// unbook releases the file's disk booking once it leaves flight.
+func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 	log := e.log.With("case_id", f.CaseID, "file_id", f.ID, "name", f.Name)
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			unbook()
+		}
+	}()
 	start := time.Now()
-	fctx, cancel := context.WithTimeout(ctx, e.cfg.FileTimeout)
+	wctx, done := e.workerContext(ctx)
+	defer done()
+	fctx, cancel := context.WithTimeout(wctx, e.cfg.FileTimeout)
 	defer cancel()
 	res, err := e.ingestFile(fctx, f)
 	if ctx.Err() != nil {
 		// Shutdown, not failure: Close requeues the file.
 		log.Info("file interrupted by shutdown")
+		return
+	}
+	if haltedCause(wctx) {
+		// Intake stopped on a write failure: the file is requeued once
+		// nothing is in flight (recoverFromHalt), never failed.
+		log.Info("file interrupted: intake stopped")
+		return
+	}
+	if isStorageFault(err) {
+		e.halt("index", e.caseDirs(f.CaseID).index, err)
 		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -84,6 +173,10 @@ func (e *Engine) process(ctx context.Context, f store.File) {
 	}
 	if res.events == 0 {
 		if err := e.archiveZero(f); err != nil {
+			if isStorageFault(err) {
+				e.halt("archive", e.caseDirs(f.CaseID).archive, err)
+				return
+			}
 			log.Error("archive zero-event file", "err", err)
 			if _, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
 				r.State, r.Error = store.StateFailed, "zero-event file could not be archived: "+err.Error()
@@ -104,14 +197,30 @@ func (e *Engine) process(ctx context.Context, f store.File) {
 		ch <- nil
 		res.durable = ch
 	}
+	handedOff = true
+	pctx, pdone := e.workerContext(ctx)
 	e.persistWG.Add(1)
+	e.persisting.Add(1)
 	go func() {
+		defer e.finished() // after the counts below are down
 		defer e.persistWG.Done()
-		defer e.finished()
+		defer e.persisting.Add(-1)
+		defer unbook()
+		defer pdone()
 		waitStart := time.Now()
-		perr := <-res.durable
+		perr, ok := awaitDurable(pctx, res.durable)
 		e.stages.persist.Add(int64(time.Since(waitStart)))
+		if !ok {
+			// Shutdown or halt before the index confirmed the last
+			// batch: the file stays indexing and is requeued.
+			log.Info("file left to requeue: index not yet durable")
+			return
+		}
 		if perr != nil {
+			if isStorageFault(perr) {
+				e.halt("index", e.caseDirs(f.CaseID).index, perr)
+				return
+			}
 			e.failFile(f, fmt.Errorf("index not persisted: %w", perr))
 			return
 		}
@@ -129,12 +238,38 @@ func (e *Engine) process(ctx context.Context, f store.File) {
 		})
 		e.stages.ledger.Add(int64(time.Since(ledgerStart)))
 		if err != nil {
+			if isStorageFault(err) {
+				e.halt("ledger", e.cfg.DataDir, err)
+				return
+			}
 			log.Error("record completion", "err", err)
 			return
 		}
 		log.Info("file completed", "events", res.events, "sigma_hits", res.sigma, "ioc_hits", res.ioc,
 			"seconds", time.Since(start).Seconds())
 	}()
+}
+
+// awaitDurable waits for a file's last batch to be durable. On shutdown it
+// waits persistGrace more; on a halt not at all. ok is false when it gave
+// up.
+func awaitDurable(ctx context.Context, durable <-chan error) (err error, ok bool) {
+	select {
+	case err := <-durable:
+		return err, true
+	case <-ctx.Done():
+	}
+	if haltedCause(ctx) {
+		return nil, false
+	}
+	t := time.NewTimer(persistGrace)
+	defer t.Stop()
+	select {
+	case err := <-durable:
+		return err, true
+	case <-t.C:
+		return nil, false
+	}
 }
 
 // failFile records a failure, removing what the attempt indexed.
@@ -147,6 +282,12 @@ func (e *Engine) failFile(f store.File, err error) {
 		r.Finished = time.Now().UTC()
 		return nil
 	})
+	if isStorageFault(uerr) {
+		// The failure is not recorded: the file is requeued and fails
+		// again, recorded, once the disk takes writes.
+		e.halt("ledger", e.cfg.DataDir, uerr)
+		return
+	}
 	if uerr != nil {
 		e.log.Error("record failure", "file_id", f.ID, "err", uerr)
 	}
