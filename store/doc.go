@@ -12,10 +12,11 @@
 //
 // The index is derived: it can be rebuilt from the ledger and the files,
 // and is, automatically, when its layout (IndexFormat) changes. Each
-// event's document ID is deterministic (DocID: file, chunk, record), so
+// event's document ID is deterministic (DocID: file, chunk, record offset
+// in the chunk; never the EventRecordID, which a file may repeat), so
 // re-indexing overwrites rather than duplicates. Bleve keeps only a short
 // stored summary per event and two doc-value columns: FieldSortKey, one
-// term ordering results by time, file and record (sorting on it reads one
+// term ordering results by time, file and record position (sorting on it reads one
 // column per match, and the histogram decodes its time), and FieldFacet,
 // one term joining channel, event ID, computer and provider (facets count
 // these combinations and split them). Events are read back from their EVTX

@@ -35,7 +35,14 @@
 // TargetUserName, SubjectUserName, User, … values); sigma/sigma.rule;
 // sigma.title; sigma.level (a level name; comparisons such as
 // sigma.level:>=high go through sigma.max); sigma.max; ioc; ioc.type;
-// ioc.count; tag/tags; starred. sigma:*, ioc:* and tag:* mean "has any".
+// ioc.count; tag/tags; starred; time_invalid (true on events whose time
+// the index clamped). sigma:*, ioc:* and tag:* mean "has any". The System
+// fields without a field of their own are kv terms under "system.<name>":
+// Qualifiers, Task, Opcode, Keywords, ProviderGUID (Provider.Guid),
+// EventSourceName, ActivityID and RelatedActivityID (Correlation.…),
+// ThreadID, and System.ProcessID (Execution.ProcessID) and System.Version,
+// since plain ProcessId and Version are Sysmon event data. A braced GUID
+// ({0CCE9215-…}) is a value, not a range.
 // Every other name is an event data field and is searched in the kv field
 // as the lower-cased token "name=value" (for a dotted UserData path, its
 // leaf name, as the index stores it): TargetUserName:admin* is the

@@ -420,6 +420,11 @@ func (p *parser) fieldValue(ctx *fieldCtx) (node, error) {
 		return nil, errAt(start, "missing value for field %q", ctx.spec.display)
 	case c == '(':
 		return p.parseGroup(ctx, start)
+	case c == '{' && p.bracedGUIDAhead():
+		// A GUID as Windows writes it ({0CCE9215-…}), not a range.
+		lit := string(p.src[p.pos : p.pos+38])
+		p.pos += 38
+		return p.valueClause(ctx, value{pat: escapePat(lit), quoted: true, pos: start})
 	case c == '[' || c == '{':
 		return p.parseRange(ctx)
 	case c == '>' || c == '<':
@@ -455,6 +460,27 @@ func (p *parser) fieldValue(ctx *fieldCtx) (node, error) {
 		return nil, errAt(start, "missing value for field %q", ctx.spec.display)
 	}
 	return p.valueClause(ctx, value{pat: pat, pos: start})
+}
+
+// bracedGUIDAhead reports whether the input at pos is a braced GUID,
+// "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}", ending the value.
+func (p *parser) bracedGUIDAhead() bool {
+	if len(p.src)-p.pos < 38 || p.src[p.pos+37] != '}' {
+		return false
+	}
+	for i, c := range p.src[p.pos+1 : p.pos+37] {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	end := p.pos + 38
+	return end == len(p.src) || unicode.IsSpace(p.src[end]) || p.src[end] == ')'
 }
 
 // readOperand reads a quoted string or a word (a comparison operand or a
