@@ -164,8 +164,11 @@ func TestOutOfRangeTime(t *testing.T) {
 					t.Fatalf("%s: %v, %d hits, want 1", q, err, page.Total)
 				}
 				ev := page.Hits[0].Event
-				if got := ev.TimeCreated.UTC().Format(time.RFC3339Nano); ev.RecordID != 1 || got != tc.want {
-					t.Errorf("%s: record %d at %s, want record 1 at %s", q, ev.RecordID, got, tc.want)
+				if got := ev.TimeCreated.UTC().Format(time.RFC3339Nano); ev.RecordID != 1 || got != tc.want || !page.Hits[0].TimeInvalid {
+					t.Errorf("%s: record %d at %s (flagged %v), want record 1 at %s flagged", q, ev.RecordID, got, page.Hits[0].TimeInvalid, tc.want)
+				}
+				if v, err := r.eng.Event(t.Context(), c.ID, page.Hits[0].ID); err != nil || !v.TimeInvalid || !v.Event.TimeCreated.Equal(ev.TimeCreated) {
+					t.Errorf("%s: event view %+v (%v), want the true time flagged", q, v, err)
 				}
 			}
 			if page, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{}); err != nil || page.Total != events {

@@ -23,6 +23,10 @@ type EventView struct {
 	Sigma       []store.SigmaHit `json:"sigma"`
 	IOCs        []store.IOCHit   `json:"iocs"`
 	Tag         *store.Tag       `json:"tag,omitempty"`
+	// TimeInvalid marks an event whose time lies outside what the index
+	// can hold (1677–2262): Event.TimeCreated is still its true time; the
+	// index holds a clamped one (query time_invalid:true).
+	TimeInvalid bool `json:"time_invalid,omitempty"`
 	// Partial marks a result-list view: Event holds the System fields and
 	// only a few data fields; Event (the API's /events/{id}) has all.
 	Partial bool `json:"partial,omitempty"`
@@ -80,7 +84,7 @@ func (e *Engine) summaryView(caseID uint64, h store.SearchHit, files map[uint64]
 		Computer: s.Computer, ProcessID: s.ProcessID, ThreadID: s.ThreadID, UserID: s.UserID,
 		ActivityID: s.ActivityID, RelatedActivityID: s.RelatedActivityID,
 		ChunkOffset: ref.Chunk * evtx.ChunkSize, RecordOffset: s.RecordOffset}
-	v := EventView{ID: h.ID, FileID: fid, FileName: f.Name, Event: ev, Partial: true,
+	v := EventView{ID: h.ID, FileID: fid, FileName: f.Name, Event: ev, Partial: true, TimeInvalid: s.TimeInvalid,
 		Description: describe.DescribeEvent(s.Channel, s.Provider, s.EventID), Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
 	if hits, err := e.ledger.EventHitsOf(caseID, fid, h.ID); err == nil {
 		v.Sigma, v.IOCs = hits.Sigma, hits.IOCs
@@ -270,6 +274,7 @@ func (e *Engine) hydrate(ctx context.Context, caseID uint64, ids []string) ([]Ev
 		v := EventView{ID: id, FileID: fid, FileName: f.Name, Event: findRecord(evs, ref), Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
 		if v.Event != nil {
 			v.Description = describe.DescribeEvent(v.Event.Channel, v.Event.Provider, v.Event.EventID)
+			v.TimeInvalid = !store.TimeInRange(v.Event.TimeCreated)
 		}
 		if h, err := e.ledger.EventHitsOf(caseID, fid, id); err == nil {
 			v.Sigma, v.IOCs = h.Sigma, h.IOCs

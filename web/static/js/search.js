@@ -331,7 +331,9 @@ export function mount(root, app, params) {
     // Every System element and attribute under its Windows name; numbers
     // Windows always writes are shown when zero (zero is a value).
     const sys = [
-      ['TimeCreated (UTC)', ts(ev.time)], ['Computer', ev.computer], ['Channel', ev.channel], ['Provider', ev.provider],
+      ['TimeCreated (UTC)', ts(ev.time)],
+      ['Time note', hit.time_invalid ? 'outside 1677–2262: indexed at a clamped time (time_invalid:true)' : ''],
+      ['Computer', ev.computer], ['Channel', ev.channel], ['Provider', ev.provider],
       ['ProviderGUID', ev.provider_guid], ['EventSourceName', ev.event_source_name],
       ['EventID', String(ev.event_id)], ['Qualifiers', ev.qualifiers], ['EventRecordID', String(ev.record_id)],
       ['Version', ev.version],
