@@ -258,53 +258,64 @@ type Field struct {
 }
 
 // Data flattens the EventData or UserData of an <Event> element with
-// casescope's documented convention (evtx/event.go, evtx/doc.go):
-// <Data Name="X"> is X, every unnamed <Data> is a field named "Data" (in
-// order, repeated), <Binary> is "Binary", any other element is its name,
-// and deeper elements are dotted paths ("Parent.Child"). For UserData the
-// fields are the children of its single child, whose name is returned as
-// element. Attributes other than Data's Name (and namespace declarations)
-// are listed in ignored, as "path/@name": the convention has no place for
-// them.
-func Data(ev *Element) (fields []Field, element string, ignored []string) {
-	if ed := ev.Child("EventData"); ed != nil {
-		for _, c := range ed.Children {
-			name := c.Name
-			if c.Name == "Data" {
-				if n, ok := c.Attr("Name"); ok && n != "" {
-					name = n
-				}
+// casescope's documented convention (evtx/doc.go, "Flattening EventData
+// and UserData"): <Data Name="X"> is X, every unnamed <Data> is a field
+// named "Data" (in order, repeated), <Binary> is "Binary", any other
+// element is its name, deeper elements are dotted paths ("Parent.Child"),
+// attributes other than Data's Name are "path.@Attr" (those of EventData
+// itself "EventData.@Attr"); for UserData the fields are the children of
+// its single child, whose name is returned as element and whose own
+// attributes are "@Attr". Other children of Event (RenderingInfo, …) are
+// dotted paths under their own names. Namespace declarations are skipped
+// (Parse drops them).
+func Data(ev *Element) (fields []Field, element string) {
+	for _, c := range ev.Children {
+		switch c.Name {
+		case "System":
+		case "EventData":
+			for _, a := range c.Attrs {
+				fields = append(fields, Field{Name: "EventData.@" + a.Name, Value: a.Value})
 			}
-			fields, ignored = flatten(fields, ignored, name, c, c.Name == "Data")
+			for _, d := range c.Children {
+				name := d.Name
+				if d.Name == "Data" {
+					if n, ok := d.Attr("Name"); ok && n != "" {
+						name = n
+					}
+				}
+				fields = flatten(fields, name, d, d.Name == "Data")
+			}
+		case "UserData":
+			if len(c.Children) == 0 {
+				continue
+			}
+			top := c.Children[0]
+			element = top.Name
+			for _, a := range top.Attrs {
+				fields = append(fields, Field{Name: "@" + a.Name, Value: a.Value})
+			}
+			for _, d := range top.Children {
+				fields = flatten(fields, d.Name, d, false)
+			}
+		default:
+			fields = flatten(fields, c.Name, c, false)
 		}
-		return fields, "", ignored
 	}
-	ud := ev.Child("UserData")
-	if ud == nil || len(ud.Children) == 0 {
-		return nil, "", nil
-	}
-	top := ud.Children[0]
-	for _, a := range top.Attrs {
-		ignored = append(ignored, top.Name+"/@"+a.Name)
-	}
-	for _, c := range top.Children {
-		fields, ignored = flatten(fields, ignored, c.Name, c, false)
-	}
-	return fields, top.Name, ignored
+	return fields, element
 }
 
-func flatten(fields []Field, ignored []string, name string, el *Element, dataElem bool) ([]Field, []string) {
+func flatten(fields []Field, name string, el *Element, dataElem bool) []Field {
 	for _, a := range el.Attrs {
 		if dataElem && a.Name == "Name" {
 			continue
 		}
-		ignored = append(ignored, name+"/@"+a.Name)
+		fields = append(fields, Field{Name: name + ".@" + a.Name, Value: a.Value})
 	}
 	if len(el.Children) == 0 {
-		return append(fields, Field{Name: name, Value: el.Text}), ignored
+		return append(fields, Field{Name: name, Value: el.Text})
 	}
 	for _, c := range el.Children {
-		fields, ignored = flatten(fields, ignored, name+"."+c.Name, c, false)
+		fields = flatten(fields, name+"."+c.Name, c, false)
 	}
-	return fields, ignored
+	return fields
 }

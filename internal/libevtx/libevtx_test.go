@@ -12,7 +12,7 @@ func TestParseEvtxexportQuirks(t *testing.T) {
 	out := "evtxexport 20181227\n\n" +
 		"<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n" +
 		"  <System>\n    <EventRecordID>7</EventRecordID>\n  </System>\n" +
-		"  <EventData>\n" +
+		"  <EventData Name=\"E\">\n" +
 		"    <Data Name=\"Value\"><S:Envelope><a x=\"1\">*</a></S:Envelope> & more</Data>\n" +
 		"    <Data Name=\"Ctl\">a\x02b\r\nc</Data>\n" +
 		"    <Data Name=\"Empty\"/>\n" +
@@ -20,7 +20,7 @@ func TestParseEvtxexportQuirks(t *testing.T) {
 		"    <Binary>00FF</Binary>\n" +
 		"  </EventData>\n</Event>\n\n" +
 		"<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n" +
-		"  <System/>\n  <UserData>\n    <LogFileCleared xmlns=\"x\">\n" +
+		"  <System/>\n  <UserData>\n    <LogFileCleared xmlns=\"x\" T=\"1\">\n" +
 		"      <SubjectUserName>bob</SubjectUserName>\n      <Deep><Leaf A=\"1\">v</Leaf></Deep>\n" +
 		"    </LogFileCleared>\n  </UserData>\n</Event>\n\n"
 	recs := Parse([]byte(out))
@@ -32,8 +32,9 @@ func TestParseEvtxexportQuirks(t *testing.T) {
 			t.Fatalf("record %d: %v", i, r.Err)
 		}
 	}
-	got, elem, ignored := Data(recs[0].Root)
+	got, elem := Data(recs[0].Root)
 	want := []Field{
+		{"EventData.@Name", "E"},
 		{"Value", `<S:Envelope><a x="1">*</a></S:Envelope> & more`},
 		{"Ctl", "a\x02b\r\nc"},
 		{"Empty", ""},
@@ -41,15 +42,15 @@ func TestParseEvtxexportQuirks(t *testing.T) {
 		{"Data", "two & <3>"},
 		{"Binary", "00FF"},
 	}
-	if !reflect.DeepEqual(got, want) || elem != "" || len(ignored) != 0 {
-		t.Errorf("EventData = %q, %q, %q; want %q", got, elem, ignored, want)
+	if !reflect.DeepEqual(got, want) || elem != "" {
+		t.Errorf("EventData = %q, %q; want %q", got, elem, want)
 	}
 	if id := recs[0].Root.Child("System").Child("EventRecordID").Text; id != "7" {
 		t.Errorf("EventRecordID = %q, want 7", id)
 	}
-	got, elem, ignored = Data(recs[1].Root)
-	want = []Field{{"SubjectUserName", "bob"}, {"Deep.Leaf", "v"}}
-	if !reflect.DeepEqual(got, want) || elem != "LogFileCleared" || !reflect.DeepEqual(ignored, []string{"Deep.Leaf/@A"}) {
-		t.Errorf("UserData = %q, %q, %q; want %q, LogFileCleared, [Deep.Leaf/@A]", got, elem, ignored, want)
+	got, elem = Data(recs[1].Root)
+	want = []Field{{"@T", "1"}, {"SubjectUserName", "bob"}, {"Deep.Leaf.@A", "1"}, {"Deep.Leaf", "v"}}
+	if !reflect.DeepEqual(got, want) || elem != "LogFileCleared" {
+		t.Errorf("UserData = %q, %q; want %q, LogFileCleared", got, elem, want)
 	}
 }
