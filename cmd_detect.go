@@ -345,6 +345,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "budget %d MiB, heap %d MiB, RSS %d MiB, available %d MiB\nworkers %d/%d, waiting %d, throttled %v, queued %d, pending %d\n",
 		st.MemoryBudget>>20, st.HeapInuse>>20, st.RSS>>20, st.SystemAvailable>>20, st.ActiveWorkers, st.MaxWorkers,
 		st.WaitingFiles, st.Throttled, st.QueuedFiles, st.PendingFiles)
+	fmt.Fprintf(stdout, "disk %d MiB free, reserve %d MiB\n", st.DiskFreeBytes>>20, st.DiskReserveBytes>>20)
+	if p := st.Paused; p != nil {
+		fmt.Fprintf(stdout, "PAUSED since %s: %s\n", p.Since.Format(time.RFC3339), p.Reason)
+	}
 	return nil
 }
 

@@ -118,6 +118,8 @@ type common struct {
 	batch       int
 	fileTimeout time.Duration
 	memBudget   string
+	diskReserve string
+	zipEntries  int
 	rulesDir    string
 	noBuiltin   bool
 	minLevel    string
@@ -133,6 +135,8 @@ func newFlags(name string, stderr io.Writer, c *common) *flag.FlagSet {
 	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "maximum files processed at once, at most the core count (env CASESCOPE_WORKERS)")
 	fs.IntVar(&c.batch, "batch", 500, "events per index batch (env CASESCOPE_BATCH)")
 	fs.DurationVar(&c.fileTimeout, "file-timeout", 2*time.Hour, "a file taking longer fails (env CASESCOPE_FILE_TIMEOUT)")
+	fs.StringVar(&c.diskReserve, "disk-reserve", "256MiB", "disk space kept free on the data directory's filesystem; intake pauses before going below it (env CASESCOPE_DISK_RESERVE)")
+	fs.IntVar(&c.zipEntries, "zip-max-entries", 10000, "an archive with more entries is refused as one failed record (env CASESCOPE_ZIP_MAX_ENTRIES)")
 	fs.StringVar(&c.memBudget, "memory-budget", "", "memory for files in flight, e.g. 512MiB or 2G (env CASESCOPE_MEMORY_BUDGET; default: from available memory and the cgroup limit)")
 	fs.StringVar(&c.rulesDir, "rules", "", "extra Sigma rules directory; adds to or replaces embedded rules by id (env CASESCOPE_RULES)")
 	fs.BoolVar(&c.noBuiltin, "no-builtin-rules", false, "do not load the embedded SigmaHQ rules (env CASESCOPE_NO_BUILTIN_RULES)")
@@ -211,8 +215,18 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 	}
 	cfg := engine.Config{
 		DataDir: data, Workers: c.workers, BatchSize: c.batch, FileTimeout: c.fileTimeout,
-		FaultPoint: os.Getenv("CASESCOPE_FAULT_POINT"),
+		FaultPoint: os.Getenv("CASESCOPE_FAULT_POINT"), MaxZipEntries: c.zipEntries,
 	}
+	if c.zipEntries < 1 {
+		led.Close()
+		return nil, fmt.Errorf("--zip-max-entries must be at least 1")
+	}
+	reserve, err := admit.ParseSize(c.diskReserve)
+	if err != nil || reserve == 0 {
+		led.Close()
+		return nil, fmt.Errorf("--disk-reserve %q: want a size above 0, e.g. 256MiB", c.diskReserve)
+	}
+	cfg.DiskReserve = reserve
 	budget, err := c.budget()
 	if err != nil {
 		led.Close()
@@ -315,8 +329,13 @@ func isTerminal(w io.Writer) (*os.File, bool) {
 	return f, err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// closeWait bounds how long closing waits for running files to park: a
+// signal must end the program within seconds, and a file not parked by
+// then is left mid-work, which the next start requeues.
+const closeWait = 3 * time.Second
+
 func (a *app) close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
 	defer cancel()
 	err := a.eng.Close(ctx)
 	return errors.Join(err, a.ledger.Close())
@@ -347,16 +366,22 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	start := time.Now()
 	res, err := a.eng.Import(ctx, cs.ID, fs.Args())
-	if err != nil {
-		return err
+	var short *engine.StorageError
+	if err != nil && !errors.As(err, &short) {
+		return stopped(a, err)
 	}
+	// Short of disk space for the rest: what was imported still runs.
+	importErr := err
 	stopBar := startProgress(ctx, a, res, stderr, start)
 	stopAnon := watchAnon()
 	err = a.eng.WaitIdle(ctx)
 	peakAnon := stopAnon()
 	stopBar()
+	if err == nil {
+		err = importErr
+	}
 	if err != nil {
-		return err
+		return stopped(a, err)
 	}
 	sum, err := summarize(a.ledger, cs.ID, res.FileIDs)
 	if err != nil {
@@ -374,6 +399,28 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "%d files: %d completed (%d zero-event), %d failed, %d duplicates; %d events in %.1fs\n",
 		sum.Files, sum.Completed, sum.ZeroEvent, sum.Failed, sum.Duplicates, sum.Events, sum.Seconds)
 	return nil
+}
+
+// stopped explains an ingest that ended early: files with work left stay
+// queued (the engine parks running ones on close), and the same command
+// resumes them.
+func stopped(a *app, err error) error {
+	n, perr := a.eng.Pending()
+	if perr != nil || n == 0 {
+		return err
+	}
+	var hint string
+	switch {
+	case errors.Is(err, engine.ErrDiskFull):
+		hint = "free disk space, then run the same command to resume"
+	case errors.Is(err, engine.ErrWriteFailed):
+		hint = "fix the data directory's disk, then run the same command to resume"
+	case errors.Is(err, context.Canceled):
+		hint = "interrupted; run the same command to resume"
+	default:
+		return err
+	}
+	return fmt.Errorf("ingest stopped: %w; %d file(s) left queued (%s)", err, n, hint)
 }
 
 // ingestSummary is the JSON contract of `ingest --json`.

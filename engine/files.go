@@ -48,6 +48,9 @@ func (e *Engine) ImportUpload(ctx context.Context, caseID uint64, name string, r
 		err = cerr
 	}
 	if err != nil {
+		if isNoSpace(err) {
+			return ImportResult{}, e.storageError("receive upload "+name, dir, err)
+		}
 		return ImportResult{}, fmt.Errorf("receive upload: %w", err)
 	}
 	if n > maxBytes {

@@ -455,6 +455,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, engine.ErrBusy):
 		status, msg = http.StatusConflict, err.Error()
+	case errors.Is(err, engine.ErrDiskFull):
+		// The cause (path, sizes) is logged, not sent.
+		status, msg = http.StatusInsufficientStorage, "the server's disk is too full to store this; nothing was lost, and intake resumes once an administrator frees space"
 	case errors.As(err, &ste):
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, io.ErrUnexpectedEOF), r.Context().Err() != nil:

@@ -54,6 +54,8 @@ export function mount(root) {
       card('Queue', [
         big(num(s.pending_files), 'files with work left'),
         kv('Queued', num(s.queued_files)),
+        kv('Intake', s.paused ? 'PAUSED' : 'open', s.paused ? 'bad' : 'good'),
+        kv('Disk free', s.disk_free_bytes ? bytes(s.disk_free_bytes) + ' (reserve ' + bytes(s.disk_reserve_bytes || 0) + ')' : '–'),
         kv('Goroutines', num(s.goroutines)),
       ]),
       card('Ingest', [
@@ -64,7 +66,13 @@ export function mount(root) {
     drawRates(canvas, rates);
     const bad = s.invariant_errors || [];
     const startup = s.startup_problems || [];
+    const p = s.paused;
     replace(inv,
+      ...(p ? [h('section', {class: 'card alert', id: 'intake-paused'},
+        h('h2', {class: 'card-title', text: p.write_failed ? 'Intake stopped: a write failed' : 'Intake paused: not enough disk space'}),
+        h('p', {class: 'mono small', text: p.reason}),
+        h('p', {class: 'small', text: 'Since ' + ts(p.since, false) + '. Files stay queued; nothing is lost. Free space on ' + p.path +
+          ' (needed ' + bytes(p.need_bytes || 0) + ', free ' + bytes(p.free_bytes || 0) + '): intake resumes by itself. Searches keep working.'}))] : []),
       ...(bad.length ? [h('section', {class: 'card alert'}, h('h2', {class: 'card-title', text: 'Invariant violations'}),
         h('ul', null, bad.map((b) => h('li', {class: 'mono small', text: b}))))] : []),
       h('section', {class: startup.length ? 'card alert' : 'card', id: 'startup-check'},

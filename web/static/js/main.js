@@ -172,7 +172,8 @@ async function refreshSystem() {
     app.system = s;
     const pill = $('#sys-pill');
     const busy = s.active_workers > 0 || s.pending_files > 0;
-    pill.className = 'sys-pill ' + (s.throttled ? 'sys-throttled' : busy ? 'sys-busy' : 'sys-idle');
+    pill.className = 'sys-pill ' + (s.throttled || s.paused ? 'sys-throttled' : busy ? 'sys-busy' : 'sys-idle');
+    pill.title = s.paused ? s.paused.reason : '';
     const parts = [];
     if (busy) {
       parts.push(s.active_workers + '/' + s.max_workers + ' workers');
@@ -182,6 +183,7 @@ async function refreshSystem() {
       parts.push('idle');
     }
     if (s.throttled) parts.push('throttled');
+    if (s.paused) parts.push(s.paused.write_failed ? 'intake stopped: write failed' : 'paused: disk space');
     pill.textContent = parts.join(' · ');
     $('#nav-foot').textContent = 'casescope ' + (s.version || '');
   } catch (e) {
