@@ -23,7 +23,7 @@ import (
 // Without it (the reader on main before the bounded decoder: no Problems or
 // Truncated accounting, and flips such as 0x42303 of security.evtx make it
 // allocate without bound and ignore cancellation) only the always-on
-// subset runs (see alwaysOnVariant) with the checks that reader meets.
+// subset runs (corrupt.KnownSafe) with the checks that reader meets.
 // Set CASESCOPE_STRICT_CORRUPT=1 to run all; make it the default (delete
 // the switch) once the reader passes.
 const strictCorruptEnv = "CASESCOPE_STRICT_CORRUPT"
@@ -42,48 +42,6 @@ const (
 	variantBudget = 30 * time.Second
 	cancelGrace   = 5 * time.Second
 )
-
-// corruptSource is a corpus file damaged in many ways.
-type corruptSource struct {
-	path      string // under the shared corpus's evtx/
-	seed      uint64
-	perRegion int // random flips per region
-}
-
-var corruptSources = []corruptSource{
-	// Security, EventData, 2,261 records in 26 chunks: also the issue's
-	// reproduced damages (below).
-	{"omerbenamram/security.evtx", 1, 2},
-	// Sysmon, many templates.
-	{"evtx-attack-samples/Privilege Escalation/Sysmon_UACME_64.evtx", 2, 4},
-	// Security with UserData (1102 LogFileCleared).
-	{"evtx-attack-samples/Defense Evasion/DE_1102_security_log_cleared.evtx", 3, 4},
-}
-
-// reportedVariants are the damages of issue #15, reproduced on
-// security.evtx.
-func reportedVariants(b []byte) ([]corrupt.Variant, error) {
-	out := []corrupt.Variant{
-		corrupt.SetByte(b, 0x42303, 0x51),   // unbounded template argument count
-		corrupt.ZeroRange(b, 0x172c),        // record 1's SystemTime
-		corrupt.FlipByte(b, 0x102abc, 0xff), // record 1420's trailing size copy
-	}
-	for _, size := range []int64{1_000_000, 5_000} {
-		v, err := corrupt.Truncated(b, size)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// alwaysOnVariant reports whether a variant runs without strictCorruptEnv:
-// truncations, file header damage and zeroed timestamps, which the reader
-// on main already streams within bounds.
-func alwaysOnVariant(v corrupt.Variant) bool {
-	return v.Kind == corrupt.Truncate || v.FileHeader || (v.Kind == corrupt.Zero && v.Region == "reported")
-}
 
 // heapWatch samples the live heap while one variant streams: above
 // corruptHeapLimit it cancels the stream, above corruptHardCeiling it
@@ -184,41 +142,34 @@ func TestCorruptedVariants(t *testing.T) {
 	ran, skipped := 0, 0
 	var slowest time.Duration
 	var maxPeak uint64
-	for _, src := range corruptSources {
-		path := filepath.Join(dir, "evtx", filepath.FromSlash(src.path))
+	for _, src := range corrupt.Sources() {
+		path := filepath.Join(dir, "evtx", filepath.FromSlash(src.Path))
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, ok := counts[src.path]
+		want, ok := counts[src.Path]
 		if !ok {
-			t.Fatalf("%s not in counts.tsv", src.path)
+			t.Fatalf("%s not in counts.tsv", src.Path)
 		}
-		orig := streamBounded(t, src.path+" (intact)", b)
+		orig := streamBounded(t, src.Path+" (intact)", b)
 		if orig.err != nil || orig.st.Records != want {
-			t.Fatalf("%s intact: records %d err %v, want %d (counts.tsv) and no error", src.path, orig.st.Records, orig.err, want)
+			t.Fatalf("%s intact: records %d err %v, want %d (counts.tsv) and no error", src.Path, orig.st.Records, orig.err, want)
 		}
 		if strict && (len(orig.st.Problems) > 0 || orig.st.Truncated || orig.st.RecordsExpected != want) {
-			t.Errorf("%s intact: problems %+v truncated %v expected %d, want none, false, %d", src.path, orig.st.Problems, orig.st.Truncated, orig.st.RecordsExpected, want)
+			t.Errorf("%s intact: problems %+v truncated %v expected %d, want none, false, %d", src.Path, orig.st.Problems, orig.st.Truncated, orig.st.RecordsExpected, want)
 		}
-		variants, err := corrupt.Variants(b, src.seed, src.perRegion)
+		variants, err := corrupt.ForSource(b, src)
 		if err != nil {
-			t.Fatalf("%s: %v", src.path, err)
-		}
-		if src.path == "omerbenamram/security.evtx" {
-			rep, err := reportedVariants(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			variants = append(rep, variants...)
+			t.Fatal(err)
 		}
 		for _, v := range variants {
-			if !strict && !alwaysOnVariant(v) {
+			if !strict && !corrupt.KnownSafe(v) {
 				skipped++
 				continue
 			}
 			ran++
-			name := src.path + ": " + v.Name
+			name := src.Path + ": " + v.Name
 			r := streamBounded(t, name, v.Bytes())
 			slowest = max(slowest, r.elapsed)
 			maxPeak = max(maxPeak, r.peak)

@@ -305,3 +305,77 @@ func FlipByte(b []byte, off int64, x byte) Variant {
 	return Variant{Name: fmt.Sprintf("%s reported @0x%x ^0x%02x", Flip, off, x), Kind: Flip, Region: "reported", Offset: off, FileHeader: off < fileHeaderSize,
 		build: func() []byte { d := bytes.Clone(b); d[off] ^= x; return d }}
 }
+
+// Source is a corpus file (path under the shared corpus's evtx/) and how
+// to damage it.
+type Source struct {
+	Path      string
+	Seed      uint64
+	PerRegion int // random flips per region (Variants)
+}
+
+// Sources are the files the robustness tests damage.
+func Sources() []Source {
+	return []Source{
+		// Security, EventData, 2,261 records in 26 chunks: also the
+		// damages reported in issue #15 (Reported).
+		{"omerbenamram/security.evtx", 1, 2},
+		// Sysmon, many templates.
+		{"evtx-attack-samples/Privilege Escalation/Sysmon_UACME_64.evtx", 2, 4},
+		// Security with UserData (1102 LogFileCleared).
+		{"evtx-attack-samples/Defense Evasion/DE_1102_security_log_cleared.evtx", 3, 4},
+	}
+}
+
+// ForSource returns the variants of one source file: the issue's reported
+// damages first (for security.evtx), then Variants.
+func ForSource(b []byte, s Source) ([]Variant, error) {
+	vs, err := Variants(b, s.Seed, s.PerRegion)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Path, err)
+	}
+	if s.Path != "omerbenamram/security.evtx" {
+		return vs, nil
+	}
+	rep, err := Reported(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Path, err)
+	}
+	// The reported damages come first; a random one with the same bytes
+	// (the same name) is left out, so every variant is a distinct file.
+	seen := map[string]bool{}
+	for _, v := range rep {
+		seen[v.Name] = true
+	}
+	for _, v := range vs {
+		if !seen[v.Name] {
+			rep = append(rep, v)
+		}
+	}
+	return rep, nil
+}
+
+// Reported are the damages of issue #15, reproduced on security.evtx.
+func Reported(b []byte) ([]Variant, error) {
+	out := []Variant{
+		SetByte(b, 0x42303, 0x51),   // unbounded template argument count
+		ZeroRange(b, 0x172c),        // record 1's SystemTime
+		FlipByte(b, 0x102abc, 0xff), // record 1420's trailing size copy
+	}
+	for _, size := range []int64{1_000_000, 5_000} {
+		v, err := Truncated(b, size)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// KnownSafe reports whether the reader before the bounded BinXML decoder
+// (main at 6df9852, Velocidex-based) already handled a variant within
+// bounds: truncations, file header damage and the reported zeroed
+// timestamp. The robustness tests run only these unless asked for all.
+func KnownSafe(v Variant) bool {
+	return v.Kind == Truncate || v.FileHeader || (v.Kind == Zero && v.Region == "reported")
+}
