@@ -334,18 +334,18 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 			continue
 		}
 		fq := andQuery(q, "file:"+strconv.FormatUint(f.ID, 10))
-		refs, err := idx.DocRefs(ctx, store.SearchRequest{Query: fq, From: req.From, To: req.To})
+		keys, err := idx.DocKeys(ctx, store.SearchRequest{Query: fq, From: req.From, To: req.To})
 		if err != nil {
 			return n, err
 		}
-		if len(refs) == 0 {
+		if len(keys) == 0 {
 			continue
 		}
 		// Records are identified by chunk and offset, never by
 		// EventRecordID, which a file may repeat.
-		want := make(map[store.DocRef]bool, len(refs))
-		for _, r := range refs {
-			want[r] = true
+		want := make(map[uint64]bool, len(keys))
+		for _, k := range keys {
+			want[k] = true
 		}
 		// The file's hits and tags, loaded once rather than one ledger
 		// read per exported event.
@@ -359,7 +359,7 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 		}
 		_, err = evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
 			ref := store.RefOf(f.ID, ev)
-			if !want[ref] {
+			if !want[ref.Key()] {
 				return nil
 			}
 			id := ref.ID()

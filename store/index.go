@@ -229,6 +229,16 @@ func (r DocRef) sortTie() uint64 {
 	return r.Record
 }
 
+// Key packs the reference's record position into one number, unique
+// within its file: chunk and offset, or (top bit set) the EventRecordID
+// when the reader gave no offset. Exports keep a file's matches as keys.
+func (r DocRef) Key() uint64 {
+	if r.Offset != 0 {
+		return uint64(r.Chunk)<<32 | uint64(r.Offset)
+	}
+	return 1<<63 | r.Record
+}
+
 // DocID is the stable ID of an event (see DocRef), so re-indexing a file
 // after a crash overwrites instead of duplicating, and the event can be
 // re-read from its chunk.
