@@ -224,7 +224,9 @@ func (e *Engine) TagEvent(ctx context.Context, caseID uint64, t store.Tag) (stor
 	if err != nil {
 		return store.Tag{}, err
 	}
-	t.FileID, t.Time = v.FileID, v.Event.TimeCreated
+	// Keyed by the event's current document ID, whatever form (a legacy
+	// "file-chunk-recordID" link) named it.
+	t.DocID, t.FileID, t.Time = store.DocID(v.FileID, v.Event), v.FileID, v.Event.TimeCreated
 	if err := e.ledger.PutTag(caseID, t); err != nil {
 		return store.Tag{}, err
 	}
@@ -241,8 +243,9 @@ func (e *Engine) reindex(ctx context.Context, caseID uint64, v EventView, t stor
 		return err
 	}
 	d := store.Doc{FileID: v.FileID, Event: v.Event, Tags: t.Terms()}
+	id := store.DocID(v.FileID, v.Event)
 	err = e.ledger.Hits(caseID, v.FileID, func(h *store.EventHits) error {
-		if h.DocID == v.ID {
+		if h.DocID == id {
 			d.Sigma, d.IOCs = h.Sigma, h.IOCs
 		}
 		return nil

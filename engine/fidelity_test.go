@@ -177,3 +177,23 @@ func TestOutOfRangeTime(t *testing.T) {
 		})
 	}
 }
+
+// TestTagLegacyID: a tag set through a format-2 link (file, chunk,
+// EventRecordID) is stored under the event's current document ID.
+func TestTagLegacyID(t *testing.T) {
+	r := newRig(t, true)
+	c, _ := r.ingest(t, "legacy", corpus.Fixture(t, "Security_short_selected.evtx"))
+	page, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Size: 1})
+	if err != nil || len(page.Hits) != 1 {
+		t.Fatalf("search: %v, %d hits", err, len(page.Hits))
+	}
+	hit := page.Hits[0]
+	legacy := store.LegacyRef(hit.FileID, hit.Event).ID()
+	tg, err := r.eng.TagEvent(t.Context(), c.ID, store.Tag{DocID: legacy, Tags: []string{"old-link"}})
+	if err != nil || tg.DocID != hit.ID {
+		t.Fatalf("tag via %s: %+v (%v), want it under %s", legacy, tg, err, hit.ID)
+	}
+	if p, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Query: "tag:old-link"}); err != nil || p.Total != 1 || p.Hits[0].ID != hit.ID {
+		t.Errorf("tag:old-link: %+v (%v), want %s", p.Hits, err, hit.ID)
+	}
+}
