@@ -13,6 +13,13 @@
 // (Start requeues files left mid-work and settles move intents). A file that
 // fails has its partial documents removed and ends failed with the reason.
 //
+// Disk space (disk.go): a file is admitted only while the data
+// directory's filesystem keeps Config.DiskReserve free after its estimated
+// index; short of space, intake pauses (files stay queued). A write that
+// fails (index persist, ledger, copy) halts intake: running files are
+// cancelled and requeued, never failed, and the engine resumes once a
+// probe write succeeds with space freed.
+//
 // Lifecycle: New, Start(ctx), Close(ctx). Close cancels the workers, waits
 // for them, and parks interrupted files back to queued.
 package engine

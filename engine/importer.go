@@ -64,6 +64,8 @@ type importer struct {
 	// bySource maps source path → the case's records of it, loaded on
 	// first use (nil until then).
 	bySource map[string][]store.File
+	// ctx, when set, ends a copy in progress (shutdown).
+	ctx context.Context
 }
 
 // Import copies the given files, folders and ZIP archives into the case
@@ -76,7 +78,7 @@ func (e *Engine) Import(ctx context.Context, caseID uint64, paths []string) (Imp
 	if err != nil {
 		return ImportResult{}, err
 	}
-	im := &importer{e: e, c: c, dirs: e.caseDirs(caseID)}
+	im := &importer{e: e, c: c, dirs: e.caseDirs(caseID), ctx: ctx}
 	defer im.release()
 	if err := im.dirs.ensure(); err != nil {
 		return ImportResult{}, err
@@ -297,6 +299,9 @@ func (im *importer) addEVTX(src, name, source string, staged bool) error {
 		if isNoSpace(err) {
 			return im.e.storageError("import "+name, im.dirs.staging, err)
 		}
+		if im.ctx != nil && im.ctx.Err() != nil {
+			return im.ctx.Err() // interrupted, not the file's fault
+		}
 		return im.reject(name, src, err.Error())
 	}
 	if source != "" && staged {
@@ -473,7 +478,11 @@ func (im *importer) stage(src string, staged bool) (string, string, int64, error
 		return "", "", 0, fmt.Errorf("create staging file: %w", err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), in)
+	var r io.Reader = in
+	if im.ctx != nil {
+		r = ctxReader{im.ctx, in}
+	}
+	n, err := io.Copy(io.MultiWriter(out, h), r)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
