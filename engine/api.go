@@ -313,45 +313,6 @@ func (e *Engine) Stats(caseID uint64) (CaseStats, error) {
 	return st, err
 }
 
-// BulkTag adds tag words (and optionally a star) to every event matching
-// a query, keeping each event's existing tags and note. It returns how
-// many events it tagged.
-func (e *Engine) BulkTag(ctx context.Context, caseID uint64, query string, words []string, star bool) (int, error) {
-	words, err := store.NormalizeTags(words)
-	if err != nil {
-		return 0, err
-	}
-	if len(words) == 0 && !star {
-		return 0, fmt.Errorf("no tag given: %w", store.ErrInvalid)
-	}
-	n, cursor := 0, ""
-	for {
-		page, err := e.Search(ctx, caseID, store.SearchRequest{Query: query, Size: 500, Asc: true, Cursor: cursor})
-		if err != nil {
-			return n, err
-		}
-		for _, v := range page.Hits {
-			if v.Event == nil {
-				continue
-			}
-			t := store.Tag{DocID: v.ID}
-			if v.Tag != nil {
-				t = *v.Tag
-			}
-			t.Tags = append(t.Tags, words...)
-			t.Starred = t.Starred || star
-			if _, err := e.TagEvent(ctx, caseID, t); err != nil {
-				return n, err
-			}
-			n++
-		}
-		if page.Next == "" {
-			return n, nil
-		}
-		cursor = page.Next
-	}
-}
-
 // SetRuleOptions records the options the rule set was loaded with, for
 // ReloadRules.
 func (e *Engine) SetRuleOptions(o RuleOptions) {

@@ -75,6 +75,9 @@ type Ledger interface {
 	Tags(caseID, fileID uint64, fn func(t *store.Tag) error) error
 	Tag(caseID uint64, docID string) (store.Tag, error)
 	PutTag(caseID uint64, t store.Tag) error
+	PutTags(caseID uint64, tags []store.Tag) error
+	PutTagJob(j store.TagJob) (store.TagJob, error)
+	TagJobs() ([]store.TagJob, error)
 	IOCs(caseID uint64) ([]store.IOC, error)
 	AddIOCs(caseID uint64, iocs []store.IOC) ([]store.IOC, error)
 	UpdateIOC(caseID, id uint64, fn func(i *store.IOC) error) (store.IOC, error)
@@ -198,6 +201,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.runCtx = ctx
 	e.started = time.Now()
+	if err := e.resumeTagJobs(); err != nil {
+		e.cancel()
+		e.wg.Wait()
+		return err
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

@@ -33,7 +33,17 @@ type Job struct {
 	Error     string    `json:"error,omitempty"`
 	Started   time.Time `json:"started"`
 	Finished  time.Time `json:"finished,omitzero"`
-	done      chan struct{}
+	// Bulk tagging (Kind "tag"): Events counts matching events visited,
+	// Changed those tagged and re-indexed.
+	Query   string   `json:"query,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
+	Starred bool     `json:"starred,omitempty"`
+	Matched int64    `json:"matched,omitempty"` // events the query matched
+	// Resumed marks a job continuing one interrupted by a crash or
+	// shutdown; TagJob is its ledger record's ID.
+	Resumed bool   `json:"resumed,omitempty"`
+	TagJob  uint64 `json:"tag_job,omitempty"`
+	done    chan struct{}
 }
 
 type jobs struct {
@@ -85,8 +95,8 @@ func (e *Engine) WaitJob(ctx context.Context, id uint64) (Job, error) {
 // Rescan starts a re-hunt (RescanIOC) or Sigma re-run (RescanSigma) over
 // every completed file of the case, on the engine's context. Only events
 // whose hits change are re-written in the index; hits of other files and
-// cases are never touched. A rescan already running for the case is
-// cancelled and replaced, since its matcher is stale.
+// cases are never touched. A case's jobs (rescans, bulk tags) run one at a
+// time in the order started; the caller does not wait.
 func (e *Engine) Rescan(caseID uint64, kind string) (Job, error) {
 	if kind != RescanIOC && kind != RescanSigma {
 		return Job{}, fmt.Errorf("rescan kind %q: %w", kind, store.ErrInvalid)
@@ -94,18 +104,24 @@ func (e *Engine) Rescan(caseID uint64, kind string) (Job, error) {
 	if e.runCtx == nil {
 		return Job{}, fmt.Errorf("engine not started: %w", ErrBusy)
 	}
+	j := &Job{CaseID: caseID, Kind: kind}
+	return e.startJob(j, e.runRescan, func(err error) {
+		e.log.Info("rescan finished", "case_id", caseID, "kind", kind, "err", err)
+	}), nil
+}
+
+// startJob registers j and runs it on the engine's context once the
+// case's previous job (of any kind: a rescan and a bulk tag both rewrite
+// the case's documents) has ended. finished runs after the job's state
+// is set.
+func (e *Engine) startJob(j *Job, run func(ctx context.Context, j *Job) error, finished func(err error)) Job {
 	e.jobs.mu.Lock()
 	if e.jobs.byID == nil {
 		e.jobs.byID, e.jobs.active = map[uint64]*Job{}, map[uint64]*Job{}
 	}
-	if prev := e.jobs.active[caseID]; prev != nil && prev.Kind != kind {
-		e.jobs.mu.Unlock()
-		// A different kind: wait for it rather than interleave.
-		<-prev.done
-		e.jobs.mu.Lock()
-	}
 	e.jobs.nextID++
-	j := &Job{ID: e.jobs.nextID, CaseID: caseID, Kind: kind, State: "running", Started: time.Now().UTC(), done: make(chan struct{})}
+	j.ID, j.State, j.Started, j.done = e.jobs.nextID, "running", time.Now().UTC(), make(chan struct{})
+	caseID := j.CaseID
 	prev := e.jobs.active[caseID]
 	e.jobs.byID[j.ID] = j
 	e.jobs.active[caseID] = j
@@ -116,9 +132,9 @@ func (e *Engine) Rescan(caseID uint64, kind string) (Job, error) {
 		defer e.wg.Done()
 		defer close(j.done)
 		if prev != nil {
-			<-prev.done // same kind: the new job redoes everything anyway
+			<-prev.done // one job per case at a time, in order
 		}
-		err := e.runRescan(e.runCtx, j)
+		err := run(e.runCtx, j)
 		e.jobs.mu.Lock()
 		j.Finished = time.Now().UTC()
 		if err != nil {
@@ -130,9 +146,9 @@ func (e *Engine) Rescan(caseID uint64, kind string) (Job, error) {
 			delete(e.jobs.active, caseID)
 		}
 		e.jobs.mu.Unlock()
-		e.log.Info("rescan finished", "case_id", caseID, "kind", kind, "err", err)
+		finished(err)
 	}()
-	return snap, nil
+	return snap
 }
 
 func (e *Engine) runRescan(ctx context.Context, j *Job) error {

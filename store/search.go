@@ -494,3 +494,55 @@ func (x *Index) DocKeys(ctx context.Context, req SearchRequest) ([]uint64, error
 		req.Cursor = res.Next
 	}
 }
+
+// MatchIDs calls fn with the document ID of every event matching query
+// (the analyst's language), in index order, in one pass over a snapshot:
+// no sorting or paging, for jobs that visit every match (bulk tagging).
+// It stops at fn's first error, and checks ctx every 1,024 matches.
+func (x *Index) MatchIDs(ctx context.Context, q string, opts QueryOptions, fn func(id string) error) (err error) {
+	bq, err := parseQuery(q, opts)
+	if err != nil {
+		return err
+	}
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return fmt.Errorf("match: open reader: %w", err)
+	}
+	defer func() {
+		if cerr := r.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("match: close reader: %w", cerr)
+		}
+	}()
+	s, err := bq.Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+	defer s.Close()
+	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		m, err := s.Next(sctx)
+		if err != nil {
+			return fmt.Errorf("match: %w", err)
+		}
+		if m == nil {
+			return nil
+		}
+		id, err := r.ExternalID(m.IndexInternalID)
+		sctx.DocumentMatchPool.Put(m)
+		if err != nil {
+			return fmt.Errorf("match: %w", err)
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+}

@@ -103,3 +103,28 @@ func (l *Ledger) Tags(caseID, fileID uint64, fn func(t *Tag) error) error {
 		return nil
 	})
 }
+
+// PutTags stores (or, when empty, deletes) many events' tags in one
+// transaction: a bulk-tag job writes a batch at a time.
+func (l *Ledger) PutTags(caseID uint64, tags []Tag) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	return l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktTags)
+		for _, t := range tags {
+			if t.Empty() {
+				if err := b.Delete(tagKey(caseID, t.DocID)); err != nil {
+					return err
+				}
+				continue
+			}
+			t.Updated = now
+			if err := putJSON(b, tagKey(caseID, t.DocID), t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

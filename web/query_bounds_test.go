@@ -212,3 +212,54 @@ func TestSearchTimeout(t *testing.T) {
 		t.Errorf("search ended with %v, want context.DeadlineExceeded", err)
 	}
 }
+
+// TestBulkTagJobAPI: tagging by query answers 202 with a job at once; the
+// job, followed at /api/jobs/{id}, tags every match.
+func TestBulkTagJobAPI(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	base := searchCase(t, r)
+	caseID := strings.TrimSuffix(strings.TrimPrefix(base, "/api/cases/"), "/search?")
+	var all struct {
+		Total uint64 `json:"total"`
+	}
+	if st, raw := r.call(t, "GET", base+"q=*&size=1", nil, &all); st != http.StatusOK || all.Total == 0 {
+		t.Fatalf("search: %d %s", st, raw)
+	}
+	var j engine.Job
+	st, raw := r.callAs(t, store.RoleAnalyst, "POST", "/api/cases/"+caseID+"/tag-query",
+		map[string]any{"query": "*", "tags": []string{"Sweep"}}, &j)
+	if st != http.StatusAccepted || j.ID == 0 || j.Kind != engine.JobTag {
+		t.Fatalf("tag-query: got %d %s, want 202 with a tag job", st, raw)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for j.State == "running" {
+		if time.Now().After(deadline) {
+			t.Fatalf("job still running after a minute: %+v", j)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if st, raw := r.callAs(t, store.RoleReadOnly, "GET", "/api/jobs/"+itoa(j.ID), nil, &j); st != http.StatusOK {
+			t.Fatalf("job: %d %s", st, raw)
+		}
+	}
+	if j.State != "done" || uint64(j.Changed) != all.Total || uint64(j.Matched) != all.Total {
+		t.Fatalf("job %+v, want done with %d tagged", j, all.Total)
+	}
+	var tagged struct {
+		Total uint64 `json:"total"`
+	}
+	if st, raw := r.call(t, "GET", base+"q=tag:sweep&size=1", nil, &tagged); st != http.StatusOK || tagged.Total != all.Total {
+		t.Fatalf("tag:sweep: %d %s, want %d hits", st, raw, all.Total)
+	}
+	// Refused before a job starts: a read-only user, a bad query, no tag.
+	if st, _ := r.callAs(t, store.RoleReadOnly, "POST", "/api/cases/"+caseID+"/tag-query", map[string]any{"query": "*", "tags": []string{"x"}}, nil); st != http.StatusForbidden {
+		t.Errorf("read-only tag-query: got %d, want 403", st)
+	}
+	for _, body := range []map[string]any{
+		{"query": strings.Repeat("*a", 300) + "*", "tags": []string{"x"}},
+		{"query": "*", "tags": []string{}},
+	} {
+		if st, raw := r.callAs(t, store.RoleAnalyst, "POST", "/api/cases/"+caseID+"/tag-query", body, nil); st != http.StatusBadRequest {
+			t.Errorf("tag-query %v: got %d %s, want 400", body, st, raw)
+		}
+	}
+}

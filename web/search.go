@@ -250,8 +250,10 @@ func (s *Server) handleTag(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, t)
 }
 
-// handleBulkTag tags every event matching a query:
-// {"query": "...", "tags": ["lateral-movement"], "starred": false}.
+// handleBulkTag starts a job tagging every event matching a query:
+// {"query": "...", "tags": ["lateral-movement"], "starred": false}. It
+// answers 202 with the job (engine.Job; follow it at /api/jobs/{id} or
+// in /api/system's jobs): tagging a whole case takes seconds to minutes.
 func (s *Server) handleBulkTag(w http.ResponseWriter, r *http.Request) {
 	c, err := s.caseFrom(r)
 	if err != nil {
@@ -267,12 +269,14 @@ func (s *Server) handleBulkTag(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.eng.BulkTag(r.Context(), c.ID, req.Query, req.Tags, req.Starred)
+	p, _ := principalOf(r)
+	j, err := s.eng.StartBulkTag(c.ID, req.Query, req.Tags, req.Starred, p.User)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"tagged": n})
+	noteAudit(r, caseTarget(c), fmt.Sprintf("job %d: tags %q starred %t for query %q", j.ID, j.Tags, j.Starred, req.Query))
+	writeJSON(w, http.StatusAccepted, j)
 }
 
 // handleReport serves the case summary as a self-contained HTML download.

@@ -116,7 +116,7 @@ type Engine interface {
 	Job(id uint64) (engine.Job, error)
 	Export(ctx context.Context, caseID uint64, req engine.ExportRequest, w io.Writer) (uint64, error)
 	Report(ctx context.Context, caseID uint64, w io.Writer) error
-	BulkTag(ctx context.Context, caseID uint64, query string, words []string, star bool) (int, error)
+	StartBulkTag(caseID uint64, query string, words []string, star bool, by string) (engine.Job, error)
 	ReloadRules() (loaded, skipped int, jobs []engine.Job, err error)
 }
 
