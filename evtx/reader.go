@@ -1,17 +1,12 @@
 package evtx
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strings"
-
-	vevtx "www.velocidex.com/golang/evtx"
 )
 
 // ErrNotEVTX reports that a file does not start with the EVTX magic
@@ -22,11 +17,16 @@ const (
 	fileMagic  = "ElfFile\x00"
 	chunkMagic = "ElfChnk\x00"
 	// ChunkSize is the size of one EVTX chunk in bytes.
-	ChunkSize       = 0x10000
-	fileHeaderBytes = 128
-	// maxRecordsPerChunk bounds what one chunk can yield; a real 64 KiB chunk
-	// holds at most a few hundred records.
-	maxRecordsPerChunk = 4096
+	ChunkSize        = 0x10000
+	fileHeaderBytes  = 128
+	chunkHeaderBytes = 0x200 // chunk header plus the name and template hash tables
+	recordHeaderSize = 24
+	// maxRecordsPerChunk bounds what one chunk can yield: a record takes at
+	// least 28 bytes of the chunk's 65,024 bytes of record space.
+	maxRecordsPerChunk = (ChunkSize - chunkHeaderBytes) / 28
+	// maxProblems caps Stats.Problems and Stats.Warnings; counts are not
+	// capped.
+	maxProblems = 50
 )
 
 // Header is the decoded EVTX file header.
@@ -66,11 +66,19 @@ type Problem struct {
 	Reason string `json:"reason"`
 }
 
-func (s *Stats) warn(format string, args ...any) {
-	// Keep the list short: a badly damaged file could produce thousands.
-	if len(s.Warnings) < 20 {
-		s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
+// problem records one Problem and its sentence; the lists are capped
+// because a badly damaged file could produce thousands.
+func (s *Stats) problem(kind string, chunk int, off int64, format string, args ...any) {
+	if len(s.Problems) >= maxProblems {
+		return
 	}
+	p := Problem{Kind: kind, Chunk: chunk, Offset: off, Reason: fmt.Sprintf(format, args...)}
+	s.Problems = append(s.Problems, p)
+	where := fmt.Sprintf("at file offset %d", off)
+	if chunk >= 0 {
+		where = fmt.Sprintf("chunk %d, file offset %d", chunk, off)
+	}
+	s.Warnings = append(s.Warnings, fmt.Sprintf("%s (%s): %s", kind, where, p.Reason))
 }
 
 // ReadHeader reads and validates the file header of an EVTX stream.
@@ -106,15 +114,13 @@ func ReadHeader(r io.ReaderAt) (Header, error) {
 	return h, nil
 }
 
-type chunkHeader struct {
-	FirstRecNumber uint64
-	LastRecNumber  uint64
-	FirstRecID     uint64
-	LastRecID      uint64
-}
-
 // StreamFile opens path and streams its events to fn; see Stream.
 func StreamFile(ctx context.Context, path string, fn func(*Event) error) (Stats, error) {
+	return StreamFileOptions(ctx, path, Options{}, fn)
+}
+
+// StreamFileOptions is StreamFile with rendering options.
+func StreamFileOptions(ctx context.Context, path string, opts Options, fn func(*Event) error) (Stats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Stats{}, fmt.Errorf("open evtx: %w", err)
@@ -124,7 +130,7 @@ func StreamFile(ctx context.Context, path string, fn func(*Event) error) (Stats,
 	if err != nil {
 		return Stats{}, fmt.Errorf("stat evtx: %w", err)
 	}
-	return Stream(ctx, f, st.Size(), fn)
+	return StreamOptions(ctx, f, st.Size(), opts, fn)
 }
 
 // Stream parses the EVTX data in r (size bytes) chunk by chunk and calls fn
@@ -134,65 +140,68 @@ func StreamFile(ctx context.Context, path string, fn func(*Event) error) (Stats,
 // errors; only a bad file header (ErrNotEVTX) or an I/O error fails the
 // stream.
 func Stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) error) (Stats, error) {
-	var st Stats
+	return StreamOptions(ctx, r, size, Options{}, fn)
+}
+
+// StreamOptions is Stream with rendering options.
+func StreamOptions(ctx context.Context, r io.ReaderAt, size int64, opts Options, fn func(*Event) error) (st Stats, err error) {
 	h, err := ReadHeader(r)
 	if err != nil {
 		return st, err
 	}
-	var seen idSet
+	st.HeaderChunks = int(h.ChunkCount)
+	s := newStreamer(opts, false)
+	hbs := int64(h.HeaderBlockSize)
+	if want := hbs + int64(h.ChunkCount)*ChunkSize; size < want {
+		st.Truncated = true
+		whole := int64(0)
+		if size > hbs {
+			whole = (size - hbs) / ChunkSize
+		}
+		partial := ""
+		if size > hbs && (size-hbs)%ChunkSize != 0 {
+			partial = fmt.Sprintf(" plus %d bytes of chunk %d", (size-hbs)%ChunkSize, whole)
+		}
+		st.problem("truncated", -1, size, "file ends after %d bytes: the header declares %d chunks, %d whole chunks are present%s; %d bytes missing",
+			size, h.ChunkCount, whole, partial, want-size)
+	}
 	buf := make([]byte, ChunkSize)
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		off := int64(h.HeaderBlockSize) + int64(i)*ChunkSize
-		if off+ChunkSize > size {
+		off := hbs + int64(i)*ChunkSize
+		if off >= size {
 			break
 		}
-		if _, err := r.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
-			return st, fmt.Errorf("read chunk at %d: %w", off, err)
+		avail := int(min(size-off, ChunkSize))
+		inHeader := i < int(h.ChunkCount)
+		if avail < ChunkSize && !inHeader && !dirty(h) {
+			break // trailing bytes after the last declared chunk of a cleanly closed file
+		}
+		n, rerr := r.ReadAt(buf[:avail], off)
+		if rerr != nil && !(errors.Is(rerr, io.EOF) && n == avail) {
+			return st, fmt.Errorf("read chunk at %d: %w", off, rerr)
+		}
+		clear(buf[avail:])
+		if avail < chunkHeaderBytes {
+			break // the truncation problem covers it
 		}
 		if string(buf[:8]) != chunkMagic {
-			if !allZero(buf[:8]) && i < int(h.ChunkCount) {
+			if !allZero(buf[:chunkHeaderBytes]) && (inHeader || dirty(h)) {
 				st.SkippedChunks++
-				st.warn("chunk %d at offset %d: bad chunk signature", i, off)
+				st.problem("chunk", i, off, "bad chunk signature %q", buf[:8])
 			}
 			continue
 		}
-		le := binary.LittleEndian
-		ch := chunkHeader{
-			FirstRecNumber: le.Uint64(buf[8:]),
-			LastRecNumber:  le.Uint64(buf[16:]),
-			FirstRecID:     le.Uint64(buf[24:]),
-			LastRecID:      le.Uint64(buf[32:]),
-		}
-		if ch.LastRecID == ^uint64(0) || ch.LastRecNumber < ch.FirstRecNumber {
-			// An initialised but never written chunk.
-			continue
-		}
-		if i >= int(h.ChunkCount) && h.ChunkCount > 0 && !dirty(h) {
+		if !inHeader && h.ChunkCount > 0 && !dirty(h) {
 			// Beyond the header's chunk count on a cleanly closed file:
 			// slack left over from before the log wrapped or was cleared.
 			st.StaleChunks++
 			continue
 		}
-		events, perr := parseChunk(buf, off)
-		if perr != nil {
-			st.SkippedChunks++
-			st.warn("chunk %d at offset %d: %s", i, off, perr.Error())
-		}
-		if len(events) > 0 {
-			st.Chunks++
-		}
-		for _, ev := range events {
-			if !seen.add(ev.RecordID) {
-				st.SkippedRecords++
-				continue
-			}
-			st.Records++
-			if err := fn(ev); err != nil {
-				return st, err
-			}
+		if err := s.chunk(ctx, &st, buf, i, off, avail, fn); err != nil {
+			return st, err
 		}
 	}
 	return st, nil
@@ -203,203 +212,202 @@ func Stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) erro
 func dirty(h Header) bool { return h.Flags&0x1 != 0 }
 
 func allZero(b []byte) bool {
-	return len(bytes.Trim(b, "\x00")) == 0
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
-// parseChunk parses one chunk with the Velocidex parser, recovering from
-// any panic inside it. It returns the events it could decode; an error
-// means the chunk was (partly) unreadable.
-func parseChunk(buf []byte, off int64) (events []*Event, err error) {
+// streamer holds what a stream keeps across chunks.
+type streamer struct {
+	r   renderer
+	xml bool // render Event.XML
+}
+
+func newStreamer(opts Options, xml bool) *streamer {
+	return &streamer{r: renderer{ansi: ansiDecoder(opts.CodePage)}, xml: xml}
+}
+
+// recordAt checks the record header at pos: signature, a size that ends
+// inside end, and the copy of the size in the record's last four bytes.
+func recordAt(buf []byte, pos, end int) (int, bool) {
+	if pos+recordHeaderSize+4 > end || string(buf[pos:pos+4]) != "**\x00\x00" {
+		return 0, false
+	}
+	size := int(binary.LittleEndian.Uint32(buf[pos+4:]))
+	if size < recordHeaderSize+4 || size > end-pos {
+		return 0, false
+	}
+	if int(binary.LittleEndian.Uint32(buf[pos+size-4:])) != size {
+		return 0, false
+	}
+	return size, true
+}
+
+// nextRecord finds the first valid record header in buf[from:end].
+func nextRecord(buf []byte, from, end int) int {
+	for pos := from; pos+recordHeaderSize+4 <= end; pos++ {
+		if buf[pos] == '*' {
+			if _, ok := recordAt(buf, pos, end); ok {
+				return pos
+			}
+		}
+	}
+	return -1
+}
+
+// chunk reads the records of one chunk (buf, of which avail bytes were
+// present in the file) by walking their headers, recovering past damaged
+// ones, and calls fn for each.
+func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, off int64, avail int, fn func(*Event) error) error {
+	le := binary.LittleEndian
+	first, last := le.Uint64(buf[8:]), le.Uint64(buf[16:])
+	declared := -1
+	if le.Uint64(buf[32:]) != ^uint64(0) && last >= first && last-first < maxRecordsPerChunk {
+		declared = int(last - first + 1)
+	}
+	end := int(le.Uint32(buf[48:])) // free space offset: end of the records
+	if end < chunkHeaderBytes || end > ChunkSize {
+		end = ChunkSize
+	}
+	limit := min(end, avail)
+	d := newChunkDecoder(buf)
+	delivered, skipped := 0, 0
+	recovering, abandoned := false, false
+	pos := chunkHeaderBytes
+	for pos+recordHeaderSize+4 <= limit && delivered+skipped < maxRecordsPerChunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		size, ok := recordAt(buf, pos, end)
+		if !ok && avail < end && string(buf[pos:pos+4]) == "**\x00\x00" {
+			if n := int(le.Uint32(buf[pos+4:])); n > avail-pos && n <= end-pos {
+				break // cut off by the end of the file: the truncation problem covers it
+			}
+		}
+		if !ok {
+			if allZero(buf[pos:limit]) {
+				break
+			}
+			next := nextRecord(buf, pos+1, limit)
+			skipped++
+			st.SkippedRecords++
+			to := "the end of the chunk's records"
+			if next >= 0 {
+				to = fmt.Sprintf("the next valid record at chunk offset 0x%x", next)
+			}
+			st.problem("record", idx, off+int64(pos), "broken record header at chunk offset 0x%x (%s); skipped to %s",
+				pos, brokenReason(buf, pos, end), to)
+			if next < 0 {
+				break
+			}
+			pos, recovering = next, true
+			continue
+		}
+		ev, err := s.record(st, d, buf, idx, off, pos, size)
+		switch {
+		case err != nil && d.nodesLeft < 0:
+			skipped++
+			st.SkippedRecords++
+			abandoned = true
+			st.problem("chunk", idx, off+int64(pos), "record at chunk offset 0x%x: %s; rest of the chunk abandoned", pos, err.Error())
+		case err != nil:
+			skipped++
+			st.SkippedRecords++
+			st.problem("record", idx, off+int64(pos), "record %d at chunk offset 0x%x not decoded: %s", le.Uint64(buf[pos+8:]), pos, err.Error())
+		default:
+			delivered++
+			st.Records++
+			if recovering {
+				st.RecordsRecovered++
+			}
+			ev.ChunkOffset = off
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		if abandoned {
+			break
+		}
+		pos += size
+	}
+	walk := delivered + skipped
+	st.RecordsExpected += max(walk, declared)
+	if declared > walk {
+		st.SkippedRecords += declared - walk
+		why := "the rest is unreadable"
+		if avail < ChunkSize {
+			why = "the chunk is cut off by the end of the file"
+		} else if abandoned {
+			why = "the chunk was abandoned"
+		}
+		st.problem("record", idx, off, "chunk header declares %d records, %d found (%s)", declared, walk, why)
+	}
+	if delivered > 0 {
+		st.Chunks++
+	}
+	return nil
+}
+
+// brokenReason says why the record header at pos is not valid.
+func brokenReason(buf []byte, pos, end int) string {
+	if pos+recordHeaderSize+4 > end {
+		return "too close to the end of the records"
+	}
+	if string(buf[pos:pos+4]) != "**\x00\x00" {
+		return "no record signature"
+	}
+	size := int(binary.LittleEndian.Uint32(buf[pos+4:]))
+	if size < recordHeaderSize+4 || size > end-pos {
+		return fmt.Sprintf("size %d does not fit", size)
+	}
+	return fmt.Sprintf("size %d but trailing size copy %d", size, binary.LittleEndian.Uint32(buf[pos+size-4:]))
+}
+
+// record decodes one record into an Event. A panic is the decoder's bug,
+// not the input's fault; it is recovered and reported like bad input.
+func (s *streamer) record(st *Stats, d *chunkDecoder, buf []byte, idx int, off int64, pos, size int) (ev *Event, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("parser panic: %v", p)
+			ev, err = nil, fmt.Errorf("decoder panic: %v", p)
 		}
 	}()
-	chunk, cerr := vevtx.NewChunk(bytes.NewReader(buf), 0)
-	if cerr != nil {
-		return nil, fmt.Errorf("chunk header: %w", cerr)
-	}
-	if chunk.Header.LastEventRecNumber-chunk.Header.FirstEventRecNumber > maxRecordsPerChunk {
-		return nil, fmt.Errorf("implausible record range %d..%d", chunk.Header.FirstEventRecNumber, chunk.Header.LastEventRecNumber)
-	}
-	valid, count := allocatedRecords(buf)
-	if count == 0 {
-		return nil, nil
-	}
-	// Let the parser walk only the records that passed the header walk:
-	// past them it would decode garbage, which can take minutes on a
-	// hostile chunk (found by FuzzStream).
-	if last := chunk.Header.FirstEventRecNumber + uint64(count) - 1; last < chunk.Header.LastEventRecNumber {
-		chunk.Header.LastEventRecNumber = last
-	}
-	records, perr := chunk.Parse(0)
-	for _, rec := range records {
-		info, ok := valid[rec.Header.RecordID]
-		if !ok {
-			continue
-		}
-		ev, ok := convert(rec, &info)
-		if !ok {
-			continue
-		}
-		ev.ChunkOffset = off
-		events = append(events, ev)
-	}
-	if perr != nil {
-		return events, fmt.Errorf("parse records: %w", perr)
-	}
-	return events, nil
-}
-
-// recordInfo is what allocatedRecords learns from a record's raw bytes: the
-// value types of its template substitutions, which the Velocidex parser
-// drops (it returns HexInt64 and UInt64 alike as uint64).
-type recordInfo struct {
-	// created is the first FILETIME substitution (System/TimeCreated) in
-	// 100 ns ticks, or 0.
-	created uint64
-	// hex and dec hold the integer substitution values declared as
-	// HexInt32/HexInt64 and as UInt32/UInt64 respectively.
-	hex, dec map[uint64]bool
-	// filetimes holds every FILETIME substitution, exact.
-	filetimes []uint64
-	// implausible marks a record whose substitution array cannot be real.
-	implausible bool
-	// sizeT maps the parser's garbled rendering of SizeT substitutions
-	// (raw bytes as a string) to their value.
-	sizeT map[string]uint64
-}
-
-// allocatedRecords walks the record headers of a chunk the way libevtx
-// counts "allocated" records: from the end of the chunk header, each record
-// must carry the "**\x00\x00" signature, a size of at least a record header
-// that ends inside the chunk's used area, and the copy of its size in its
-// last four bytes. The walk stops at the first record that breaks this; the
-// records before it are the chunk's live records. The Velocidex parser
-// does not check these, and yields truncated or repeated records on damaged
-// chunks.
-func allocatedRecords(buf []byte) (map[uint64]recordInfo, int) {
 	le := binary.LittleEndian
-	free := int(le.Uint32(buf[48:]))
-	if free <= 0x200 || free > len(buf) {
-		free = len(buf)
+	items, err := d.decodeRecord(pos+recordHeaderSize, pos+size-4)
+	if err != nil {
+		return nil, err
 	}
-	ids := make(map[uint64]recordInfo, 128)
-	count := 0
-	for off := 0x200; off+24 <= free; {
-		if string(buf[off:off+4]) != "**\x00\x00" {
-			break
-		}
-		size := int(le.Uint32(buf[off+4:]))
-		if size < 28 || off+size > free {
-			break
-		}
-		if int(le.Uint32(buf[off+size-4:])) != size {
-			break
-		}
-		ri := substitutions(buf, off+24, off+size-4, 0)
-		if ri.implausible {
-			// A template instance declaring more substitutions than the
-			// record can hold: hostile or garbage, and expensive for the
-			// parser. Stop here.
-			break
-		}
-		ids[le.Uint64(buf[off+8:])] = ri
-		count++
-		off += size
+	r := &s.r
+	r.buf, r.bad = buf, r.bad[:0]
+	ev = &Event{RecordID: le.Uint64(buf[pos+8:]), RecordOffset: uint32(pos)}
+	root := findEvent(items)
+	r.flatten(ev, root, le.Uint64(buf[pos+16:]))
+	if root == nil {
+		st.problem("record", idx, off+int64(pos), "record %d at chunk offset 0x%x holds no XML element", ev.RecordID, pos)
 	}
-	return ids, count
-}
-
-// substitutions decodes the substitution array of the template instance
-// that starts a record's BinXML at buf[pos:end]. Anything unexpected yields
-// an empty recordInfo: the caller then falls back to the parser's values.
-func substitutions(buf []byte, pos, end, depth int) (ri recordInfo) {
-	le := binary.LittleEndian
-	need := func(n int) bool { return pos+n <= end }
-	if need(4) && buf[pos] == 0x0f { // fragment header
-		pos += 4
+	if s.xml {
+		ev.XML = r.renderXML(items)
 	}
-	if !need(10) || buf[pos] != 0x0c { // template instance
-		return ri
+	for _, why := range r.bad {
+		st.problem("value", idx, off+int64(pos), "record %d: %s", ev.RecordID, why)
 	}
-	defOff := int(le.Uint32(buf[pos+6:]))
-	pos += 10
-	if defOff == pos { // template defined inline: skip its body
-		if !need(24) {
-			return ri
-		}
-		body := int(le.Uint32(buf[pos+20:]))
-		pos += 24 + body
-	}
-	if !need(4) {
-		return ri
-	}
-	n := int(le.Uint32(buf[pos:]))
-	pos += 4
-	if n > 1024 || !need(4*n) {
-		ri.implausible = true
-		return ri
-	}
-	type desc struct{ size, typ int }
-	descs := make([]desc, n)
-	for i := range descs {
-		descs[i] = desc{int(le.Uint16(buf[pos:])), int(buf[pos+2])}
-		pos += 4
-	}
-	ri.hex, ri.dec = map[uint64]bool{}, map[uint64]bool{}
-	for _, d := range descs {
-		if !need(d.size) {
-			return ri
-		}
-		v := buf[pos : pos+d.size]
-		switch {
-		case d.typ == 0x11 && d.size == 8:
-			ft := le.Uint64(v)
-			if ri.created == 0 {
-				ri.created = ft
-			}
-			ri.filetimes = append(ri.filetimes, ft)
-		case (d.typ == 0x14 && d.size == 4) || (d.typ == 0x15 && d.size == 8):
-			ri.hex[uintLE(v)] = true
-		case (d.typ == 0x08 && d.size == 4) || (d.typ == 0x0a && d.size == 8):
-			ri.dec[uintLE(v)] = true
-		case d.typ == 0x10 && (d.size == 4 || d.size == 8): // SizeT
-			if ri.sizeT == nil {
-				ri.sizeT = map[string]uint64{}
-			}
-			ri.sizeT[strings.TrimRight(string(v), "\x00")] = uintLE(v)
-		case d.typ == 0x21 && depth < 4: // nested BinXML (often the EventData)
-			sub := substitutions(buf, pos, pos+d.size, depth+1)
-			for k := range sub.hex {
-				ri.hex[k] = true
-			}
-			for k := range sub.dec {
-				ri.dec[k] = true
-			}
-			ri.filetimes = append(ri.filetimes, sub.filetimes...)
-			for k, v := range sub.sizeT {
-				if ri.sizeT == nil {
-					ri.sizeT = map[string]uint64{}
-				}
-				ri.sizeT[k] = v
-			}
-		}
-		pos += d.size
-	}
-	return ri
-}
-
-func uintLE(b []byte) uint64 {
-	if len(b) == 4 {
-		return uint64(binary.LittleEndian.Uint32(b))
-	}
-	return binary.LittleEndian.Uint64(b)
+	return ev, nil
 }
 
 // ReadChunk re-reads the events of one chunk (by its index in the file),
 // e.g. to show events found through the index.
 func ReadChunk(path string, chunk int64) ([]*Event, error) {
+	return readChunk(path, chunk, false)
+}
+
+// ReadChunkXML is ReadChunk with each event's XML rendering filled in.
+func ReadChunkXML(path string, chunk int64) ([]*Event, error) {
+	return readChunk(path, chunk, true)
+}
+
+func readChunk(path string, chunk int64, xml bool) ([]*Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open evtx: %w", err)
@@ -411,53 +419,22 @@ func ReadChunk(path string, chunk int64) ([]*Event, error) {
 	}
 	off := int64(h.HeaderBlockSize) + chunk*ChunkSize
 	buf := make([]byte, ChunkSize)
-	if _, err := f.ReadAt(buf, off); err != nil {
+	n, err := f.ReadAt(buf, off)
+	if err != nil && !(errors.Is(err, io.EOF) && n >= chunkHeaderBytes) {
 		return nil, fmt.Errorf("read chunk %d: %w", chunk, err)
 	}
 	if string(buf[:8]) != chunkMagic {
 		return nil, fmt.Errorf("chunk %d: bad chunk signature", chunk)
 	}
-	events, err := parseChunk(buf, off)
-	if len(events) == 0 && err != nil {
+	var events []*Event
+	var st Stats
+	s := newStreamer(Options{}, xml)
+	err = s.chunk(context.Background(), &st, buf, int(chunk), off, n, func(e *Event) error {
+		events = append(events, e)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return events, nil
-}
-
-// ReadChunkXML is ReadChunk with each event's XML rendering filled in.
-func ReadChunkXML(path string, chunk int64) ([]*Event, error) {
-	return ReadChunk(path, chunk)
-}
-
-// idSet is a set of record IDs kept as sorted, disjoint, non-adjacent
-// intervals. Record IDs arrive in runs (each chunk holds a contiguous
-// range), so it stays a handful of intervals however large the file: the
-// reader's memory does not grow with file size.
-type idSet struct {
-	iv [][2]uint64 // [lo, hi] inclusive
-}
-
-// add inserts id and reports whether it was new.
-func (s *idSet) add(id uint64) bool {
-	// First interval with hi >= id.
-	i := sort.Search(len(s.iv), func(i int) bool { return s.iv[i][1] >= id })
-	if i < len(s.iv) && s.iv[i][0] <= id {
-		return false
-	}
-	joinLeft := i > 0 && s.iv[i-1][1]+1 == id
-	joinRight := i < len(s.iv) && id+1 == s.iv[i][0]
-	switch {
-	case joinLeft && joinRight:
-		s.iv[i-1][1] = s.iv[i][1]
-		s.iv = append(s.iv[:i], s.iv[i+1:]...)
-	case joinLeft:
-		s.iv[i-1][1] = id
-	case joinRight:
-		s.iv[i][0] = id
-	default:
-		s.iv = append(s.iv, [2]uint64{})
-		copy(s.iv[i+1:], s.iv[i:])
-		s.iv[i] = [2]uint64{id, id}
-	}
-	return true
 }
