@@ -144,13 +144,16 @@ func Stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) erro
 }
 
 // StreamOptions is Stream with rendering options.
-func StreamOptions(ctx context.Context, r io.ReaderAt, size int64, opts Options, fn func(*Event) error) (st Stats, err error) {
+func StreamOptions(ctx context.Context, r io.ReaderAt, size int64, opts Options, fn func(*Event) error) (Stats, error) {
+	return newStreamer(opts, false).stream(ctx, r, size, fn)
+}
+
+func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) error) (st Stats, err error) {
 	h, err := ReadHeader(r)
 	if err != nil {
 		return st, err
 	}
 	st.HeaderChunks = int(h.ChunkCount)
-	s := newStreamer(opts, false)
 	hbs := int64(h.HeaderBlockSize)
 	if want := hbs + int64(h.ChunkCount)*ChunkSize; size < want {
 		st.Truncated = true

@@ -2,7 +2,6 @@ package evtx_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -400,23 +399,6 @@ func TestMalformedNoPanic(t *testing.T) {
 			}
 		})
 	}
-}
-
-func FuzzStream(f *testing.F) {
-	for _, name := range []string{"Security_short_selected.evtx", "Application_no_crc32.evtx", "LanguagePackSetup_truncated.evtx", "Empty.evtx"} {
-		b, err := os.ReadFile(corpus.Fixture(f, name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		n := 0
-		_, err := evtx.Stream(t.Context(), bytes.NewReader(data), int64(len(data)), func(*evtx.Event) error { n++; return nil })
-		if err != nil && !errors.Is(err, evtx.ErrNotEVTX) {
-			t.Fatalf("unexpected error kind: %v", err)
-		}
-	})
 }
 
 // BenchmarkParse reports parse throughput over the shared corpus.

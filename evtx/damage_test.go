@@ -1,0 +1,272 @@
+package evtx
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"casescope/internal/corpus"
+)
+
+// heapLimit is the ceiling the reader must stay under on any input.
+const heapLimit = 256 << 20
+
+// heapWatch polls the live heap in its own goroutine and cancels a context
+// when it exceeds the limit, so a runaway parse ends instead of exhausting
+// the machine. Stop waits for the goroutine and returns the peak.
+type heapWatch struct {
+	peak   atomic.Uint64
+	cancel context.CancelFunc
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func watchHeap(cancel context.CancelFunc) *heapWatch {
+	w := &heapWatch{cancel: cancel, stop: make(chan struct{})}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			v := s[0].Value.Uint64()
+			if v > w.peak.Load() {
+				w.peak.Store(v)
+			}
+			if v > heapLimit {
+				w.cancel()
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *heapWatch) Stop() uint64 {
+	close(w.stop)
+	w.wg.Wait()
+	return w.peak.Load()
+}
+
+// streamWatched streams path under the heap watchdog and fails the test
+// when the heap went over the limit.
+func streamWatched(t *testing.T, path string) ([]*Event, Stats) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	w := watchHeap(cancel)
+	var events []*Event
+	start := time.Now()
+	st, err := StreamFile(ctx, path, func(e *Event) error {
+		events = append(events, e)
+		return nil
+	})
+	peak := w.Stop()
+	t.Logf("%s: %d events in %s, heap peak %.1f MiB, stats %+v", filepath.Base(path), len(events), time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20), statsLine(st))
+	if peak > heapLimit {
+		t.Fatalf("heap peaked at %d MiB, limit %d MiB", peak>>20, heapLimit>>20)
+	}
+	if err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	return events, st
+}
+
+func statsLine(st Stats) Stats {
+	st.Problems, st.Warnings = nil, nil
+	return st
+}
+
+// damaged writes a copy of the shared security.evtx (2,261 records, 26
+// chunks) changed by fix into a temp dir.
+func damaged(t *testing.T, fix func(b []byte) []byte) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(corpus.Shared(t), "evtx", "omerbenamram", "security.evtx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "security.evtx")
+	if err := os.WriteFile(p, fix(b), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func hasProblem(st Stats, kind, substr string) bool {
+	for _, p := range st.Problems {
+		if p.Kind == kind && strings.Contains(p.Reason, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDamagedSecurity replays the corruptions of issue #15 on a copy of
+// security.evtx. Expected counts: libevtx reads 2,261 records from the
+// intact file.
+func TestDamagedSecurity(t *testing.T) {
+	t.Run("substitution count flipped", func(t *testing.T) {
+		// 0x42303: 0x02 → 0x51 turns record 352's substitution count into
+		// a huge number (Velocidex grew a slice to 21 GB). Only that
+		// record is lost.
+		p := damaged(t, func(b []byte) []byte {
+			if b[0x42303] != 0x02 {
+				t.Fatalf("byte at 0x42303 = %#x, want 0x02", b[0x42303])
+			}
+			b[0x42303] = 0x51
+			return b
+		})
+		events, st := streamWatched(t, p)
+		if len(events) != 2260 || st.SkippedRecords != 1 || st.RecordsExpected != 2261 {
+			t.Errorf("events %d skipped %d expected %d, want 2260, 1, 2261", len(events), st.SkippedRecords, st.RecordsExpected)
+		}
+		if len(st.Problems) == 0 || st.Problems[0].Kind != "record" || st.Problems[0].Chunk != 4 || !strings.Contains(st.Problems[0].Reason, "record 352") {
+			t.Errorf("problems = %+v, want record 352 in chunk 4", st.Problems)
+		}
+	})
+	t.Run("SystemTime zeroed", func(t *testing.T) {
+		p := damaged(t, func(b []byte) []byte {
+			clear(b[0x172c : 0x172c+8])
+			return b
+		})
+		events, st := streamWatched(t, p)
+		if len(events) != 2261 || len(st.Problems) != 0 {
+			t.Fatalf("events %d problems %v, want 2261 and none", len(events), st.Problems)
+		}
+		want := time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
+		if e := events[0]; e.RecordID != 1 || !e.TimeCreated.Equal(want) {
+			t.Errorf("record %d time %s, want record 1 at %s", e.RecordID, e.TimeCreated, want)
+		}
+	})
+	t.Run("trailing size copy of record 1420", func(t *testing.T) {
+		// The walk breaks at record 1420 (libevtx stops the chunk there:
+		// 2,179 records); the reader skips that record and recovers the
+		// 81 records after it in chunk 16.
+		p := damaged(t, func(b []byte) []byte {
+			b[0x102abc] ^= 0xff
+			return b
+		})
+		events, st := streamWatched(t, p)
+		if len(events) != 2260 || st.RecordsRecovered != 81 || st.SkippedRecords != 1 {
+			t.Errorf("events %d recovered %d skipped %d, want 2260, 81, 1", len(events), st.RecordsRecovered, st.SkippedRecords)
+		}
+		if !hasProblem(st, "record", "trailing size copy") || st.Problems[0].Chunk != 16 {
+			t.Errorf("problems = %+v, want a broken record in chunk 16", st.Problems)
+		}
+		for _, e := range events {
+			if e.RecordID == 1420 {
+				t.Errorf("record 1420 delivered though its header is broken")
+			}
+		}
+	})
+	t.Run("truncated to 1,000,000 bytes", func(t *testing.T) {
+		p := damaged(t, func(b []byte) []byte { return b[:1000000] })
+		events, st := streamWatched(t, p)
+		// 15 whole chunks (1,327 records) and the 11 records wholly
+		// inside the 12,864 bytes of chunk 15.
+		if len(events) != 1338 || !st.Truncated || !hasProblem(st, "truncated", "708032 bytes missing") {
+			t.Errorf("events %d truncated %v problems %+v, want 1338, true, 708032 bytes missing", len(events), st.Truncated, st.Problems)
+		}
+	})
+	t.Run("truncated to 5,000 bytes", func(t *testing.T) {
+		p := damaged(t, func(b []byte) []byte { return b[:5000] })
+		events, st := streamWatched(t, p)
+		if len(events) != 0 || !st.Truncated || !hasProblem(st, "truncated", "declares 26 chunks") || st.RecordsExpected != 91 {
+			t.Errorf("events %d truncated %v expected %d problems %+v, want 0, true, 91 and a truncation problem", len(events), st.Truncated, st.RecordsExpected, st.Problems)
+		}
+	})
+}
+
+// TestDuplicateRecordIDs patches record 2 of security.evtx to carry
+// EventRecordID 1 (header and System/EventRecordID), as a filtered
+// multi-channel save does: both records must come out. libevtx, when
+// installed, is the reference.
+func TestDuplicateRecordIDs(t *testing.T) {
+	p := damaged(t, func(b []byte) []byte {
+		const chunk = 0x1000
+		buf := b[chunk : chunk+ChunkSize]
+		size1 := int(binary.LittleEndian.Uint32(buf[chunkHeaderBytes+4:]))
+		rec2 := chunkHeaderBytes + size1
+		size2 := int(binary.LittleEndian.Uint32(buf[rec2+4:]))
+		d := newChunkDecoder(buf)
+		if _, err := d.decodeRecord(chunkHeaderBytes+recordHeaderSize, chunkHeaderBytes+size1-4); err != nil {
+			t.Fatal(err) // record 1 defines the templates record 2 uses
+		}
+		items, err := d.decodeRecord(rec2+recordHeaderSize, rec2+size2-4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := findEvent(items).child("System").child("EventRecordID")
+		if id == nil || len(id.Kids) != 1 || id.Kids[0].Kind != kSubst || id.Kids[0].Val.n != 8 {
+			t.Fatalf("record 2 has no 8-byte EventRecordID value")
+		}
+		binary.LittleEndian.PutUint64(buf[rec2+8:], 1)
+		binary.LittleEndian.PutUint64(buf[id.Kids[0].Val.off:], 1)
+		return b
+	})
+	events, st := streamWatched(t, p)
+	if len(events) != 2261 || st.SkippedRecords != 0 {
+		t.Fatalf("events %d skipped %d, want 2261, 0", len(events), st.SkippedRecords)
+	}
+	var ones []*Event
+	for _, e := range events {
+		if e.RecordID == 1 {
+			ones = append(ones, e)
+		}
+	}
+	if len(ones) != 2 || ones[0].RecordOffset == ones[1].RecordOffset || ones[0].EventID != 4608 || ones[1].EventID != 4624 {
+		t.Fatalf("records with ID 1: %d, want 2 at distinct offsets (4608 and 4624)", len(ones))
+	}
+	if _, err := exec.LookPath("evtxexport"); err != nil {
+		t.Skip("evtxexport not installed")
+	}
+	out, err := exec.CommandContext(t.Context(), "evtxexport", "-f", "xml", p).Output()
+	if err != nil {
+		t.Fatalf("evtxexport: %v", err)
+	}
+	if n := strings.Count(string(out), "<EventRecordID>1</EventRecordID>"); n != 2 {
+		t.Errorf("libevtx shows EventRecordID 1 %d times, want 2", n)
+	}
+}
+
+// FuzzStream runs the whole reader on mutated files under the heap
+// ceiling: it must return (the watchdog cancels a runaway), stay under
+// the limit, and fail only with ErrNotEVTX.
+func FuzzStream(f *testing.F) {
+	for _, name := range []string{"Security_short_selected.evtx", "Application_no_crc32.evtx", "LanguagePackSetup_truncated.evtx", "Empty.evtx"} {
+		b, err := os.ReadFile(corpus.Fixture(f, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		w := watchHeap(cancel)
+		// With XML rendering on, so the renderer is fuzzed too.
+		_, err := newStreamer(Options{}, true).stream(ctx, bytes.NewReader(data), int64(len(data)), func(*Event) error { return nil })
+		if peak := w.Stop(); peak > heapLimit {
+			t.Fatalf("heap peaked at %d MiB, limit %d MiB", peak>>20, heapLimit>>20)
+		}
+		if err != nil && !errors.Is(err, ErrNotEVTX) {
+			t.Fatalf("unexpected error kind: %v", err)
+		}
+	})
+}
