@@ -586,6 +586,12 @@ func (d *chunkDecoder) expand(nodes []*tnode, vals []value, out []Item, depth, n
 		}
 		switch n.kind {
 		case kElem:
+			if len(n.kids) == 1 && n.kids[0].kind == kSubst && n.kids[0].optional && emptyValue(vals, n.kids[0].idx) {
+				// An element filled only by an optional substitution
+				// whose value is NULL or empty is left out, as Windows
+				// and libevtx do (<Binary> of an event without data).
+				continue
+			}
 			e := &Node{Name: n.name}
 			for _, a := range n.attrs {
 				items, err := d.expand(a.val, vals, nil, depth+1, nest)
@@ -660,6 +666,10 @@ func (d *chunkDecoder) expand(nodes []*tnode, vals []value, out []Item, depth, n
 		}
 	}
 	return out, nil
+}
+
+func emptyValue(vals []value, idx uint16) bool {
+	return int(idx) >= len(vals) || vals[idx].typ == tNull || vals[idx].n == 0
 }
 
 // omitAttr reports whether an attribute's value came out empty from

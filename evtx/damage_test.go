@@ -68,12 +68,17 @@ func (w *heapWatch) Stop() uint64 {
 // when the heap went over the limit.
 func streamWatched(t *testing.T, path string) ([]*Event, Stats) {
 	t.Helper()
+	return streamWatchedOptions(t, path, Options{Recover: true})
+}
+
+func streamWatchedOptions(t *testing.T, path string, opts Options) ([]*Event, Stats) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	w := watchHeap(cancel)
 	var events []*Event
 	start := time.Now()
-	st, err := StreamFile(ctx, path, func(e *Event) error {
+	st, err := StreamFileOptions(ctx, path, opts, func(e *Event) error {
 		events = append(events, e)
 		return nil
 	})
@@ -169,6 +174,10 @@ func TestDamagedSecurity(t *testing.T) {
 		if !hasProblem(st, "record", "trailing size copy") || st.Problems[0].Chunk != 16 {
 			t.Errorf("problems = %+v, want a broken record in chunk 16", st.Problems)
 		}
+		events2, st2 := streamWatchedOptions(t, p, Options{})
+		if len(events2) != 2179 || st2.SkippedRecords != 82 || st2.RecordsExpected != 2261 || !hasProblem(st2, "record", "81 valid records after the break left unread") {
+			t.Errorf("without recovery: events %d skipped %d expected %d, want 2179 (libevtx), 82, 2261", len(events2), st2.SkippedRecords, st2.RecordsExpected)
+		}
 		for _, e := range events {
 			if e.RecordID == 1420 {
 				t.Errorf("record 1420 delivered though its header is broken")
@@ -261,7 +270,7 @@ func FuzzStream(f *testing.F) {
 		defer cancel()
 		w := watchHeap(cancel)
 		// With XML rendering on, so the renderer is fuzzed too.
-		_, err := newStreamer(Options{}, true).stream(ctx, bytes.NewReader(data), int64(len(data)), func(*Event) error { return nil })
+		_, err := newStreamer(Options{Recover: true}, true).stream(ctx, bytes.NewReader(data), int64(len(data)), func(*Event) error { return nil })
 		if peak := w.Stop(); peak > heapLimit {
 			t.Fatalf("heap peaked at %d MiB, limit %d MiB", peak>>20, heapLimit>>20)
 		}

@@ -28,10 +28,13 @@
 // bytes, as libevtx does. A record is identified by its chunk and its
 // offset in the chunk (Event.ChunkOffset, Event.RecordOffset); nothing is
 // ever de-duplicated on EventRecordID (a filtered multi-channel save repeats
-// IDs). Where the walk breaks, the reader scans forward in the chunk's used
-// area for the next valid record header and continues: the broken span is a
-// Problem and one SkippedRecords, the records after it count in
-// RecordsRecovered (libevtx stops the chunk there). RecordsExpected is, per
+// IDs). Where the walk breaks, the broken span is a Problem and one
+// SkippedRecords. With Options.Recover the reader scans forward in the
+// chunk's used area for the next valid record header and continues; the
+// records delivered that way count in RecordsRecovered. Without it (the
+// default, so ingest counts still equal libevtx's, which stops the chunk
+// there) the valid records after the break are counted as skipped and
+// named in the Problem. RecordsExpected is, per
 // chunk, the larger of the chunk header's count (last - first + 1) and what
 // the walk found; records the header declares but the walk cannot find are
 // SkippedRecords with a Problem. A bad chunk signature is SkippedChunks and

@@ -225,12 +225,13 @@ func allZero(b []byte) bool {
 
 // streamer holds what a stream keeps across chunks.
 type streamer struct {
-	r   renderer
-	xml bool // render Event.XML
+	r       renderer
+	xml     bool // render Event.XML
+	recover bool // Options.Recover
 }
 
 func newStreamer(opts Options, xml bool) *streamer {
-	return &streamer{r: renderer{ansi: ansiDecoder(opts.CodePage)}, xml: xml}
+	return &streamer{r: renderer{ansi: ansiDecoder(opts.CodePage)}, xml: xml, recover: opts.Recover}
 }
 
 // recordAt checks the record header at pos: signature, a size that ends
@@ -304,6 +305,19 @@ func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, of
 			st.problem("record", idx, off+int64(pos), "broken record header at chunk offset 0x%x (%s); skipped to %s",
 				pos, brokenReason(buf, pos, end), to)
 			if next < 0 {
+				break
+			}
+			if !s.recover {
+				// Count the live records after the break without
+				// delivering them.
+				left := 0
+				for p := next; p >= 0 && left < maxRecordsPerChunk; left++ {
+					n, _ := recordAt(buf, p, end)
+					p = nextRecord(buf, p+n, limit)
+				}
+				skipped += left
+				st.SkippedRecords += left
+				st.problem("record", idx, off+int64(next), "%d valid records after the break left unread (recovery off)", left)
 				break
 			}
 			pos, recovering = next, true

@@ -19,6 +19,12 @@ type Options struct {
 	// 874, 437, 850, 866, 28591–28605 …). 0 means 1252, the code page of
 	// western Windows installations and libevtx's default.
 	CodePage int
+	// Recover delivers the live records after a broken record header in a
+	// chunk (found by scanning forward), counted in RecordsRecovered.
+	// Off, the walk stops at the break as libevtx's does and those records
+	// are counted as skipped (the ingest's counts are still compared with
+	// libevtx's).
+	Recover bool
 }
 
 // ansiDecoder returns the decoder for a Windows code page, or nil when it
