@@ -706,31 +706,31 @@ func splitArray(buf []byte, v value) ([]value, bool) {
 	var out []value
 	switch t {
 	case tString:
+		// Each item ends with a NUL: "a\0\0" is "a" and "".
 		if len(b)%2 != 0 {
 			return nil, false
 		}
-		n := len(b)
-		for n >= 2 && b[n-1] == 0 && b[n-2] == 0 {
-			n -= 2
-		}
 		start := 0
-		for i := 0; i+1 < n; i += 2 {
+		for i := 0; i+1 < len(b); i += 2 {
 			if b[i] == 0 && b[i+1] == 0 {
 				out = append(out, value{typ: t, off: v.off + start, n: i - start})
 				start = i + 2
 			}
 		}
-		out = append(out, value{typ: t, off: v.off + start, n: n - start})
+		if start < len(b) || len(b) == 0 {
+			out = append(out, value{typ: t, off: v.off + start, n: len(b) - start})
+		}
 	case tAnsiString:
-		n := len(trimNUL(b))
 		start := 0
-		for i := 0; i < n; i++ {
+		for i := range b {
 			if b[i] == 0 {
 				out = append(out, value{typ: t, off: v.off + start, n: i - start})
 				start = i + 1
 			}
 		}
-		out = append(out, value{typ: t, off: v.off + start, n: n - start})
+		if start < len(b) || len(b) == 0 {
+			out = append(out, value{typ: t, off: v.off + start, n: len(b) - start})
+		}
 	case tSID:
 		for i := 0; i < len(b); {
 			if len(b)-i < 8 || len(b)-i < 8+4*int(b[i+1]) {

@@ -37,7 +37,9 @@ func (r *renderer) xmlElem(b *strings.Builder, e *Node, depth int) {
 	if !hasElems(e.Kids) {
 		var t strings.Builder
 		r.xmlItems(&t, e.Kids, false)
-		if t.Len() == 0 {
+		if strings.Trim(t.String(), "\r\n") == "" {
+			// libevtx shows content made only of line breaks ("\n") as
+			// an empty element; the field keeps the value as written.
 			b.WriteString("/>\n")
 			return
 		}
