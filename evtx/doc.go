@@ -59,7 +59,7 @@
 //	Bool              "true" / "false"
 //	Binary            upper-case hex, "0A1B"
 //	GUID              braced upper case, "{54849625-5478-4994-A5BA-3E3B0328C30D}"
-//	SizeT             hex, zero-padded to its size: "0x0000000000001000"
+//	SizeT             unsigned decimal (as libevtx shows it)
 //	FILETIME          ISO 8601 UTC, 7 fractional digits: "2019-03-19T23:34:36.1234567Z"
 //	SYSTEMTIME        ISO 8601 UTC, milliseconds: "2019-04-27T21:06:49.341Z"
 //	SID               "S-1-5-21-…"

@@ -168,11 +168,12 @@ func (r *renderer) scalar(t uint8, b []byte) (string, bool) {
 	case tGUID:
 		return formatGUID(b), true
 	case tSizeT:
+		// libevtx shows a pointer-sized value in decimal.
 		switch len(b) {
 		case 4:
-			return fmt.Sprintf("0x%08x", le.Uint32(b)), true
+			return strconv.FormatUint(uint64(le.Uint32(b)), 10), true
 		case 8:
-			return fmt.Sprintf("0x%016x", le.Uint64(b)), true
+			return strconv.FormatUint(le.Uint64(b), 10), true
 		}
 		return "", false
 	case tFileTime:
