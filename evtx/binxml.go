@@ -39,7 +39,7 @@ const (
 
 // errBudget marks a record or chunk that needs more work than the limits
 // allow (an expansion blow-up): the chunk is abandoned.
-var errBudget = errors.New("expansion exceeds the per-chunk budget")
+var errBudget = errors.New("expansion exceeds the decoding budget")
 
 // Token kinds of a parsed BinXML stream.
 const (

@@ -279,3 +279,120 @@ func FuzzStream(f *testing.F) {
 		}
 	})
 }
+
+// bombFile builds a one-chunk EVTX file whose single record expands
+// without bound: a template whose element holds fanout substitutions of
+// value 0, where value 0 is BinXML instantiating the same template again,
+// depth levels deep (fanout^depth nodes).
+func bombFile(fanout, depth int) []byte {
+	le := binary.LittleEndian
+	u16 := func(b []byte, v int) []byte { return le.AppendUint16(b, uint16(v)) }
+	u32 := func(b []byte, v int) []byte { return le.AppendUint32(b, uint32(v)) }
+	const rec = chunkHeaderBytes
+	bx := rec + recordHeaderSize // chunk offset of the record's BinXML
+	b := []byte{0x0f, 1, 1, 0, 0x0c, 1}
+	b = u32(b, 1)
+	defOff := bx + len(b) + 4
+	b = u32(b, defOff)
+	// Template definition: next offset, GUID, size, body.
+	body := []byte{0x0f, 1, 1, 0, 0x01, 0, 0}
+	body = u32(body, 0) // element data size (unused)
+	nameOff := defOff + 24 + len(body) + 4
+	body = u32(body, nameOff)
+	body = append(body, 0, 0, 0, 0, 0, 0, 1, 0, 'E', 0, 0, 0) // inline name "E"
+	body = append(body, 0x02)
+	for range fanout {
+		body = append(body, 0x0d, 0, 0, 0x21)
+	}
+	body = append(body, 0x04, 0x00)
+	b = u32(b, 0)
+	b = append(b, make([]byte, 16)...)
+	b = u32(b, len(body))
+	b = append(b, body...)
+	// Values: value 0 nests the same template depth times.
+	inner := []byte{0x0f, 1, 1, 0, 0x0c, 1, 1, 0, 0, 0}
+	inner = u32(inner, defOff)
+	inner = u32(inner, 1)
+	inner = append(inner, 2, 0, 0x01, 0, 'x', 0)
+	for range depth {
+		v := []byte{0x0f, 1, 1, 0, 0x0c, 1, 1, 0, 0, 0}
+		v = u32(v, defOff)
+		v = u32(v, 1)
+		v = u16(v, len(inner))
+		v = append(v, 0x21, 0)
+		inner = append(v, inner...)
+	}
+	b = u32(b, 1)
+	b = u16(b, len(inner))
+	b = append(b, 0x21, 0)
+	b = append(b, inner...)
+	size := recordHeaderSize + len(b) + 4
+	r := []byte("**\x00\x00")
+	r = u32(r, size)
+	r = le.AppendUint64(r, 1)
+	r = le.AppendUint64(r, 0)
+	r = append(r, b...)
+	r = u32(r, size)
+
+	chunk := make([]byte, ChunkSize)
+	copy(chunk, chunkMagic)
+	le.PutUint64(chunk[8:], 1)
+	le.PutUint64(chunk[16:], 1)
+	le.PutUint64(chunk[24:], 1)
+	le.PutUint64(chunk[32:], 1)
+	le.PutUint32(chunk[40:], 128)
+	le.PutUint32(chunk[44:], rec)
+	le.PutUint32(chunk[48:], uint32(rec+len(r)))
+	copy(chunk[rec:], r)
+	hdr := make([]byte, 0x1000)
+	copy(hdr, fileMagic)
+	le.PutUint64(hdr[24:], 2)
+	le.PutUint32(hdr[32:], 128)
+	le.PutUint16(hdr[36:], 1)
+	le.PutUint16(hdr[38:], 3)
+	le.PutUint16(hdr[40:], 0x1000)
+	le.PutUint16(hdr[42:], 1)
+	return append(hdr, chunk...)
+}
+
+// TestExpansionBomb: a record expanding to 5000^3 nodes is abandoned
+// within the chunk budget, under the heap ceiling, with a Problem; a
+// small fan-out of the same shape decodes.
+func TestExpansionBomb(t *testing.T) {
+	small := filepath.Join(t.TempDir(), "small.evtx")
+	if err := os.WriteFile(small, bombFile(2, 2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events, st := streamWatched(t, small)
+	if len(events) != 1 || len(st.Problems) != 0 {
+		t.Fatalf("small: events %d problems %+v, want 1 and none", len(events), st.Problems)
+	}
+	// E holds 2 copies of E (from BinXML) holding 2 copies of E … with
+	// "xx" (two substitutions of "x") at the bottom: 2^3 leaves, as dotted paths.
+	if got := events[0].Data; len(got) != 8 || got[0].Name != "E.E.E" || got[0].Value != "xx" {
+		t.Errorf("small: fields %+v, want 8 × E.E.E=xx", got)
+	}
+	bomb := filepath.Join(t.TempDir(), "bomb.evtx")
+	if err := os.WriteFile(bomb, bombFile(5000, 2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events, st = streamWatched(t, bomb)
+	if len(events) != 0 || st.SkippedRecords != 1 || !hasProblem(st, "record", "budget") {
+		t.Errorf("bomb: events %d skipped %d problems %+v, want 0, 1 and a budget problem", len(events), st.SkippedRecords, st.Problems)
+	}
+}
+
+// TestCancel: a cancelled context ends the stream at the next record.
+func TestCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	n := 0
+	_, err := StreamFile(ctx, filepath.Join(corpus.Shared(t), "evtx", "omerbenamram", "security.evtx"), func(*Event) error {
+		n++
+		cancel()
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || n != 1 {
+		t.Errorf("err %v after %d events, want context.Canceled after 1", err, n)
+	}
+}
