@@ -153,7 +153,7 @@ func (r *renderer) attrText(e *Node, name string) string {
 func (r *renderer) system(ev *Event, sys *Node) {
 	if p := sys.child("Provider"); p != nil {
 		ev.Provider = r.attrText(p, "Name")
-		ev.ProviderGUID = r.attrText(p, "Guid")
+		ev.ProviderGUID = strings.ToUpper(r.attrText(p, "Guid"))
 		ev.EventSourceName = r.attrText(p, "EventSourceName")
 		if ev.Provider == "" {
 			ev.Provider = ev.EventSourceName
@@ -191,8 +191,11 @@ func (r *renderer) system(ev *Event, sys *Node) {
 		}
 	}
 	if c := sys.child("Correlation"); c != nil {
-		ev.ActivityID = r.attrText(c, "ActivityID")
-		ev.RelatedActivityID = r.attrText(c, "RelatedActivityID")
+		// GUIDs written as text (not GUID values) may be lower case; the
+		// typed fields are upper case like GUID values (XML keeps them as
+		// written).
+		ev.ActivityID = strings.ToUpper(r.attrText(c, "ActivityID"))
+		ev.RelatedActivityID = strings.ToUpper(r.attrText(c, "RelatedActivityID"))
 	}
 	if x := sys.child("Execution"); x != nil {
 		ev.ProcessID = uint32(parseUint(r.attrText(x, "ProcessID")))

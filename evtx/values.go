@@ -27,8 +27,8 @@ type Options struct {
 	Recover bool
 }
 
-// ansiDecoder returns the decoder for a Windows code page, or nil when it
-// is unknown (values then fall back to 1252).
+// ansiDecoder returns the decoder for a Windows code page; an unknown code
+// page falls back to 1252.
 func ansiDecoder(cp int) *encoding.Decoder {
 	m := map[int]*charmap.Charmap{
 		437: charmap.CodePage437, 850: charmap.CodePage850, 852: charmap.CodePage852,
@@ -50,7 +50,7 @@ func ansiDecoder(cp int) *encoding.Decoder {
 	if c, ok := m[cp]; ok {
 		return c.NewDecoder()
 	}
-	return nil
+	return charmap.Windows1252.NewDecoder()
 }
 
 // renderer renders typed values; it remembers the values it could not
