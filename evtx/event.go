@@ -27,7 +27,7 @@ type Event struct {
 	TimeCreated       time.Time `json:"time"`                          // System/TimeCreated/@SystemTime, UTC, exact to 100 ns
 	Channel           string    `json:"channel"`                       // System/Channel
 	Provider          string    `json:"provider"`                      // System/Provider/@Name
-	ProviderGUID      string    `json:"provider_guid,omitempty"`       // System/Provider/@Guid, "{XXXXXXXX-…}" upper case
+	ProviderGUID      string    `json:"provider_guid,omitempty"`       // System/Provider/@Guid, "{XXXXXXXX-…}" (upper case from a GUID value, as written from text)
 	EventSourceName   string    `json:"event_source_name,omitempty"`   // System/Provider/@EventSourceName
 	Computer          string    `json:"computer"`                      // System/Computer
 	ProcessID         uint32    `json:"process_id"`                    // System/Execution/@ProcessID

@@ -125,7 +125,8 @@ func (r *renderer) flatten(ev *Event, root *Node, headerFT uint64) {
 			r.userData(ev, e)
 		default:
 			// RenderingInfo, ProcessingErrorData, DebugData, …: kept
-			// under their own dotted names.
+			// under their own dotted names (libevtx leaves RenderingInfo
+			// out; nothing is dropped here).
 			r.generic(ev, e.Name, e, "")
 		}
 	}
@@ -153,7 +154,7 @@ func (r *renderer) attrText(e *Node, name string) string {
 func (r *renderer) system(ev *Event, sys *Node) {
 	if p := sys.child("Provider"); p != nil {
 		ev.Provider = r.attrText(p, "Name")
-		ev.ProviderGUID = strings.ToUpper(r.attrText(p, "Guid"))
+		ev.ProviderGUID = r.attrText(p, "Guid")
 		ev.EventSourceName = r.attrText(p, "EventSourceName")
 		if ev.Provider == "" {
 			ev.Provider = ev.EventSourceName
@@ -191,11 +192,10 @@ func (r *renderer) system(ev *Event, sys *Node) {
 		}
 	}
 	if c := sys.child("Correlation"); c != nil {
-		// GUIDs written as text (not GUID values) may be lower case; the
-		// typed fields are upper case like GUID values (XML keeps them as
-		// written).
-		ev.ActivityID = strings.ToUpper(r.attrText(c, "ActivityID"))
-		ev.RelatedActivityID = strings.ToUpper(r.attrText(c, "RelatedActivityID"))
+		// As written: GUID values render upper case, GUIDs written as
+		// text keep their case (libevtx shows both so).
+		ev.ActivityID = r.attrText(c, "ActivityID")
+		ev.RelatedActivityID = r.attrText(c, "RelatedActivityID")
 	}
 	if x := sys.child("Execution"); x != nil {
 		ev.ProcessID = uint32(parseUint(r.attrText(x, "ProcessID")))
