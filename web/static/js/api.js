@@ -80,6 +80,7 @@ export const api = {
   event: (id, docId) => call('GET', c(id) + '/events/' + encodeURIComponent(docId)),
   eventXML: (id, docId) => call('GET', c(id) + '/events/' + encodeURIComponent(docId) + '/xml'),
   tag: (id, docId, tag) => call('PUT', c(id) + '/events/' + encodeURIComponent(docId) + '/tag', tag),
+  tagQuery: (id, query, tags, starred) => call('POST', c(id) + '/tag-query', {query, tags, starred}),
   sigma: (id) => call('GET', c(id) + '/sigma'),
   iocs: (id) => call('GET', c(id) + '/iocs'),
   addIOCs: (id, body) => call('POST', c(id) + '/iocs', body),

@@ -1,7 +1,7 @@
 // Search: query box with syntax help, filters, histogram, facets, results
 // (newest first, cursor paging), event detail with tags.
 
-import {h, $$, replace, clear, num, ts, levelBadge, toast, emptyRow, LEVELS} from './dom.js';
+import {h, $$, replace, clear, num, ts, levelBadge, toast, emptyRow, LEVELS, progressBar} from './dom.js';
 import {api, exportURL} from './api.js';
 
 export const caseView = true;
@@ -138,10 +138,23 @@ export function mount(root, app, params) {
     if (ran.to && !ran.to.startsWith('0001-')) p.to = ran.to;
     window.location.assign(exportURL('/api/cases/' + encodeURIComponent(caseId) + '/export', p));
   });
+  // Tag all matching: a background job on the server; its progress shows
+  // here until it ends.
+  const bulkWords = h('input', {type: 'text', id: 'bulk-tags', class: 'bulk-tags', placeholder: 'tag words',
+    'aria-label': 'Tags to add to every matching event', spellcheck: 'false'});
+  const bulkBtn = h('button', {type: 'submit', class: 'btn btn-small', id: 'bulk-tag', text: 'Tag all matching',
+    title: 'Add these tags to every event this search matches (all pages)'});
+  const bulkForm = h('form', {class: 'bulk-form needs-analyst', id: 'bulk-form'}, bulkWords, bulkBtn);
+  const jobText = h('span', {class: 'small', id: 'bulk-job-text', role: 'status'});
+  const jobBar = progressBar();
+  const jobBox = h('div', {class: 'job-box', id: 'bulk-job', hidden: true}, h('span', {class: 'spinner', 'aria-hidden': 'true'}), jobText, jobBar);
+  let jobTimer = 0;
+  let alive = true;
+  bulkForm.addEventListener('submit', (e) => { e.preventDefault(); bulkTag(); });
   const detail = h('aside', {class: 'detail', id: 'event-detail', hidden: true, tabindex: -1});
   const resultsCol = h('section', {class: 'results-col'},
     h('div', {class: 'table-wrap results-wrap', id: 'results-wrap'}, table),
-    h('div', {class: 'pager'}, info, h('span', {class: 'spacer'}), exportSel, prev, next));
+    h('div', {class: 'pager'}, info, jobBox, h('span', {class: 'spacer'}), bulkForm, exportSel, prev, next));
   const body = h('div', {class: 'search-body'}, facets, resultsCol, detail);
 
   replace(root, h('div', {class: 'search-top'}, form, err, help, filters, hist), body);
@@ -225,6 +238,54 @@ export function mount(root, app, params) {
     renderRows();
     updatePager(res.took_ms);
     if (!detail.hidden) closeDetail();
+  }
+
+  // bulkTag starts a job tagging every event of the last search (its
+  // filters and time range folded into the query).
+  async function bulkTag() {
+    const words = bulkWords.value.split(/[\s,]+/).filter(Boolean);
+    if (!ran || !words.length) { toast('Run a search and type the tags to add', 'error'); return; }
+    let query = ran.query;
+    const bounds = [ran.from && !ran.from.startsWith('0001-') ? ran.from : '*', ran.to && !ran.to.startsWith('0001-') ? ran.to : '*'];
+    if (bounds[0] !== '*' || bounds[1] !== '*') query = (query ? '(' + query + ') AND ' : '') + 'time:[' + bounds[0] + ' TO ' + bounds[1] + '}';
+    if (!window.confirm('Add ' + words.join(', ') + ' to all ' + num(total) + ' matching events?')) return;
+    bulkBtn.disabled = true;
+    try {
+      const j = await api.tagQuery(caseId, query, words, false);
+      bulkWords.value = '';
+      watchJob(j.id);
+    } catch (ex) {
+      bulkBtn.disabled = false;
+      toast(ex.message, 'error');
+    }
+  }
+
+  async function watchJob(id) {
+    clearTimeout(jobTimer);
+    if (!alive) return;
+    let j;
+    try {
+      j = await api.job(id);
+    } catch (ex) {
+      jobBox.hidden = true;
+      bulkBtn.disabled = false;
+      return;
+    }
+    if (!alive) return;
+    jobBox.hidden = false;
+    jobBar.value = j.matched ? j.changed / j.matched : 0;
+    jobText.textContent = (j.resumed ? 'Tagging (resumed): ' : 'Tagging: ') + num(j.changed) + ' of ' + num(j.matched || 0) + ' events · ' +
+      num(j.files_done) + '/' + num(j.files) + ' files';
+    if (j.state === 'running') {
+      jobTimer = setTimeout(() => watchJob(id), 1000);
+      return;
+    }
+    jobBox.hidden = true;
+    bulkBtn.disabled = false;
+    if (j.state === 'failed') toast('Tagging stopped after ' + num(j.changed) + ' of ' + num(j.matched || 0) + ' events: ' + j.error, 'error');
+    else toast('Tagged ' + num(j.changed) + ' events', 'ok', 3000);
+    load();
+    app.refreshCase();
   }
 
   function updatePager(took) {
@@ -579,7 +640,7 @@ export function mount(root, app, params) {
 
   load();
   if (!st.q) q.focus();
-  return {onKey, unmount() { seq++; detailSeq++; }};
+  return {onKey, unmount() { seq++; detailSeq++; alive = false; clearTimeout(jobTimer); }};
 }
 
 // syntaxHelp is the query language cheat sheet; clicking an example runs it.
