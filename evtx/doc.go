@@ -37,8 +37,10 @@
 // named in the Problem. RecordsExpected is, per
 // chunk, the larger of the chunk header's count (last - first + 1) and what
 // the walk found; records the header declares but the walk cannot find are
-// SkippedRecords with a Problem. A bad chunk signature is SkippedChunks and
-// a Problem. A file shorter than its header's chunk count is Truncated with
+// SkippedRecords with a Problem. A bad chunk signature within the header's
+// chunk count is SkippedChunks and a Problem (past it, slack: StaleChunks).
+// A chunk whose record numbers overlap an earlier chunk's (a copied or
+// stale chunk) is a Problem; its records are still delivered. A file shorter than its header's chunk count is Truncated with
 // a Problem saying how many chunks and bytes are missing; the records wholly
 // present in a partial last chunk are read. On a cleanly closed file,
 // chunks beyond the header's chunk count are stale slack (StaleChunks).

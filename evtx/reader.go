@@ -169,6 +169,7 @@ func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn fun
 			size, h.ChunkCount, whole, partial, want-size)
 	}
 	buf := make([]byte, ChunkSize)
+	var seen []numRange
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return st, err
@@ -191,9 +192,17 @@ func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn fun
 			break // the truncation problem covers it
 		}
 		if string(buf[:8]) != chunkMagic {
-			if !allZero(buf[:chunkHeaderBytes]) && (inHeader || dirty(h)) {
+			switch {
+			case allZero(buf[:chunkHeaderBytes]):
+				// Allocated but never written.
+			case inHeader:
 				st.SkippedChunks++
 				st.problem("chunk", i, off, "bad chunk signature %q", buf[:8])
+			default:
+				// Past the header's chunk count without a signature:
+				// slack (a dirty file's header may lag, but a live chunk
+				// has its signature).
+				st.StaleChunks++
 			}
 			continue
 		}
@@ -203,11 +212,44 @@ func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn fun
 			st.StaleChunks++
 			continue
 		}
+		if first, last, ok := declaredRange(buf); ok {
+			// Live chunks hold disjoint record-number ranges (a wrapped
+			// log only rotates them); a repeat means a copied or stale
+			// chunk, whose records are still delivered.
+			for _, r := range seen {
+				if first <= r.last && r.first <= last {
+					st.problem("chunk", i, off, "record numbers %d-%d overlap those of chunk %d (%d-%d): a copied or stale chunk", first, last, r.chunk, r.first, r.last)
+					break
+				}
+			}
+			if len(seen) < maxTrackedChunks {
+				seen = append(seen, numRange{first, last, i})
+			}
+		}
 		if err := s.chunk(ctx, &st, buf, i, off, avail, fn); err != nil {
 			return st, err
 		}
 	}
 	return st, nil
+}
+
+// numRange is the record-number range a chunk header declares.
+type numRange struct {
+	first, last uint64
+	chunk       int
+}
+
+// maxTrackedChunks bounds the overlap check's memory and time (a 64 KiB
+// chunk each: 4,096 chunks is a 256 MiB file).
+const maxTrackedChunks = 4096
+
+// declaredRange returns the record numbers a chunk header declares, if
+// plausible.
+func declaredRange(buf []byte) (first, last uint64, ok bool) {
+	le := binary.LittleEndian
+	first, last = le.Uint64(buf[8:]), le.Uint64(buf[16:])
+	ok = le.Uint64(buf[32:]) != ^uint64(0) && last >= first && last-first < maxRecordsPerChunk
+	return first, last, ok
 }
 
 // dirty reports whether the file header says the log was not closed
@@ -267,9 +309,8 @@ func nextRecord(buf []byte, from, end int) int {
 // ones, and calls fn for each.
 func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, off int64, avail int, fn func(*Event) error) error {
 	le := binary.LittleEndian
-	first, last := le.Uint64(buf[8:]), le.Uint64(buf[16:])
 	declared := -1
-	if le.Uint64(buf[32:]) != ^uint64(0) && last >= first && last-first < maxRecordsPerChunk {
+	if first, last, ok := declaredRange(buf); ok {
 		declared = int(last - first + 1)
 	}
 	end := int(le.Uint32(buf[48:])) // free space offset: end of the records
