@@ -352,6 +352,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *caseName == "" || fs.NArg() == 0 {
 		return fmt.Errorf("usage: casescope ingest --case NAME [--json] PATH...")
 	}
+	// Files an earlier, interrupted run left unfinished resume when the
+	// engine starts; those this run finishes count in its summary.
+	began := time.Now().UTC()
 	a, err := c.open(ctx, stderr, true)
 	if err != nil {
 		return err
@@ -383,7 +386,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return stopped(a, err)
 	}
-	sum, err := summarize(a.ledger, cs.ID, res.FileIDs)
+	sum, err := summarize(a.ledger, cs.ID, res, began)
 	if err != nil {
 		return err
 	}
@@ -398,6 +401,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "%d files: %d completed (%d zero-event), %d failed, %d duplicates; %d events in %.1fs\n",
 		sum.Files, sum.Completed, sum.ZeroEvent, sum.Failed, sum.Duplicates, sum.Events, sum.Seconds)
+	if sum.AlreadyRecorded > 0 || sum.Resumed > 0 {
+		fmt.Fprintf(stdout, "%d already recorded from an earlier run (not copied again), %d resumed\n", sum.AlreadyRecorded, sum.Resumed)
+	}
 	return nil
 }
 
@@ -441,21 +447,43 @@ type ingestSummary struct {
 	// (the mmapped index), which the kernel reclaims under pressure.
 	PeakAnon        int64   `json:"peak_anon_rss_bytes"`
 	FirstSearchable float64 `json:"first_searchable_seconds"`
+	// AlreadyRecorded counts given files the case already held from an
+	// earlier run of the same import (same source path and sha256): they
+	// are not recorded or copied again, and count above in their current
+	// state. Resumed counts files an earlier, interrupted run left
+	// unfinished that this run finished (also counted above). So a re-run
+	// after a crash reports what one uninterrupted run would.
+	AlreadyRecorded int `json:"already_recorded"`
+	Resumed         int `json:"resumed"`
+	// Warnings counts files that completed with a warning (skipped
+	// chunks or records, truncation); failed files carry their reason.
+	Warnings int `json:"files_with_warnings"`
 }
 
-func summarize(l *store.Ledger, caseID uint64, ids []uint64) (ingestSummary, error) {
+// summarize counts the files an ingest covered: those it recorded, those
+// of its paths already recorded (res.ExistingIDs), and those an earlier
+// run left unfinished that finished after began.
+func summarize(l *store.Ledger, caseID uint64, res engine.ImportResult, began time.Time) (ingestSummary, error) {
 	files, err := l.Files(caseID)
 	if err != nil {
 		return ingestSummary{}, err
 	}
-	want := make(map[uint64]bool, len(ids))
-	for _, id := range ids {
+	want := make(map[uint64]bool, len(res.FileIDs)+len(res.ExistingIDs))
+	for _, id := range res.FileIDs {
 		want[id] = true
 	}
-	var s ingestSummary
+	existing := make(map[uint64]bool, len(res.ExistingIDs))
+	for _, id := range res.ExistingIDs {
+		want[id], existing[id] = true, true
+	}
+	s := ingestSummary{AlreadyRecorded: res.AlreadyRecorded}
 	for _, f := range files {
-		if !want[f.ID] {
+		resumed := !f.Finished.IsZero() && !f.Finished.Before(began) && f.Created.Before(began)
+		if !want[f.ID] && !resumed {
 			continue
+		}
+		if resumed {
+			s.Resumed++
 		}
 		s.Files++
 		switch f.State {
@@ -465,6 +493,9 @@ func summarize(l *store.Ledger, caseID uint64, ids []uint64) (ingestSummary, err
 				s.ZeroEvent++
 			}
 			s.Events += f.Events
+			if len(f.Warnings) > 0 {
+				s.Warnings++
+			}
 		case store.StateFailed:
 			s.Failed++
 		case store.StateDuplicate:

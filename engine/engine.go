@@ -44,6 +44,9 @@ type Config struct {
 	// segments are capped (store.SegmentDocsFor) and mapped index pages
 	// above a sixteenth of it are released (see releasePages).
 	MemoryBudget uint64
+	// QueueCheckGrace is how long the queue invariant must stay failed,
+	// with no wake-up in between, before it is reported (default 2s).
+	QueueCheckGrace time.Duration
 	// FaultPoint names a step at which the process kills itself (tests of
 	// crash safety only; empty in production). See fault.go.
 	FaultPoint string
@@ -59,6 +62,7 @@ type Ledger interface {
 	UpdateFile(caseID, fileID uint64, fn func(f *store.File) error) (store.File, error)
 	BatchUpdateFile(caseID, fileID uint64, fn func(f *store.File) error) (store.File, error)
 	Claim(skip func(f *store.File) bool) (store.File, error)
+	NextQueued(skip func(f *store.File) bool) (store.File, error)
 	CountState(state string) (int, error)
 	Requeue() (int, error)
 	RecoverInterrupted(maxAttempts int) ([]store.File, int, error)
@@ -113,14 +117,18 @@ type Engine struct {
 	placing map[string]string
 
 	wakeCh  chan struct{}
+	wakeSeq atomic.Uint64 // counts wake calls; the idle check compares it
 	doneMu  sync.Mutex
 	doneCh  chan struct{} // closed and replaced whenever a file finishes
 	active  atomic.Int64
 	pickedN atomic.Int64 // files workers picked up since start
 
 	invMu      sync.Mutex
-	invariants []string  // queue invariant violations, for /api/system
-	startup    []Problem // result of the cheap start-up doctor check
+	invariants []string // invariant violations, for /api/system
+	// queueViolation is the queue invariant's current violation, "" when
+	// it holds (it clears when the condition does).
+	queueViolation string
+	startup        []Problem // result of the cheap start-up doctor check
 
 	faults faultCounter
 	rate   rateMeter
@@ -156,6 +164,9 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 	}
 	if cfg.FileTimeout <= 0 {
 		cfg.FileTimeout = 2 * time.Hour
+	}
+	if cfg.QueueCheckGrace <= 0 {
+		cfg.QueueCheckGrace = 2 * time.Second
 	}
 	if cfg.MaxZipBytes == 0 {
 		cfg.MaxZipBytes = 64 << 30
@@ -299,6 +310,9 @@ func (e *Engine) Close(ctx context.Context) error {
 }
 
 func (e *Engine) wake() {
+	// The sequence moves before the signal, so a dispatcher that sees
+	// the old value has the signal still to come.
+	e.wakeSeq.Add(1)
 	select {
 	case e.wakeCh <- struct{}{}:
 	default:
@@ -507,7 +521,11 @@ func (e *Engine) StartupCheck() []Problem {
 func (e *Engine) Invariants() []string {
 	e.invMu.Lock()
 	defer e.invMu.Unlock()
-	return append([]string(nil), e.invariants...)
+	out := append([]string(nil), e.invariants...)
+	if e.queueViolation != "" {
+		out = append(out, e.queueViolation)
+	}
+	return out
 }
 
 // slots is the fallback admitter: a plain counting semaphore.

@@ -24,13 +24,15 @@ func (e *Engine) estimateCost(size int64) uint64 {
 
 // dispatch claims queued files from the ledger and runs each on a worker
 // once admitted. It is the only goroutine that claims. A file is claimed
-// only when the disk has room for its index (see disk.go); while none
-// fits, or after a write failed, intake pauses and is re-checked every
-// DiskPoll.
+// (state indexing, attempt counted) only once it fits on the disk and
+// admission lets it start, so a crash never counts an attempt against a
+// file that was only waiting. A file fits when the disk has room for its
+// index (see disk.go); while none fits, or after a write failed, intake
+// pauses and is re-checked every DiskPoll.
 func (e *Engine) dispatch(ctx context.Context) {
 	poll := time.NewTimer(e.cfg.DiskPoll)
 	defer poll.Stop()
-	wait := func(extra <-chan struct{}) bool {
+	wait := func(extra <-chan struct{}, recheck <-chan time.Time) bool {
 		poll.Reset(e.cfg.DiskPoll)
 		select {
 		case <-ctx.Done():
@@ -38,44 +40,53 @@ func (e *Engine) dispatch(ctx context.Context) {
 		case <-e.wakeCh:
 		case <-extra:
 		case <-poll.C:
+		case <-recheck:
 		}
 		return true
 	}
+	var idle idleCheck
 	for {
 		if e.halted() && !e.recoverFromHalt() {
-			if !wait(e.Changed()) {
+			if !wait(e.Changed(), nil) {
 				return
 			}
 			continue
 		}
+		seq := e.wakeSeq.Load()
 		before := e.inFlight()
-		f, short, err := e.claimFitting()
+		next, short, err := e.nextFitting()
 		if errors.Is(err, store.ErrNotFound) {
 			if short != nil {
 				e.setPause(short)
 				if before == 0 {
 					e.setStalled()
 				}
-				if !wait(e.Changed()) {
+				if !wait(e.Changed(), nil) {
 					return
 				}
 				continue
 			}
 			e.clearPause(true)
-			e.checkIdleQueue()
-			select {
-			case <-ctx.Done():
-				return
-			case <-e.wakeCh:
-				continue
+			var recheck <-chan time.Time
+			t := e.checkIdleQueue(&idle, seq)
+			if t != nil {
+				recheck = t.C
 			}
+			ok := wait(nil, recheck)
+			if t != nil {
+				t.Stop()
+			}
+			if !ok {
+				return
+			}
+			continue
 		}
 		if err != nil {
 			if isStorageFault(err) {
 				e.halt("ledger", e.cfg.DataDir, err)
 				continue
 			}
-			e.log.Error("claim next file", "err", err)
+			e.log.Error("read the queue", "err", err)
 			select {
 			case <-ctx.Done():
 				return
@@ -86,12 +97,31 @@ func (e *Engine) dispatch(ctx context.Context) {
 		if short == nil {
 			e.clearPause(true)
 		}
-		unbook := e.reserve(e.indexNeed(f.Size))
-		release, err := e.admit.Acquire(ctx, e.estimateCost(f.Size))
+		idle = idleCheck{}
+		e.setQueueViolation("")
+		unbook := e.reserve(e.indexNeed(next.Size))
+		release, err := e.admit.Acquire(ctx, e.estimateCost(next.Size))
 		if err != nil {
-			// Shutting down: the claimed file goes back to queued on Close.
 			unbook()
-			return
+			return // shutting down; nothing was claimed
+		}
+		f, err := e.ledger.Claim(func(f *store.File) bool { return f.CaseID != next.CaseID || f.ID != next.ID })
+		if err != nil {
+			release()
+			unbook()
+			if isStorageFault(err) {
+				e.halt("ledger", e.cfg.DataDir, err)
+				continue
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				e.log.Error("claim next file", "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+			}
+			continue // deleted or requeued elsewhere meanwhile: look again
 		}
 		e.pickedN.Add(1)
 		e.active.Add(1)
@@ -106,14 +136,15 @@ func (e *Engine) dispatch(ctx context.Context) {
 	}
 }
 
-// claimFitting claims the first queued file whose index fits on the disk
-// beside the reserve and what files in flight have booked. short is the
-// first file skipped for want of space (nil if none).
-func (e *Engine) claimFitting() (store.File, *StorageError, error) {
+// nextFitting finds (without claiming) the first queued file whose index
+// fits on the disk beside the reserve and what files in flight have
+// booked. short is the first file skipped for want of space (nil if
+// none).
+func (e *Engine) nextFitting() (store.File, *StorageError, error) {
 	free, ferr := freeBytes(e.cfg.DataDir)
 	booked := e.bookedBytes()
 	var short *StorageError
-	f, err := e.ledger.Claim(func(f *store.File) bool {
+	f, err := e.ledger.NextQueued(func(f *store.File) bool {
 		if ferr != nil {
 			return false
 		}
@@ -535,22 +566,53 @@ func (e *Engine) migrateTags(caseID uint64, s *fileTagSet) error {
 	return nil
 }
 
+// idleCheck is the dispatcher's memory of a first observation that the
+// queue invariant failed: when, and at which wake sequence.
+type idleCheck struct {
+	suspect bool
+	seq     uint64
+	since   time.Time
+}
+
 // checkIdleQueue verifies the queue invariant when the dispatcher finds
 // nothing to claim: the ledger must then show no queued file. A mismatch
 // is the failure the old platform had (rows "queued", workers idle) and is
-// reported on /api/system.
-func (e *Engine) checkIdleQueue() {
+// reported on /api/system. A file recorded between the dispatcher's look
+// at the queue and this count is not one: every writer that queues a file
+// wakes the dispatcher after its commit. So a mismatch is only suspected
+// at first, and reported when a look at least QueueCheckGrace later, with
+// no wake in between (seq unchanged), still finds it. It returns a timer
+// for that look (nil when all is well); a reported violation is looked at
+// again on the same timer and cleared once the condition is.
+func (e *Engine) checkIdleQueue(c *idleCheck, seq uint64) *time.Timer {
 	n, err := e.ledger.CountState(store.StateQueued)
-	if err != nil || n == 0 {
-		return
+	if err != nil {
+		e.log.Error("queue invariant check failed", "err", err)
+		return nil
 	}
-	msg := fmt.Sprintf("dispatcher idle while the ledger shows %d queued file(s)", n)
-	e.log.Error("queue invariant violated", "ledger_queued", n)
+	if n == 0 {
+		*c = idleCheck{}
+		e.setQueueViolation("")
+		return nil
+	}
+	switch {
+	case !c.suspect || c.seq != seq:
+		*c = idleCheck{suspect: true, seq: seq, since: time.Now()}
+	case time.Since(c.since) >= e.cfg.QueueCheckGrace:
+		e.setQueueViolation(fmt.Sprintf("dispatcher idle while the ledger shows %d queued file(s)", n))
+	}
+	return time.NewTimer(e.cfg.QueueCheckGrace)
+}
+
+// setQueueViolation records the queue invariant's current violation
+// ("" when it holds), logging when one appears.
+func (e *Engine) setQueueViolation(msg string) {
 	e.invMu.Lock()
-	if len(e.invariants) < 100 {
-		e.invariants = append(e.invariants, msg)
+	defer e.invMu.Unlock()
+	if msg != "" && e.queueViolation == "" {
+		e.log.Error("queue invariant violated", "detail", msg)
 	}
-	e.invMu.Unlock()
+	e.queueViolation = msg
 }
 
 // stageTimes accumulates the time spent in each pipeline stage across

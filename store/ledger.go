@@ -495,6 +495,31 @@ func (l *Ledger) Claim(skip func(f *File) bool) (File, error) {
 	return f, err
 }
 
+// NextQueued returns the oldest queued file (of any case) that skip does
+// not pass over — the one Claim with the same skip would take — without
+// claiming it; ErrNotFound when there is none.
+func (l *Ledger) NextQueued(skip func(f *File) bool) (File, error) {
+	var f File
+	err := l.db.View(func(tx *bolt.Tx) error {
+		qb := tx.Bucket(bktByState).Bucket([]byte(StateQueued))
+		if qb == nil {
+			return ErrNotFound
+		}
+		c := qb.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			f = File{}
+			if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+				return fmt.Errorf("queued file without record: %w", err)
+			}
+			if skip == nil || !skip(&f) {
+				return nil
+			}
+		}
+		return ErrNotFound
+	})
+	return f, err
+}
+
 // CountState returns how many files are in the given state (all cases).
 func (l *Ledger) CountState(state string) (int, error) {
 	n := 0
