@@ -154,10 +154,14 @@ func TestIngestCorpusCounts(t *testing.T) {
 	}
 	t.Logf("case total %d events; agreeing files sum to %d", total, wantSum)
 
-	// Re-ingesting the same folder adds nothing and reports duplicates.
+	// Re-ingesting the same folder adds nothing: every file is already
+	// recorded from the same path with the same content.
 	_, res2 := r.ingest(t, "corpus", filepath.Join(dir, "evtx"))
-	if res2.Dupes != len(files) {
-		t.Errorf("re-ingest duplicates = %d, want %d", res2.Dupes, len(files))
+	if res2.AlreadyRecorded != len(files) || len(res2.FileIDs) != 0 {
+		t.Errorf("re-ingest: %d already recorded, %d new records; want %d and 0", res2.AlreadyRecorded, len(res2.FileIDs), len(files))
+	}
+	if files2, err := r.ledger.Files(c.ID); err != nil || len(files2) != len(files) {
+		t.Errorf("re-ingest: %d records (err %v), want %d", len(files2), err, len(files))
 	}
 	total2, err := idx.Count()
 	if err != nil {
