@@ -35,20 +35,30 @@
 // the admin "local": casescope status reads the engine's state with it
 // and nothing else.
 //
-// Logins are rate limited per remote address and per user name: after 5
-// failures each further one locks the key for 1 s, 2 s, 4 s … up to 15
-// min (429 with Retry-After, answered before any password is hashed);
-// keys are forgotten after 15 quiet minutes and each map holds at most
-// 10 000 keys. At most 4 password checks run at once; a login finding
-// none free is refused, never queued. Proxy headers are not trusted: the
-// remote address is the connection's.
+// Logins are rate limited per (user name, remote address): after 5
+// failures each further one locks that pair for 1 s, 2 s, 4 s … up to 15
+// min (429 with Retry-After, answered before any password is hashed), so
+// guessing stays slow while other users on the same address (every
+// browser is 127.0.0.1 on the default bind) still log in. One address
+// (100 failures, any names) and one name (50 failures, any addresses)
+// have ceilings of their own (limiter.go). Keys are forgotten after 15
+// quiet minutes and each map holds at most 10 000 keys. At most 4
+// password checks run at once; a login waits up to 10 s for one. Proxy
+// headers are not trusted: the remote address is the connection's.
 //
 // Every state-changing route, the case export and each login attempt
 // write an audit entry (store.AuditEntry) with the actor, role, remote
 // address, action, target and outcome: ok, denied (401/403), failed (other
-// 4xx) or error (5xx); refusals of a logged-in user are recorded too, and a
-// login lockout once per lockout. Anonymous requests to other routes are
-// not recorded, so nobody can flood the ledger without an account.
+// 4xx) or error (5xx). Refusals (403 cross-origin, CSRF or role, 421
+// Host, 429 throttled) are coalesced (refusals.go): the first of each
+// (kind, client, path) in a minute is written at once, the rest as one
+// entry with their Count when the minute ends, so a flood writes a
+// bounded number of entries. Anonymous requests to other routes are not
+// recorded.
+//
+// Searches run under the request's context (a client that goes away
+// stops its search) and Config.SearchTimeout (400 with the reason). Bulk
+// tagging (tag-query) answers 202 with an engine.Job.
 //
 // While the server is reached on a loopback address and bound to one, a
 // Host header that is not localhost, *.localhost, a loopback IP or one
@@ -65,7 +75,7 @@
 //	GET    /api/session                         {"user", "role", "csrf_token"}; 401 without a session
 //	POST   /api/session/password                {"current", "new"}: change one's own password
 //	GET    /api/system                          engine status, version, upload limit, IOC types
-//	GET    /api/jobs/{id}                       a re-hunt job's progress
+//	GET    /api/jobs/{id}                       a re-hunt or bulk-tag job's progress
 //	GET    /api/cases                           cases with their counts
 //	POST   /api/cases                           {"name", "description"} → 201 case
 //	GET    /api/cases/{case}                    counts and latest_event
@@ -78,6 +88,7 @@
 //	GET    /api/cases/{case}/export             format=csv|jsonl|sigma-csv, q, tagged=1, from, to: a download
 //	GET    /api/cases/{case}/events/{id}        one event with detections and tag
 //	PUT    /api/cases/{case}/events/{id}/tag    {"starred", "tags", "note"}
+//	POST   /api/cases/{case}/tag-query          {"query", "tags", "starred"} → 202 job (kind "tag")
 //	GET    /api/cases/{case}/sigma              hits by rule
 //	GET    /api/cases/{case}/iocs               IOCs with hits
 //	POST   /api/cases/{case}/iocs               {"iocs": [...]} or {"text", "format"}

@@ -68,6 +68,14 @@
 // them (vellum), with tighter limits, because Bleve builds the automaton
 // again for every index segment and a pathological pattern costs seconds.
 //
+// Wildcards are bounded too (cost.go): at most 8 * or ? per term (a run
+// of stars counts once) and 256 characters per wildcard term, the
+// automaton of every wildcard is built here once (as for regexps), and a
+// query's whole-dictionary walks (leading wildcards, free text, regexps
+// without a literal prefix) share a budget of about 20 free-text words. A
+// query over a limit is a ParseError saying which limit; web's search
+// timeout bounds the cost of what remains.
+//
 // Free text (a bare word or phrase) matches the analysed text field (all
 // of its words), any event data value containing it, the computer name, or
 // a Sigma rule title; see freeText for the cost. A bare word that looks
