@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/metrics"
 	"strings"
 	"sync"
@@ -270,7 +271,7 @@ func FuzzStream(f *testing.F) {
 		defer cancel()
 		w := watchHeap(cancel)
 		// With XML rendering on, so the renderer is fuzzed too.
-		_, err := newStreamer(Options{Recover: true}, true).stream(ctx, bytes.NewReader(data), int64(len(data)), func(*Event) error { return nil })
+		_, err := newStreamer(Options{Recover: true, XML: true}).stream(ctx, bytes.NewReader(data), int64(len(data)), func(*Event) error { return nil })
 		if peak := w.Stop(); peak > heapLimit {
 			t.Fatalf("heap peaked at %d MiB, limit %d MiB", peak>>20, heapLimit>>20)
 		}
@@ -394,5 +395,33 @@ func TestCancel(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || n != 1 {
 		t.Errorf("err %v after %d events, want context.Canceled after 1", err, n)
+	}
+}
+
+// TestReadChunkXML compares the XML of chunk 0's first records with
+// libevtx's evtxexport, after its 9-digit FILETIMEs are cut to Windows' 7.
+func TestReadChunkXML(t *testing.T) {
+	if _, err := exec.LookPath("evtxexport"); err != nil {
+		t.Skip("evtxexport not installed")
+	}
+	p := filepath.Join(corpus.Shared(t), "evtx", "omerbenamram", "security.evtx")
+	events, err := ReadChunkXML(p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 91 {
+		t.Fatalf("chunk 0: %d events, want 91 (its header's count)", len(events))
+	}
+	out, err := exec.CommandContext(t.Context(), "evtxexport", "-f", "xml", p).Output()
+	if err != nil {
+		t.Fatalf("evtxexport: %v", err)
+	}
+	blocks := strings.Split(string(out), "\n\n<Event ")
+	for i := 0; i < 5; i++ {
+		want := "<Event " + strings.TrimSpace(blocks[i+1])
+		want = regexp.MustCompile(`(\.\d{7})00Z`).ReplaceAllString(want, "${1}Z")
+		if got := strings.TrimSpace(events[i].XML); got != want {
+			t.Errorf("record %d XML:\n%s\nwant (libevtx):\n%s", events[i].RecordID, got, want)
+		}
 	}
 }

@@ -145,7 +145,7 @@ func Stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) erro
 
 // StreamOptions is Stream with rendering options.
 func StreamOptions(ctx context.Context, r io.ReaderAt, size int64, opts Options, fn func(*Event) error) (Stats, error) {
-	return newStreamer(opts, false).stream(ctx, r, size, fn)
+	return newStreamer(opts).stream(ctx, r, size, fn)
 }
 
 func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) error) (st Stats, err error) {
@@ -272,8 +272,8 @@ type streamer struct {
 	recover bool // Options.Recover
 }
 
-func newStreamer(opts Options, xml bool) *streamer {
-	return &streamer{r: renderer{ansi: ansiDecoder(opts.CodePage)}, xml: xml, recover: opts.Recover}
+func newStreamer(opts Options) *streamer {
+	return &streamer{r: renderer{ansi: ansiDecoder(opts.CodePage)}, xml: opts.XML, recover: opts.Recover}
 }
 
 // recordAt checks the record header at pos: signature, a size that ends
@@ -455,17 +455,20 @@ func (s *streamer) record(st *Stats, d *chunkDecoder, buf []byte, idx int, off i
 }
 
 // ReadChunk re-reads the events of one chunk (by its index in the file),
-// e.g. to show events found through the index.
+// e.g. to show events found through the index. It recovers past broken
+// records (Options.Recover), so every event a stream may have delivered,
+// with or without recovery, is found again at its RecordOffset.
 func ReadChunk(path string, chunk int64) ([]*Event, error) {
-	return readChunk(path, chunk, false)
+	return ReadChunkOptions(path, chunk, Options{Recover: true})
 }
 
 // ReadChunkXML is ReadChunk with each event's XML rendering filled in.
 func ReadChunkXML(path string, chunk int64) ([]*Event, error) {
-	return readChunk(path, chunk, true)
+	return ReadChunkOptions(path, chunk, Options{Recover: true, XML: true})
 }
 
-func readChunk(path string, chunk int64, xml bool) ([]*Event, error) {
+// ReadChunkOptions is ReadChunk with rendering options.
+func ReadChunkOptions(path string, chunk int64, opts Options) ([]*Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open evtx: %w", err)
@@ -486,7 +489,7 @@ func readChunk(path string, chunk int64, xml bool) ([]*Event, error) {
 	}
 	var events []*Event
 	var st Stats
-	s := newStreamer(Options{}, xml)
+	s := newStreamer(opts)
 	err = s.chunk(context.Background(), &st, buf, int(chunk), off, n, func(e *Event) error {
 		events = append(events, e)
 		return nil

@@ -25,6 +25,8 @@ type Options struct {
 	// are counted as skipped (the ingest's counts are still compared with
 	// libevtx's).
 	Recover bool
+	// XML fills Event.XML with the record's Event Viewer-style XML.
+	XML bool
 }
 
 // ansiDecoder returns the decoder for a Windows code page; an unknown code
