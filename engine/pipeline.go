@@ -202,7 +202,25 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 		e.failFile(f, err)
 		return
 	}
+	if res.events == 0 && res.unreadable != "" {
+		// Not an empty log: its header claims records none of which could
+		// be read. Archiving it as zero-event would hide the loss.
+		e.failFileWith(f, errors.New(res.unreadable), func(r *store.File) {
+			r.Accounting, r.Warnings = res.acct, res.warnings
+		})
+		return
+	}
 	if res.events == 0 {
+		if _, err := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+			r.Accounting, r.Warnings = res.acct, res.warnings
+			return nil
+		}); err != nil {
+			if isStorageFault(err) {
+				e.halt("ledger", e.cfg.DataDir, err)
+				return
+			}
+			log.Error("record accounting", "err", err)
+		}
 		if err := e.archiveZero(f); err != nil {
 			if isStorageFault(err) {
 				e.halt("archive", e.caseDirs(f.CaseID).archive, err)
@@ -263,6 +281,7 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 			r.SigmaHits = res.sigma
 			r.IOCHits = res.ioc
 			r.Warnings = res.warnings
+			r.Accounting = res.acct
 			r.Error = ""
 			r.Finished = time.Now().UTC()
 			return nil
@@ -304,13 +323,20 @@ func awaitDurable(ctx context.Context, durable <-chan error) (err error, ok bool
 }
 
 // failFile records a failure, removing what the attempt indexed.
-func (e *Engine) failFile(f store.File, err error) {
+func (e *Engine) failFile(f store.File, err error) { e.failFileWith(f, err, nil) }
+
+// failFileWith is failFile that also applies set (when non-nil) to the
+// record, in the same transaction.
+func (e *Engine) failFileWith(f store.File, err error, set func(r *store.File)) {
 	e.dropFileDocs(f)
 	_, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
 		r.State = store.StateFailed
 		r.Error = err.Error()
 		r.Events = 0
 		r.Finished = time.Now().UTC()
+		if set != nil {
+			set(r)
+		}
 		return nil
 	})
 	if isStorageFault(uerr) {
@@ -328,6 +354,8 @@ func (e *Engine) failFile(f store.File, err error) {
 type fileResult struct {
 	events, sigma, ioc int64
 	warnings           []string
+	acct               store.Accounting  // what the reader found, stored on the file
+	unreadable         string            // why a file that claims records yielded none ("" if it did, or claims none)
 	hits               []store.EventHits // stored with the completion
 	durable            <-chan error      // the last batch's persistence
 }
@@ -430,15 +458,52 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		return res, err
 	}
 
-	if st.SkippedChunks > 0 || st.SkippedRecords > 0 {
-		res.warnings = append(res.warnings, fmt.Sprintf("skipped %d unreadable chunk(s) and %d bad record(s)", st.SkippedChunks, st.SkippedRecords))
-		res.warnings = append(res.warnings, st.Warnings...)
-	}
+	res.acct = store.AccountingOf(st)
+	res.unreadable = unreadable(st)
+	res.warnings = append(res.warnings, accountingWarnings(st)...)
 	if badTimes > 0 {
 		res.warnings = append(res.warnings, fmt.Sprintf("%d event(s) with times outside 1677–2262 indexed at a clamped time (search time_invalid:true; rows show the true time)", badTimes))
 	}
 	res.hits = hits
 	return res, nil
+}
+
+// unreadable says why a file yielded no event though it claims some: its
+// chunks declare records, or its header declares chunks of which none
+// could be read. "" when it yielded events or claims none (an empty log).
+func unreadable(st evtx.Stats) string {
+	switch {
+	case st.Records > 0:
+		return ""
+	case st.RecordsExpected > 0:
+		return fmt.Sprintf("header declares %d records, none readable", st.RecordsExpected)
+	case st.SkippedChunks > 0 || (st.Truncated && st.HeaderChunks > 0):
+		return fmt.Sprintf("header declares %d chunk(s), none readable", max(st.HeaderChunks, st.SkippedChunks))
+	}
+	return ""
+}
+
+// accountingWarnings turns what the reader skipped, recovered or found
+// missing into the file's warnings: counts first, then each problem as
+// the reader worded it (capped by the reader; the counts are exact).
+func accountingWarnings(st evtx.Stats) []string {
+	var w []string
+	if st.SkippedChunks > 0 || st.SkippedRecords > 0 {
+		w = append(w, fmt.Sprintf("skipped %d unreadable chunk(s) and %d bad record(s)", st.SkippedChunks, st.SkippedRecords))
+	}
+	if st.Truncated {
+		w = append(w, fmt.Sprintf("truncated: the header declares %d chunk(s), %d read", st.HeaderChunks, st.Chunks))
+	}
+	if missing := st.RecordsExpected - st.Records; missing > 0 {
+		w = append(w, fmt.Sprintf("%d of %d expected record(s) not readable", missing, st.RecordsExpected))
+	}
+	if st.RecordsRecovered > 0 {
+		w = append(w, fmt.Sprintf("%d record(s) recovered from damaged chunks", st.RecordsRecovered))
+	}
+	if len(w) == 0 && len(st.Warnings) == 0 {
+		return nil
+	}
+	return append(w, st.Warnings...)
 }
 
 // dropFileDocs removes whatever a failed attempt indexed for the file.
