@@ -455,19 +455,19 @@ func (s *streamer) record(st *Stats, d *chunkDecoder, buf []byte, idx int, off i
 }
 
 // ReadChunk re-reads the events of one chunk (by its index in the file),
-// e.g. to show events found through the index. It recovers past broken
-// records (Options.Recover), so every event a stream may have delivered,
-// with or without recovery, is found again at its RecordOffset.
+// e.g. to show events found through the index, with default Options: the
+// same events a default stream delivered from that chunk.
 func ReadChunk(path string, chunk int64) ([]*Event, error) {
-	return ReadChunkOptions(path, chunk, Options{Recover: true})
+	return ReadChunkOptions(path, chunk, Options{})
 }
 
 // ReadChunkXML is ReadChunk with each event's XML rendering filled in.
 func ReadChunkXML(path string, chunk int64) ([]*Event, error) {
-	return ReadChunkOptions(path, chunk, Options{Recover: true, XML: true})
+	return ReadChunkOptions(path, chunk, Options{XML: true})
 }
 
-// ReadChunkOptions is ReadChunk with rendering options.
+// ReadChunkOptions is ReadChunk with options; pass those the stream used
+// (Recover, CodePage) to find the same events with the same values.
 func ReadChunkOptions(path string, chunk int64, opts Options) ([]*Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
