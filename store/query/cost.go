@@ -20,6 +20,12 @@ const (
 	maxWildcards = 8
 	// maxWildRunes is the length, in characters, of one wildcard term.
 	maxWildRunes = 256
+	// maxQuestionsAfterStar bounds the ? that follow a * in one term: the
+	// automaton of "*a???????" must remember which of the last 8
+	// characters could have been the "a" (2^8 states, times the term's
+	// length), and vellum builds it with 256 transitions per state; 7 of
+	// them after a long literal took 3.7 s to compile.
+	maxQuestionsAfterStar = 4
 	// maxQueryCost bounds the sum of clause costs in one query: about 20
 	// free-text words, or 12 leading-wildcard terms.
 	maxQueryCost = 100
@@ -55,18 +61,23 @@ func leadingCost(pat string, scan int) int {
 	return costSeek
 }
 
-// collapseStars replaces each run of unescaped stars in pat by one star
-// and counts the wildcards left.
-func collapseStars(pat string) (string, int) {
+// collapseStars replaces each run of unescaped stars in pat by one star,
+// and counts the wildcards left and the ? that follow a * (every ? when
+// starBefore: the clause puts a * in front of the term).
+func collapseStars(pat string, starBefore bool) (string, int, int) {
 	var b strings.Builder
-	n := 0
-	prevStar := false
+	n, qAfterStar := 0, 0
+	prevStar, seenStar := false, starBefore
 	walkPat(pat, func(r rune, wild bool) {
 		switch {
 		case wild && r == '*' && prevStar:
 			return
 		case wild:
 			n++
+			if r == '?' && seenStar {
+				qAfterStar++
+			}
+			seenStar = seenStar || r == '*'
 			b.WriteRune(r)
 		case r == '\\' || r == '*' || r == '?':
 			b.WriteByte('\\')
@@ -76,7 +87,7 @@ func collapseStars(pat string) (string, int) {
 		}
 		prevStar = wild && r == '*'
 	})
-	return b.String(), n
+	return b.String(), n, qAfterStar
 }
 
 // wildClause builds the wildcard query prefix+pat+suffix on field, where
@@ -86,9 +97,12 @@ func collapseStars(pat string) (string, int) {
 // Bleve will build (checkRegexp) so a pattern it would refuse at search
 // time ("dfa contains more than 10000 states") is a ParseError here.
 func (p *parser) wildClause(field, prefix, pat, suffix string, pos, cost int) (bq.Query, error) {
-	pat, n := collapseStars(pat)
+	pat, n, qs := collapseStars(pat, strings.Contains(prefix, "*"))
 	if n > maxWildcards {
 		return nil, errAt(pos, "too many wildcards in one term (%d * or ?; at most %d)", n, maxWildcards)
+	}
+	if qs > maxQuestionsAfterStar {
+		return nil, errAt(pos, "too many ? after a * in one term (%d; at most %d): the pattern's automaton would be too large", qs, maxQuestionsAfterStar)
 	}
 	if utf8.RuneCountInString(pat) > maxWildRunes {
 		return nil, errAt(pos, "wildcard term is too long (over %d characters)", maxWildRunes)

@@ -334,6 +334,8 @@ func TestParseErrors(t *testing.T) {
 		{"question flood", strings.Repeat("?", 1000), false, 1, "too many wildcards in one term (1000"},
 		{"field question flood", "CommandLine:" + strings.Repeat("?", 1000), false, 13, "too many wildcards"},
 		{"keyword nine wildcards", "computer:a?b?c?d?e?f?g?h?i?", false, 10, "too many wildcards in one term (9"},
+		{"questions after a star", "CommandLine:*a?????", false, 13, "too many ? after a * in one term (5"},
+		{"free text questions", "ab?c?d?e?f?g", false, 1, "too many ? after a *"}, // its kv clause is *=*term*
 		{"long wildcard term", "CommandLine:*" + strings.Repeat("x", 300) + "*", false, 13, "wildcard term is too long"},
 		{"too many leading wildcards", strings.Repeat("*ab* ", 30), false, 0, "query is too expensive"},
 		{"too many free words", strings.Repeat("word ", 30), false, 0, "query is too expensive"},
@@ -366,6 +368,8 @@ func TestWildcardLimits(t *testing.T) {
 	for _, q := range []string{
 		"CommandLine:*a*b*c*d*e*f*g*",
 		"computer:a?b?c?d?e?f?g?h?",
+		"CommandLine:*a????",
+		strings.Repeat("ab", 120) + "*a????",
 		"CommandLine:***mimikatz***",
 		`CommandLine:*\*\*\*\*\*\*\*\*\*x*`,
 		"*lsass*",
