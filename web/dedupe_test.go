@@ -267,3 +267,31 @@ func TestConcurrentDuplicateUploads(t *testing.T) {
 		t.Errorf("search total after requeue: got %d, want %d", got, wantTotal)
 	}
 }
+
+// TestFileAccountingJSON: the files list carries each file's accounting
+// (records expected, skipped, problems) and its warnings, which the UI's
+// Notes and detail show.
+func TestFileAccountingJSON(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	c := r.createCase(t, "acct")
+	if st, raw := r.upload(t, c.ID, uploadFile{"lp.evtx", fixture(t, "LanguagePackSetup_truncated.evtx")}); st != http.StatusOK {
+		t.Fatalf("upload: got %d %s", st, raw)
+	}
+	r.waitIdle(t)
+	var files []map[string]any
+	if st, raw := r.call(t, "GET", "/api/cases/"+itoa(c.ID)+"/files", nil, &files); st != http.StatusOK || len(files) != 1 {
+		t.Fatalf("files: got %d %s", st, raw)
+	}
+	f := files[0]
+	// 20 records declared by the chunk header, 16 read (libevtx's
+	// evtxexport count), the rest skipped.
+	if f["records_expected"] != float64(20) || f["events"] != float64(16) || f["records_skipped"] != float64(4) {
+		t.Errorf("accounting: got expected %v, events %v, skipped %v; want 20, 16, 4", f["records_expected"], f["events"], f["records_skipped"])
+	}
+	if ps, _ := f["problems"].([]any); len(ps) == 0 {
+		t.Errorf("problems: got %v, want the reader's problems", f["problems"])
+	}
+	if ws, _ := f["warnings"].([]any); len(ws) == 0 {
+		t.Errorf("warnings: got %v, want the losses as warnings", f["warnings"])
+	}
+}

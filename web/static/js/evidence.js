@@ -387,7 +387,7 @@ function newFilesTable(app, caseId) {
   }
 
   function sig(f) {
-    return [f.state, f.events, f.sigma_hits, f.ioc_hits, f.hidden, f.error, f.updated].join('\u0000');
+    return [f.state, f.events, f.sigma_hits, f.ioc_hits, f.hidden, f.error, f.updated, (f.warnings || []).length].join('\u0000');
   }
 
   function fileRow(f) {
@@ -395,7 +395,11 @@ function newFilesTable(app, caseId) {
     if (f.error) notes.push(h('div', {class: f.state === 'failed' ? 'err-text' : 'warn-text', text: f.error}));
     if (f.duplicate_of) notes.push(h('div', {class: 'muted', text: 'duplicate of file ' + f.duplicate_of}));
     if (f.zero_event) notes.push(h('div', {class: 'muted', text: 'no events (archived)'}));
+    const acct = accounting(f);
+    if (acct) notes.push(h('div', {class: 'warn-text', text: acct}));
     for (const w of (f.warnings || []).slice(0, 3)) notes.push(h('div', {class: 'warn-text', text: w}));
+    const detail = fileDetail(f);
+    if (detail) notes.push(detail);
     const actions = h('td', {class: 'actions needs-analyst'});
     if (f.state === 'failed' || f.state === 'completed') {
       actions.appendChild(h('button', {type: 'button', class: 'btn btn-tiny', text: 'Requeue',
@@ -422,6 +426,39 @@ function newFilesTable(app, caseId) {
       h('td', {class: 'notes small'}, notes),
       h('td', {class: 'small muted', title: f.updated, text: ago(f.updated)}),
       actions);
+  }
+
+  // accounting summarises what reading the file lost or recovered, or ''
+  // when it read every record its chunks declare.
+  function accounting(f) {
+    const parts = [];
+    const expected = f.records_expected || 0;
+    if (expected && (f.records_skipped || f.chunks_skipped || f.truncated || f.records_recovered)) {
+      parts.push(num(f.events) + ' of ' + num(expected) + ' records read');
+    }
+    if (f.records_skipped) parts.push(num(f.records_skipped) + ' skipped');
+    if (f.chunks_skipped) parts.push(num(f.chunks_skipped) + ' chunk(s) unreadable');
+    if (f.records_recovered) parts.push(num(f.records_recovered) + ' recovered');
+    if (f.truncated) parts.push('truncated (' + num(f.chunks || 0) + ' of ' + num(f.header_chunks || 0) + ' chunks)');
+    return parts.join(', ');
+  }
+
+  // fileDetail is the file's full record of trouble: every warning, each
+  // problem the reader found (kind, chunk, offset, reason), attempts.
+  function fileDetail(f) {
+    const warnings = f.warnings || [];
+    const problems = f.problems || [];
+    if (!warnings.length && !problems.length && !(f.attempts > 1)) return null;
+    const items = [];
+    for (const w of warnings) items.push(h('li', {class: 'warn-text', text: w}));
+    for (const p of problems) {
+      const where = (p.chunk >= 0 ? 'chunk ' + p.chunk + ', ' : '') + 'offset ' + p.offset;
+      items.push(h('li', {class: 'mono', text: p.kind + ' (' + where + '): ' + p.reason}));
+    }
+    if (f.attempts > 1) items.push(h('li', {class: 'muted', text: 'processed ' + f.attempts + ' times'}));
+    return h('details', {class: 'file-detail'},
+      h('summary', {text: 'details (' + (warnings.length + problems.length) + ')'}),
+      h('ul', null, items));
   }
 
   async function act(fn, okText) {
