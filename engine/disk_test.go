@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,8 +44,9 @@ func mountTmpfs(t *testing.T, size string) (dir string, remount func(size string
 	}
 }
 
-// diskRig is an engine whose data directory is dir.
-func diskRig(t *testing.T, dir string, cfg engine.Config) *rig {
+// diskRig is an engine whose data directory is dir; stop closes it (also
+// done at cleanup, once).
+func diskRig(t *testing.T, dir string, cfg engine.Config) (r *rig, stop func()) {
 	t.Helper()
 	led, err := store.OpenLedger(filepath.Join(dir, "ledger.db"))
 	if err != nil {
@@ -56,16 +58,20 @@ func diskRig(t *testing.T, dir string, cfg engine.Config) *rig {
 		lw = os.Stderr
 	}
 	eng := engine.New(cfg, slog.New(slog.NewTextHandler(lw, nil)), led, nil)
-	r := &rig{eng: eng, ledger: led, data: dir}
-	t.Cleanup(func() {
-		if err := r.eng.Close(context.Background()); err != nil {
-			t.Errorf("close engine: %v", err)
-		}
-		if err := led.Close(); err != nil {
-			t.Errorf("close ledger: %v", err)
-		}
-	})
-	return r
+	r = &rig{eng: eng, ledger: led, data: dir}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			if err := r.eng.Close(context.Background()); err != nil {
+				t.Errorf("close engine: %v", err)
+			}
+			if err := led.Close(); err != nil {
+				t.Errorf("close ledger: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return r, stop
 }
 
 // largestTruth picks the largest corpus files whose record count both
@@ -127,7 +133,9 @@ func waitStop(t *testing.T, r *rig, within time.Duration) (error, time.Duration)
 // index total and the doctor.
 func checkFinished(t *testing.T, r *rig, c store.Case, paths []string, want int64) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	// Generous: under -race on a loaded machine the rest takes minutes.
+	const resumeWait = 8 * time.Minute
+	ctx, cancel := context.WithTimeout(t.Context(), resumeWait)
 	defer cancel()
 	// The engine notices the space by itself (DiskPoll).
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -135,7 +143,7 @@ func checkFinished(t *testing.T, r *rig, c store.Case, paths []string, want int6
 	for r.eng.Paused() != nil {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("still paused %s after freeing space: %+v", 2*time.Minute, r.eng.Paused())
+			t.Fatalf("still paused %s after freeing space: %+v", resumeWait, r.eng.Paused())
 		case <-tick.C:
 		}
 	}
@@ -202,15 +210,15 @@ func queuedNotFailed(t *testing.T, r *rig, c store.Case) {
 	}
 }
 
-// TestDiskSpacePause fills a 30 MiB filesystem with more evidence than it
+// TestDiskSpacePause fills a 20 MiB filesystem with more evidence than it
 // holds: the import stops before the disk is full, intake pauses with the
 // path and the space needed, nothing fails, searches go on; after the
 // filesystem grows the engine resumes by itself and the re-run ends with
 // the exact total and a clean doctor.
 func TestDiskSpacePause(t *testing.T) {
-	paths, want := largestTruth(t, 40<<20)
-	dir, remount := mountTmpfs(t, "30m")
-	r := diskRig(t, dir, engine.Config{DiskReserve: 1 << 20})
+	paths, want := largestTruth(t, 24<<20)
+	dir, remount := mountTmpfs(t, "20m")
+	r, _ := diskRig(t, dir, engine.Config{DiskReserve: 1 << 20})
 	if err := r.eng.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -247,11 +255,13 @@ func TestDiskSpacePause(t *testing.T) {
 // TestDiskWriteFailure lets files through the space check (a tiny index
 // factor) onto a filesystem too small for their index, so writes really
 // fail: intake must stop within seconds with the path and free space,
-// leave the files queued, and finish exactly once the filesystem grows.
+// leave the files queued, and, restarted once the filesystem grows,
+// finish with the exact total.
 func TestDiskWriteFailure(t *testing.T) {
-	paths, want := largestTruth(t, 16<<20)
-	dir, remount := mountTmpfs(t, "20m")
-	r := diskRig(t, dir, engine.Config{DiskReserve: 64 << 10, IndexFactor: 0.001})
+	paths, want := largestTruth(t, 10<<20)
+	dir, remount := mountTmpfs(t, "12m")
+	cfg := engine.Config{DiskReserve: 64 << 10, IndexFactor: 0.001}
+	r, stop := diskRig(t, dir, cfg)
 	c, err := r.ledger.CreateCase("fail", "")
 	if err != nil {
 		t.Fatal(err)
@@ -271,9 +281,15 @@ func TestDiskWriteFailure(t *testing.T) {
 		t.Fatalf("stop error: got %v, want a StorageError naming %s and the free space", err, dir)
 	}
 	queuedNotFailed(t, r, c)
-	if p := r.eng.Paused(); p == nil {
-		t.Errorf("not paused after the stop")
+	if p := r.eng.Paused(); p == nil || !p.WriteFailed {
+		t.Errorf("after the stop: paused %+v, want a write failure", p)
 	}
+	// As the ingest command does: close, and run again with space freed.
+	stop()
 	remount("200m")
+	r, _ = diskRig(t, dir, cfg)
+	if err := r.eng.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	checkFinished(t, r, c, paths, want)
 }
