@@ -53,6 +53,7 @@ var accessMatrix = map[string]string{
 	"GET /api/cases/{case}/search":              store.RoleReadOnly,
 	"GET /api/cases/{case}/export":              store.RoleReadOnly,
 	"GET /api/cases/{case}/events/{id}":         store.RoleReadOnly,
+	"GET /api/cases/{case}/events/{id}/xml":     store.RoleReadOnly,
 	"PUT /api/cases/{case}/events/{id}/tag":     store.RoleAnalyst,
 	"POST /api/cases/{case}/tag-query":          store.RoleAnalyst,
 	"GET /api/cases/{case}/report":              store.RoleReadOnly,
