@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"casescope/internal/level"
 	"context"
 	"fmt"
 	"sort"
@@ -8,7 +9,6 @@ import (
 	"time"
 
 	"casescope/engine/ioc"
-	"casescope/engine/sigma"
 	"casescope/store"
 )
 
@@ -60,7 +60,7 @@ func (e *Engine) SigmaSummary(caseID uint64) ([]RuleSummary, error) {
 		out = append(out, *r)
 	}
 	sort.Slice(out, func(a, b int) bool {
-		ra, rb := sigma.LevelRank(out[a].Level), sigma.LevelRank(out[b].Level)
+		ra, rb := level.Rank(out[a].Level), level.Rank(out[b].Level)
 		if ra != rb {
 			return ra > rb
 		}

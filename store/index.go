@@ -1,6 +1,7 @@
 package store
 
 import (
+	"casescope/internal/level"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,6 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 
-	"casescope/engine/sigma"
 	"casescope/evtx"
 	qparse "casescope/store/query"
 )
@@ -579,7 +579,7 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		x.kw(doc, FieldSigmaRule, strings.ToLower(h.RuleID), false)
 		x.kw(doc, FieldSigmaTitle, strings.ToLower(h.Title), false)
 		x.kw(doc, FieldSigmaLevel, strings.ToLower(h.Level), false)
-		if r := sigma.LevelRank(h.Level); r > maxRank {
+		if r := level.Rank(h.Level); r > maxRank {
 			maxRank = r
 		}
 	}

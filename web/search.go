@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"casescope/internal/level"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"casescope/engine"
-	"casescope/engine/sigma"
 	"casescope/store"
 )
 
@@ -173,7 +173,7 @@ func composeQuery(q url.Values) (string, error) {
 	case "any":
 		clauses = append(clauses, "sigma:*")
 	default:
-		if sigma.LevelRank(v) == 0 {
+		if level.Rank(v) == 0 {
 			return "", badRequest("sigma_level must be any, %s, not %q", sigmaLevels, v)
 		}
 		clauses = append(clauses, "sigma.level:>="+v)

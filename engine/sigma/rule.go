@@ -188,21 +188,3 @@ func stringList(n *yaml.Node) []string {
 	}
 	return nil
 }
-
-// LevelRank orders Sigma levels, informational 1 to critical 5, any case;
-// unknown or missing levels rank 0. The index stores it as sigma.max.
-func LevelRank(level string) int {
-	switch strings.ToLower(level) {
-	case "informational":
-		return 1
-	case "low":
-		return 2
-	case "medium":
-		return 3
-	case "high":
-		return 4
-	case "critical":
-		return 5
-	}
-	return 0
-}

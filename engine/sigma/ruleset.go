@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"casescope/internal/level"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -135,7 +136,7 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 	}
 	minRank := 0
 	if opts.MinLevel != "" {
-		minRank = LevelRank(opts.MinLevel)
+		minRank = level.Rank(opts.MinLevel)
 		if minRank == 0 {
 			return nil, fmt.Errorf("load rules: unknown minimum level %q", opts.MinLevel)
 		}
@@ -211,7 +212,7 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 		versions := byID[id]
 		for i := len(versions) - 1; i >= 0; i-- {
 			pr := versions[i]
-			if minRank > 0 && LevelRank(pr.meta.Level) < minRank {
+			if minRank > 0 && level.Rank(pr.meta.Level) < minRank {
 				break
 			}
 			if len(statuses) > 0 && !statuses[pr.meta.Status] {

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"casescope/internal/level"
 	"math"
 	"regexp"
 	"regexp/syntax"
@@ -11,8 +12,6 @@ import (
 
 	bq "github.com/blevesearch/bleve/v2/search/query"
 	vregexp "github.com/blevesearch/vellum/regexp"
-
-	"casescope/engine/sigma"
 )
 
 // maxKVValue mirrors store's cap on the bytes of one value in a kv token:
@@ -250,7 +249,7 @@ func number(spec fieldSpec, v value) (float64, error) {
 			return n, nil
 		}
 	case kindSigmaMax:
-		if r := sigma.LevelRank(low); r > 0 {
+		if r := level.Rank(low); r > 0 {
 			return float64(r), nil
 		}
 	}
