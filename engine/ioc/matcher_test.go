@@ -384,3 +384,21 @@ func TestMatchConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestMatchRepeatedData: every unnamed <Data> is a field "Data", repeated
+// in order; an IOC in any of them is a hit on Data, reported once.
+func TestMatchRepeatedData(t *testing.T) {
+	m, err := Compile([]IOC{{ID: "f", Type: TypeFilename, Value: "psexesvc.exe", Enabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &evtx.Event{Channel: "System", Data: []evtx.Field{
+		{Name: "Data", Value: "PSEXESVC"}, {Name: "Data", Value: ""}, {Name: "Data", Value: `%SystemRoot%\PSEXESVC.exe`},
+		{Name: "Data", Value: `C:\Windows\PSEXESVC.EXE`},
+	}}
+	got := m.Match(ev, nil)
+	want := []Hit{{IOCID: "f", Type: TypeFilename, Field: "Data", Value: "psexesvc.exe"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Match: got %v, want %v", got, want)
+	}
+}
