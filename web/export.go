@@ -56,6 +56,10 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 			*p.dst = tm.UTC()
 		}
 	}
+	if q.Get("from") != "" && q.Get("to") != "" && !req.From.Before(req.To) {
+		s.writeError(w, r, badRequest("from (%s) must be before to (%s)", q.Get("from"), q.Get("to")))
+		return
+	}
 	name := "case-" + strconv.FormatUint(c.ID, 10) + "-" + req.Format + "." + t.ext
 	w.Header().Set("Content-Type", t.contentType)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
