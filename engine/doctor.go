@@ -312,7 +312,8 @@ func (e *Engine) fixProblems(ctx context.Context, ps []Problem) ([]Problem, erro
 			return err
 		}
 		_, err = e.ledger.UpdateFile(p.CaseID, p.FileID, func(f *store.File) error {
-			f.State, f.Error = store.StateQueued, ""
+			// A repair, not a retry after a crash: its attempts start over.
+			f.State, f.Error, f.Attempts = store.StateQueued, "", 0
 			return nil
 		})
 		return err
