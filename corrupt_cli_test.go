@@ -21,13 +21,6 @@ import (
 	"casescope/store"
 )
 
-// strictCorruptEnv runs every corrupted variant (see
-// evtx/corrupt_test.go); without it only corrupt.KnownSafe variants are
-// ingested and the SIGTERM test is skipped, because the reader before the
-// bounded decoder allocates without bound on some variants and ignores
-// SIGTERM while doing so.
-const strictCorruptEnv = "CASESCOPE_STRICT_CORRUPT"
-
 const (
 	corruptBudget = 256 << 20
 	// rssSlack is what the process may hold beyond --memory-budget: the
@@ -92,7 +85,7 @@ type writtenVariant struct {
 
 // writeVariants writes the variants to dir as <source>-<n>.evtx and
 // returns them by file name.
-func writeVariants(t *testing.T, dir, in string, all bool) map[string]writtenVariant {
+func writeVariants(t *testing.T, dir, in string) map[string]writtenVariant {
 	t.Helper()
 	counts := map[string]int{}
 	b, err := os.ReadFile(filepath.Join(dir, "expected", "counts.tsv"))
@@ -114,9 +107,6 @@ func writeVariants(t *testing.T, dir, in string, all bool) map[string]writtenVar
 			t.Fatal(err)
 		}
 		for vi, v := range vs {
-			if !all && !corrupt.KnownSafe(v) {
-				continue
-			}
 			name := fmt.Sprintf("s%d-%03d.evtx", si, vi)
 			if err := os.WriteFile(filepath.Join(in, name), v.Bytes(), 0o600); err != nil {
 				t.Fatal(err)
@@ -130,14 +120,12 @@ func writeVariants(t *testing.T, dir, in string, all bool) map[string]writtenVar
 // TestIngestCorruptedVariants ingests damaged copies of corpus files with
 // the real binary under --memory-budget 256MiB (issue #15 item 1): the
 // process's peak RSS stays under the budget plus rssSlack, and every file
-// ends completed or failed with a reason. Strict (CASESCOPE_STRICT_CORRUPT=1)
-// runs every variant and also wants no silent loss: a completed file with
+// ends completed or failed with a reason, and no silent loss: a completed file with
 // fewer events than the intact file carries problems or warnings.
 func TestIngestCorruptedVariants(t *testing.T) {
 	dir := corpus.Shared(t)
-	strict := os.Getenv(strictCorruptEnv) == "1"
 	in := t.TempDir()
-	written := writeVariants(t, dir, in, strict)
+	written := writeVariants(t, dir, in)
 	data := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), binPath, "ingest", "--data", data, "--case", "corrupt",
 		"--json", "--log-level", "warn", "--memory-budget", "256MiB", in)
@@ -188,10 +176,10 @@ func TestIngestCorruptedVariants(t *testing.T) {
 		name := w.source + ": " + w.v.Name
 		switch f.State {
 		case store.StateCompleted:
-			if strict && f.Events < int64(w.original) && len(f.Problems) == 0 && len(f.Warnings) == 0 {
+			if f.Events < int64(w.original) && len(f.Problems) == 0 && len(f.Warnings) == 0 {
 				t.Errorf("%s: completed with %d of %d events and no problem or warning", name, f.Events, w.original)
 			}
-			if strict && w.v.Truncated && !f.Truncated {
+			if w.v.Truncated && !f.Truncated {
 				t.Errorf("%s: truncated copy not flagged truncated", name)
 			}
 		case store.StateFailed:
@@ -233,12 +221,8 @@ func (w *logWatch) String() string {
 
 // TestSIGTERMDuringHostileIngest sends SIGTERM to an ingest of copies of
 // the issue #15 one-byte variant (0x42303 of security.evtx) once the
-// import is recorded: the process must exit within sigtermGrace. Strict
-// only (see strictCorruptEnv).
+// import is recorded: the process must exit within sigtermGrace.
 func TestSIGTERMDuringHostileIngest(t *testing.T) {
-	if os.Getenv(strictCorruptEnv) != "1" {
-		t.Skipf("the reader before the bounded decoder ignores SIGTERM on this file; set %s=1", strictCorruptEnv)
-	}
 	dir := corpus.Shared(t)
 	b, err := os.ReadFile(filepath.Join(dir, "evtx", "omerbenamram", "security.evtx"))
 	if err != nil {

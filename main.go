@@ -21,6 +21,7 @@ import (
 
 	"casescope/engine"
 	"casescope/engine/admit"
+	"casescope/evtx"
 	"casescope/store"
 )
 
@@ -120,6 +121,7 @@ type common struct {
 	memBudget   string
 	diskReserve string
 	zipEntries  int
+	codePage    int
 	rulesDir    string
 	noBuiltin   bool
 	minLevel    string
@@ -137,6 +139,7 @@ func newFlags(name string, stderr io.Writer, c *common) *flag.FlagSet {
 	fs.DurationVar(&c.fileTimeout, "file-timeout", 2*time.Hour, "a file taking longer fails (env CASESCOPE_FILE_TIMEOUT)")
 	fs.StringVar(&c.diskReserve, "disk-reserve", "256MiB", "disk space kept free on the data directory's filesystem; intake pauses before going below it (env CASESCOPE_DISK_RESERVE)")
 	fs.IntVar(&c.zipEntries, "zip-max-entries", 10000, "an archive with more entries is refused as one failed record (env CASESCOPE_ZIP_MAX_ENTRIES)")
+	fs.IntVar(&c.codePage, "codepage", 1252, "Windows code page of EVTX AnsiString values, e.g. 1251 for Cyrillic systems (env CASESCOPE_CODEPAGE)")
 	fs.StringVar(&c.memBudget, "memory-budget", "", "memory for files in flight, e.g. 512MiB or 2G (env CASESCOPE_MEMORY_BUDGET; default: from available memory and the cgroup limit)")
 	fs.StringVar(&c.rulesDir, "rules", "", "extra Sigma rules directory; adds to or replaces embedded rules by id (env CASESCOPE_RULES)")
 	fs.BoolVar(&c.noBuiltin, "no-builtin-rules", false, "do not load the embedded SigmaHQ rules (env CASESCOPE_NO_BUILTIN_RULES)")
@@ -216,6 +219,11 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 	cfg := engine.Config{
 		DataDir: data, Workers: c.workers, BatchSize: c.batch, FileTimeout: c.fileTimeout,
 		FaultPoint: os.Getenv("CASESCOPE_FAULT_POINT"), MaxZipEntries: c.zipEntries,
+		CodePage: c.codePage,
+	}
+	if !evtx.CodePageSupported(c.codePage) {
+		led.Close()
+		return nil, fmt.Errorf("--codepage %d: not a supported Windows code page (1250–1258, 874, 437, 850, 852, 866, 28591–28605, …)", c.codePage)
 	}
 	if c.zipEntries < 1 {
 		led.Close()

@@ -28,6 +28,9 @@ type Config struct {
 	BatchSize   int           // events per index batch
 	FileTimeout time.Duration // per-file limit; a stuck file fails
 	MaxZipBytes uint64        // total uncompressed bytes one archive may expand to
+	// CodePage is the Windows code page of EVTX AnsiString values (0 =
+	// 1252); see evtx.Options.
+	CodePage int
 	// MaxZipEntries refuses, as one failed record, an archive with more
 	// entries (0 = 10,000).
 	MaxZipEntries int

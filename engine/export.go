@@ -357,7 +357,7 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 		if err != nil {
 			return n, err
 		}
-		_, err = evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
+		_, err = e.streamFile(ctx, f.Path, func(ev *evtx.Event) error {
 			ref := store.RefOf(f.ID, ev)
 			if !want[ref.Key()] {
 				return nil

@@ -413,7 +413,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	streamStart := time.Now()
 	var inCallback time.Duration
 	var badTimes int64 // events whose time the index clamps
-	st, err := evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
+	st, err := e.streamFile(ctx, f.Path, func(ev *evtx.Event) error {
 		cbStart := time.Now()
 		defer func() { inCallback += time.Since(cbStart) }()
 		d := store.Doc{FileID: f.ID, Event: ev}

@@ -238,7 +238,7 @@ func (e *Engine) rescanFile(ctx context.Context, j *Job, f store.File) error {
 	var hits []store.EventHits
 	var batch []store.Doc
 	var events, changed, sigmaN, iocN int64
-	_, err = evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
+	_, err = e.streamFile(ctx, f.Path, func(ev *evtx.Event) error {
 		events++
 		id := store.DocID(f.ID, ev)
 		prev := old[id]

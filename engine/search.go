@@ -131,7 +131,7 @@ func (e *Engine) fillData(views []EventView, files map[uint64]store.File, maxChu
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				evs, err := evtx.ReadChunk(j.path, j.key.chunk)
+				evs, err := e.readChunk(j.path, j.key.chunk, false)
 				if err != nil {
 					continue
 				}
@@ -220,7 +220,7 @@ func (e *Engine) EventXML(ctx context.Context, caseID uint64, id string) (string
 	if f.Path == "" {
 		return "", fmt.Errorf("event %q: file gone: %w", id, store.ErrNotFound)
 	}
-	evs, err := evtx.ReadChunkXML(f.Path, ref.Chunk)
+	evs, err := e.readChunk(f.Path, ref.Chunk, true)
 	if err != nil {
 		return "", fmt.Errorf("event %q: file gone or unreadable: %w", id, store.ErrNotFound)
 	}
@@ -267,7 +267,7 @@ func (e *Engine) hydrate(ctx context.Context, caseID uint64, ids []string) ([]Ev
 		evs, ok := chunks[k]
 		if !ok {
 			if f.Path != "" {
-				evs, _ = evtx.ReadChunk(f.Path, chunk)
+				evs, _ = e.readChunk(f.Path, chunk, false)
 			}
 			chunks[k] = evs
 		}

@@ -249,7 +249,7 @@ func (e *Engine) readTagFile(ctx context.Context, tj *store.TagJob, fid uint64, 
 	}); err != nil {
 		return err
 	}
-	_, err = evtx.StreamFile(ctx, f.Path, func(ev *evtx.Event) error {
+	_, err = e.streamFile(ctx, f.Path, func(ev *evtx.Event) error {
 		id := store.DocID(fid, ev)
 		if !ids[id] {
 			return nil

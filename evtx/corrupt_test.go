@@ -19,15 +19,6 @@ import (
 	"casescope/internal/corrupt"
 )
 
-// strictCorruptEnv runs every corrupted variant with every assertion.
-// Without it (the reader on main before the bounded decoder: no Problems or
-// Truncated accounting, and flips such as 0x42303 of security.evtx make it
-// allocate without bound and ignore cancellation) only the always-on
-// subset runs (corrupt.KnownSafe) with the checks that reader meets.
-// Set CASESCOPE_STRICT_CORRUPT=1 to run all; make it the default (delete
-// the switch) once the reader passes.
-const strictCorruptEnv = "CASESCOPE_STRICT_CORRUPT"
-
 const (
 	// corruptHeapLimit is the live-heap ceiling for streaming any variant
 	// (issue #15: one flipped byte must never exhaust memory).
@@ -133,13 +124,12 @@ func streamBounded(t *testing.T, name string, data []byte) streamResult {
 // TestCorruptedVariants streams deterministic damaged copies of real
 // corpus files (issue #15 items 1, 3, 4): memory stays under 256 MiB, each
 // stream ends in time and on cancellation, only file header damage is an
-// error, and (strict) the Stats account for every record: nothing lost
+// error, and the Stats account for every record: nothing lost
 // silently, truncation flagged.
 func TestCorruptedVariants(t *testing.T) {
 	dir := corpus.Shared(t)
-	strict := os.Getenv(strictCorruptEnv) == "1"
 	counts := libevtxCounts(t, dir)
-	ran, skipped := 0, 0
+	ran := 0
 	var slowest time.Duration
 	var maxPeak uint64
 	for _, src := range corrupt.Sources() {
@@ -156,7 +146,7 @@ func TestCorruptedVariants(t *testing.T) {
 		if orig.err != nil || orig.st.Records != want {
 			t.Fatalf("%s intact: records %d err %v, want %d (counts.tsv) and no error", src.Path, orig.st.Records, orig.err, want)
 		}
-		if strict && (len(orig.st.Problems) > 0 || orig.st.Truncated || orig.st.RecordsExpected != want) {
+		if len(orig.st.Problems) > 0 || orig.st.Truncated || orig.st.RecordsExpected != want {
 			t.Errorf("%s intact: problems %+v truncated %v expected %d, want none, false, %d", src.Path, orig.st.Problems, orig.st.Truncated, orig.st.RecordsExpected, want)
 		}
 		variants, err := corrupt.ForSource(b, src)
@@ -164,24 +154,19 @@ func TestCorruptedVariants(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, v := range variants {
-			if !strict && !corrupt.KnownSafe(v) {
-				skipped++
-				continue
-			}
 			ran++
 			name := src.Path + ": " + v.Name
 			r := streamBounded(t, name, v.Bytes())
 			slowest = max(slowest, r.elapsed)
 			maxPeak = max(maxPeak, r.peak)
-			checkVariant(t, name, v, r, orig.st, strict)
+			checkVariant(t, name, v, r, orig.st)
 		}
 	}
-	t.Logf("%d variants streamed (%d left to %s=1); slowest %s, peak heap %d MiB",
-		ran, skipped, strictCorruptEnv, slowest.Round(time.Millisecond), maxPeak>>20)
+	t.Logf("%d variants streamed; slowest %s, peak heap %d MiB", ran, slowest.Round(time.Millisecond), maxPeak>>20)
 }
 
 // checkVariant asserts the outcome of one variant.
-func checkVariant(t *testing.T, name string, v corrupt.Variant, r streamResult, orig evtx.Stats, strict bool) {
+func checkVariant(t *testing.T, name string, v corrupt.Variant, r streamResult, orig evtx.Stats) {
 	t.Helper()
 	st := r.st
 	if r.overHeap {
@@ -200,9 +185,6 @@ func checkVariant(t *testing.T, name string, v corrupt.Variant, r streamResult, 
 	}
 	if v.Kind == corrupt.Truncate && st.Records > orig.Records {
 		t.Errorf("%s: %d records from a truncated copy of a file with %d", name, st.Records, orig.Records)
-	}
-	if !strict {
-		return
 	}
 	// Stats contract (evtx/reader.go, evtx/doc.go): every expected record
 	// is delivered or skipped; recovered ones are part of Records.

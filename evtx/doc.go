@@ -65,8 +65,10 @@
 //	FILETIME          ISO 8601 UTC, 7 fractional digits: "2019-03-19T23:34:36.1234567Z"
 //	SYSTEMTIME        ISO 8601 UTC, milliseconds: "2019-04-27T21:06:49.341Z"
 //	SID               "S-1-5-21-…"
-//	HexInt32          "0x%08x", "0xc000006d"
-//	HexInt64          "0x%016x", "0x00000000000003e7"
+//	HexInt32          lower-case hex without padding, "0xc000006d", "0x0"
+//	HexInt64          lower-case hex without padding, "0x3e7"
+//	                  (Event Viewer's form, which SigmaHQ rules, Chainsaw
+//	                  and Hayabusa use; libevtx pads to 8/16 digits)
 //	BinXML (0x21)     expanded in place as elements
 //	array (type|0x80) one copy of the enclosing element per item
 //	                  (<Data>a</Data><Data>b</Data>), as Windows and libevtx

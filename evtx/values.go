@@ -32,7 +32,25 @@ type Options struct {
 // ansiDecoder returns the decoder for a Windows code page; an unknown code
 // page falls back to 1252.
 func ansiDecoder(cp int) *encoding.Decoder {
-	m := map[int]*charmap.Charmap{
+	if cp == 0 {
+		cp = 1252
+	}
+	if c, ok := codePages()[cp]; ok {
+		return c.NewDecoder()
+	}
+	return charmap.Windows1252.NewDecoder()
+}
+
+// CodePageSupported reports whether Options.CodePage may name cp (0 is the
+// default, 1252).
+func CodePageSupported(cp int) bool {
+	_, ok := codePages()[cp]
+	return ok || cp == 0
+}
+
+// codePages maps Windows code page numbers to their decoders.
+func codePages() map[int]*charmap.Charmap {
+	return map[int]*charmap.Charmap{
 		437: charmap.CodePage437, 850: charmap.CodePage850, 852: charmap.CodePage852,
 		855: charmap.CodePage855, 858: charmap.CodePage858, 860: charmap.CodePage860,
 		862: charmap.CodePage862, 863: charmap.CodePage863, 865: charmap.CodePage865,
@@ -46,13 +64,6 @@ func ansiDecoder(cp int) *encoding.Decoder {
 		28597: charmap.ISO8859_7, 28598: charmap.ISO8859_8, 28599: charmap.ISO8859_9,
 		28603: charmap.ISO8859_13, 28605: charmap.ISO8859_15,
 	}
-	if cp == 0 {
-		cp = 1252
-	}
-	if c, ok := m[cp]; ok {
-		return c.NewDecoder()
-	}
-	return charmap.Windows1252.NewDecoder()
 }
 
 // renderer renders typed values; it remembers the values it could not
@@ -185,9 +196,9 @@ func (r *renderer) scalar(t uint8, b []byte) (string, bool) {
 	case tSID:
 		return formatSID(b)
 	case tHexInt32:
-		return fmt.Sprintf("0x%08x", le.Uint32(b)), true
+		return "0x" + strconv.FormatUint(uint64(le.Uint32(b)), 16), true
 	case tHexInt64:
-		return fmt.Sprintf("0x%016x", le.Uint64(b)), true
+		return "0x" + strconv.FormatUint(le.Uint64(b), 16), true
 	}
 	return "", false
 }

@@ -22,7 +22,7 @@ func TestRenderValues(t *testing.T) {
 		{"UInt64 decimal", tUInt64, "0000000000000000", 0, "0", false},
 		{"Int32", tInt32, "feffffff", 0, "-2", false},
 		{"HexInt32", tHexInt32, "6d0000c0", 0, "0xc000006d", false},
-		{"HexInt64", tHexInt64, "e703000000000000", 0, "0x00000000000003e7", false},
+		{"HexInt64", tHexInt64, "e703000000000000", 0, "0x3e7", false},
 		{"SizeT", tSizeT, "0400000000000000", 0, "4", false},
 		{"Bool", tBool, "01000000", 0, "true", false},
 		{"Binary", tBinary, "d9060000", 0, "D9060000", false},

@@ -371,11 +371,3 @@ func Reported(b []byte) ([]Variant, error) {
 	}
 	return out, nil
 }
-
-// KnownSafe reports whether the reader before the bounded BinXML decoder
-// (main at 6df9852, Velocidex-based) already handled a variant within
-// bounds: truncations, file header damage and the reported zeroed
-// timestamp. The robustness tests run only these unless asked for all.
-func KnownSafe(v Variant) bool {
-	return v.Kind == Truncate || v.FileHeader || (v.Kind == Zero && v.Region == "reported")
-}
