@@ -157,14 +157,17 @@ func SystemFields(ev *evtx.Event) []evtx.Field {
 	add("Channel", ev.Channel, true)
 	add("Computer", ev.Computer, true)
 	add("UserID", ev.UserID, false)
-	return out
+	// The rest of System as written ("Execution.@KernelTime", …).
+	return append(out, ev.SystemExtra...)
 }
 
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
 
+// allFields is the CSV's "all fields" column: the data fields, then the
+// System elements and attributes without a column of their own.
 func allFields(ev *evtx.Event) string {
 	var b strings.Builder
-	for i, f := range ev.Data {
+	for i, f := range append(ev.Data[:len(ev.Data):len(ev.Data)], ev.SystemExtra...) {
 		if i > 0 {
 			b.WriteString(" | ")
 		}
@@ -241,6 +244,11 @@ func timesketchRecord(v *EventView) map[string]any {
 		if val != "" {
 			rec[k] = val
 		}
+	}
+	// System elements and attributes without a field of their own as
+	// sys_<name> ("Execution.@KernelTime" → sys_Execution_KernelTime).
+	for _, f := range ev.SystemExtra {
+		rec["sys_"+strings.NewReplacer(".@", "_", ".", "_", "@", "").Replace(f.Name)] = f.Value
 	}
 	// Data fields as evt_<name>; a repeated name (every unnamed <Data> is
 	// "Data") becomes a list of all its values in document order.

@@ -35,6 +35,12 @@ type Event struct {
 	UserID            string    `json:"user_id,omitempty"`             // System/Security/@UserID SID
 	ActivityID        string    `json:"activity_id,omitempty"`         // System/Correlation/@ActivityID
 	RelatedActivityID string    `json:"related_activity_id,omitempty"` // System/Correlation/@RelatedActivityID
+	// SystemExtra holds every other System element and attribute, as
+	// written, in document order: attributes as "Element.@Attr"
+	// ("Execution.@KernelTime", "Execution.@ProcessorID" in ETW-converted
+	// logs), element text by the element's name. Nothing of System is
+	// dropped.
+	SystemExtra []Field `json:"system_extra,omitempty"`
 	// Data holds EventData fields (names as in the XML; see doc.go for
 	// unnamed <Data>, <Binary> and <ComplexData>) or UserData fields named
 	// as the children of the UserData element's single child (deeper levels

@@ -204,6 +204,47 @@ func (r *renderer) system(ev *Event, sys *Node) {
 	ev.Channel, _ = r.elemText(sys, "Channel")
 	ev.Computer, _ = r.elemText(sys, "Computer")
 	ev.UserID = r.attrText(sys.child("Security"), "UserID")
+	r.systemExtra(ev, sys)
+}
+
+// systemTyped lists, per System element, the attributes Event has a typed
+// field for; "" stands for the element's text.
+var systemTyped = map[string][]string{
+	"Provider": {"Name", "Guid", "EventSourceName"}, "EventID": {"", "Qualifiers"},
+	"Version": {""}, "Level": {""}, "Task": {""}, "Opcode": {""}, "Keywords": {""},
+	"TimeCreated": {"SystemTime"}, "EventRecordID": {""},
+	"Correlation": {"ActivityID", "RelatedActivityID"}, "Execution": {"ProcessID", "ThreadID"},
+	"Channel": {""}, "Computer": {""}, "Security": {"UserID"},
+}
+
+// systemExtra keeps every System element text and attribute that has no
+// typed field in ev.SystemExtra, so nothing of System is lost.
+func (r *renderer) systemExtra(ev *Event, sys *Node) {
+	typed := func(elem, attr string) bool {
+		for _, a := range systemTyped[elem] {
+			if a == attr {
+				return true
+			}
+		}
+		return false
+	}
+	for _, it := range sys.Kids {
+		c := it.Elem
+		if c == nil {
+			continue
+		}
+		if !typed(c.Name, "") && !hasElems(c.Kids) {
+			if v := r.text(c.Kids); v != "" || len(c.Attrs) == 0 {
+				ev.SystemExtra = append(ev.SystemExtra, Field{Name: c.Name, Value: v})
+			}
+		}
+		for _, a := range c.Attrs {
+			if typed(c.Name, a.Name) || a.Name == "xmlns" || strings.HasPrefix(a.Name, "xmlns:") {
+				continue
+			}
+			ev.SystemExtra = append(ev.SystemExtra, Field{Name: c.Name + ".@" + a.Name, Value: r.text(a.Items)})
+		}
+	}
 }
 
 // timeOf reads TimeCreated/@SystemTime: exact from a FILETIME (or

@@ -94,17 +94,12 @@ var allowedKinds = map[string]string{
 	// later records have no reference; their count is checked against
 	// counts.tsv instead.
 	"record beyond libevtx's stop": "evtxexport stopped early",
-	// The Event contract (evtx/event.go) has no field for these System
-	// attributes (ETW Execution KernelTime/UserTime/ProcessorID);
-	// reported so the contract can grow, not failed.
-	"system attribute not in Event contract": "not in the contract",
 	// evtxexport leaves an event's RenderingInfo out; evtx/doc.go keeps
 	// it as dotted fields ("RenderingInfo.Level") so nothing is dropped.
 	renderingInfoKind: "libevtx omits RenderingInfo",
 	// Event viewer XML text differs (whitespace, attribute order, escaping):
 	// reported; only the values parsed from it are asserted (xml: kinds).
 	"xml text differs from libevtx": "informational",
-	"xml empty":                     "ReadChunkXML does not render XML yet",
 }
 
 const renderingInfoKind = "RenderingInfo field (libevtx leaves RenderingInfo out)"
@@ -329,9 +324,23 @@ func compareLibRecord(d *diffTally, prefix, where string, lib *libevtx.Element, 
 			d.add(prefix+"system "+k.path+" differs", "%s: ours %s, libevtx %s", where, a, b)
 		}
 	}
-	for p := range sys {
-		if !known[p] {
-			d.add(prefix+"system attribute not in Event contract", "%s: %s=%s", where, p, short(sys[p]))
+	// Everything else of System is in SystemExtra ("Elem/@Attr" there is
+	// "Elem.@Attr").
+	extra := map[string]string{}
+	for _, f := range ev.SystemExtra {
+		extra[f.Name] = f.Value
+	}
+	for p, lv := range sys {
+		if known[p] {
+			continue
+		}
+		ours, ok := extra[strings.Replace(p, "/@", ".@", 1)]
+		switch {
+		case !ok:
+			d.add(prefix+"system "+p+" missing", "%s: libevtx %s", where, short(lv))
+		case !d.sameValue(ours, lv):
+			a, b := around(ours, lv)
+			d.add(prefix+"system "+p+" differs", "%s: ours %s, libevtx %s", where, a, b)
 		}
 	}
 
