@@ -87,15 +87,7 @@ type writtenVariant struct {
 // returns them by file name.
 func writeVariants(t *testing.T, dir, in string) map[string]writtenVariant {
 	t.Helper()
-	counts := map[string]int{}
-	b, err := os.ReadFile(filepath.Join(dir, "expected", "counts.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		f := strings.Split(line, "\t")
-		counts[f[0]], _ = strconv.Atoi(f[1])
-	}
+	counts := corpus.LibevtxCounts(t, dir)
 	out := map[string]writtenVariant{}
 	for si, src := range corrupt.Sources() {
 		data, err := os.ReadFile(filepath.Join(dir, "evtx", filepath.FromSlash(src.Path)))

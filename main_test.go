@@ -192,18 +192,27 @@ type ingestJSON struct {
 	Resumed                              int `json:"resumed"`
 }
 
-// caseRecords opens the data dir's ledger and returns the case's records.
-func caseRecords(t *testing.T, data, caseName string) []store.File {
+// openCase opens the ledger the binary left in data and finds caseName;
+// the caller closes the ledger before running the binary again.
+func openCase(t *testing.T, data, caseName string) (*store.Ledger, store.Case) {
 	t.Helper()
 	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer led.Close()
 	c, err := led.CaseByName(caseName)
 	if err != nil {
+		led.Close()
 		t.Fatal(err)
 	}
+	return led, c
+}
+
+// caseRecords opens the data dir's ledger and returns the case's records.
+func caseRecords(t *testing.T, data, caseName string) []store.File {
+	t.Helper()
+	led, c := openCase(t, data, caseName)
+	defer led.Close()
 	files, err := led.Files(c.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -251,15 +260,8 @@ func evidenceBytes(t *testing.T, data string) int64 {
 // returns how many there were; any other failure is an error.
 func requeueQuarantined(t *testing.T, data, caseName string) int {
 	t.Helper()
-	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, c := openCase(t, data, caseName)
 	defer led.Close()
-	c, err := led.CaseByName(caseName)
-	if err != nil {
-		t.Fatal(err)
-	}
 	files, err := led.Files(c.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -391,15 +393,8 @@ func TestRerunAfterCrash(t *testing.T) {
 
 func checkCase(t *testing.T, data, caseName string, want map[string]int) {
 	t.Helper()
-	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, c := openCase(t, data, caseName)
 	defer led.Close()
-	c, err := led.CaseByName(caseName)
-	if err != nil {
-		t.Fatal(err)
-	}
 	idx, err := store.OpenIndex(filepath.Join(data, "cases", strconv.FormatUint(c.ID, 10), "index"), store.IndexOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -20,23 +19,13 @@ import (
 func agreedFiles(t *testing.T) ([]string, int64) {
 	t.Helper()
 	dir := corpus.Shared(t)
-	b, err := os.ReadFile(filepath.Join(dir, "expected", "counts.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var paths []string
 	var sum int64
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		f := strings.Split(line, "\t")
-		if len(f) < 3 || f[1] != f[2] {
-			continue
+	for _, c := range corpus.Counts(t, dir) {
+		if c.Agree() {
+			paths = append(paths, filepath.Join(dir, "evtx", c.Path))
+			sum += int64(c.Libevtx)
 		}
-		n, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			t.Fatalf("counts.tsv %q: %v", line, err)
-		}
-		paths = append(paths, filepath.Join(dir, "evtx", f[0]))
-		sum += n
 	}
 	return paths, sum
 }

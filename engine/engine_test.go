@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -83,16 +82,10 @@ func (r *rig) ingest(t *testing.T, caseName string, paths ...string) (store.Case
 // for the files where both independent parsers agree.
 func truth(t *testing.T, dir string) map[string]int {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "expected", "counts.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]int{}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		f := strings.Split(line, "\t")
-		if f[1] == f[2] {
-			n, _ := strconv.Atoi(f[1])
-			out[f[0]] = n
+	for _, c := range corpus.Counts(t, dir) {
+		if c.Agree() {
+			out[c.Path] = c.Libevtx
 		}
 	}
 	return out

@@ -17,27 +17,6 @@ import (
 	"casescope/store"
 )
 
-// libevtxCounts reads expected/counts.tsv: path relative to evtx/ → the
-// records libevtx reads (column records_libevtx), whatever python-evtx
-// says.
-func libevtxCounts(t *testing.T, dir string) map[string]int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "expected", "counts.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		f := strings.Split(line, "\t")
-		n, err := strconv.Atoi(f[1])
-		if err != nil {
-			t.Fatalf("counts.tsv: %q: %v", line, err)
-		}
-		out[f[0]] = n
-	}
-	return out
-}
-
 // TestCorpusRecordIdentity is the ground truth for record identity: for
 // every file of the shared corpus, the search total, the JSONL export's
 // rows and libevtx's record count are equal (nothing is de-duplicated on
@@ -46,7 +25,7 @@ func libevtxCounts(t *testing.T, dir string) map[string]int {
 // Event contract); before that it checks search against export only.
 func TestCorpusRecordIdentity(t *testing.T) {
 	dir := corpus.Shared(t)
-	want := libevtxCounts(t, dir)
+	want := corpus.LibevtxCounts(t, dir)
 	r := newRig(t, true)
 	c, _ := r.ingest(t, "identity", filepath.Join(dir, "evtx"))
 	files, err := r.ledger.Files(c.ID)

@@ -742,13 +742,7 @@ func splitArray(buf []byte, v value) ([]value, bool) {
 			i += n
 		}
 	default:
-		size := fixedSize(t)
-		if t == tSizeT {
-			size = 8
-			if len(b)%8 != 0 {
-				size = 4
-			}
-		}
+		size := arrayItemSize(t, len(b))
 		if size == 0 || len(b)%size != 0 {
 			return nil, false
 		}

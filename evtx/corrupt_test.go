@@ -128,7 +128,7 @@ func streamBounded(t *testing.T, name string, data []byte) streamResult {
 // silently, truncation flagged.
 func TestCorruptedVariants(t *testing.T) {
 	dir := corpus.Shared(t)
-	counts := libevtxCounts(t, dir)
+	counts := corpus.LibevtxCounts(t, dir)
 	ran := 0
 	var slowest time.Duration
 	var maxPeak uint64

@@ -416,25 +416,6 @@ func ourKey(ev *evtx.Event) (id, key string) {
 	return id, recordKey(id, ev.TimeCreated.UTC().Format(timeLayout9))
 }
 
-// libevtxCounts reads records_libevtx per file from counts.tsv.
-func libevtxCounts(t *testing.T, dir string) map[string]int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "expected", "counts.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		f := strings.Split(line, "\t")
-		n, err := strconv.Atoi(f[1])
-		if err != nil {
-			t.Fatalf("counts.tsv: %q: %v", line, err)
-		}
-		out[f[0]] = n
-	}
-	return out
-}
-
 // compareFile compares one file's events, and their XML rendering, with
 // evtxexport's.
 func compareFile(ctx context.Context, d *diffTally, bin, path, name string, wantCount int, haveCount bool) error {
@@ -656,7 +637,7 @@ func TestMatchesLibevtx(t *testing.T) {
 	dir := corpus.Shared(t)
 	bin := evtxexportBin(t)
 	files := corpus.EVTXFiles(t, filepath.Join(dir, "evtx"))
-	counts := libevtxCounts(t, dir)
+	counts := corpus.LibevtxCounts(t, dir)
 	d := newDiffTally()
 
 	start := time.Now()

@@ -299,13 +299,7 @@ func (r *renderer) renderArray(v value) string {
 			b = b[n:]
 		}
 	default:
-		size := fixedSize(t)
-		if t == tSizeT {
-			size = 8
-			if len(b)%8 != 0 {
-				size = 4
-			}
-		}
+		size := arrayItemSize(t, len(b))
 		if size == 0 || len(b)%size != 0 {
 			return r.undecodable(v, "array length does not match the item type")
 		}
@@ -325,4 +319,17 @@ func trimNULPairs(b []byte) []byte {
 		b = b[:len(b)-2]
 	}
 	return b
+}
+
+// arrayItemSize is the size of one item of an array of fixed-size type t
+// holding n bytes: SizeT items are 8 bytes, or 4 when n is not a multiple
+// of 8 (a 32-bit writer); 0 for types of no fixed size.
+func arrayItemSize(t uint8, n int) int {
+	if t == tSizeT {
+		if n%8 != 0 {
+			return 4
+		}
+		return 8
+	}
+	return fixedSize(t)
 }

@@ -471,26 +471,15 @@ func (l *Ledger) BatchUpdateFile(caseID, fileID uint64, fn func(f *File) error) 
 func (l *Ledger) Claim(skip func(f *File) bool) (File, error) {
 	var f File
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		qb := tx.Bucket(bktByState).Bucket([]byte(StateQueued))
-		if qb == nil {
-			return ErrNotFound
+		var err error
+		if f, err = firstQueued(tx, skip); err != nil {
+			return err
 		}
-		c := qb.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			f = File{}
-			if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
-				return fmt.Errorf("queued file without record: %w", err)
-			}
-			if skip != nil && skip(&f) {
-				continue
-			}
-			f.State = StateIndexing
-			f.Attempts++
-			f.Started = time.Now().UTC()
-			f.Error = ""
-			return putFile(tx, &f, StateQueued)
-		}
-		return ErrNotFound
+		f.State = StateIndexing
+		f.Attempts++
+		f.Started = time.Now().UTC()
+		f.Error = ""
+		return putFile(tx, &f, StateQueued)
 	})
 	return f, err
 }
@@ -501,23 +490,31 @@ func (l *Ledger) Claim(skip func(f *File) bool) (File, error) {
 func (l *Ledger) NextQueued(skip func(f *File) bool) (File, error) {
 	var f File
 	err := l.db.View(func(tx *bolt.Tx) error {
-		qb := tx.Bucket(bktByState).Bucket([]byte(StateQueued))
-		if qb == nil {
-			return ErrNotFound
-		}
-		c := qb.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			f = File{}
-			if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
-				return fmt.Errorf("queued file without record: %w", err)
-			}
-			if skip == nil || !skip(&f) {
-				return nil
-			}
-		}
-		return ErrNotFound
+		var err error
+		f, err = firstQueued(tx, skip)
+		return err
 	})
 	return f, err
+}
+
+// firstQueued is the oldest queued file that skip does not pass over, in
+// queue order; ErrNotFound when there is none.
+func firstQueued(tx *bolt.Tx, skip func(f *File) bool) (File, error) {
+	qb := tx.Bucket(bktByState).Bucket([]byte(StateQueued))
+	if qb == nil {
+		return File{}, ErrNotFound
+	}
+	c := qb.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		var f File
+		if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+			return File{}, fmt.Errorf("queued file without record: %w", err)
+		}
+		if skip == nil || !skip(&f) {
+			return f, nil
+		}
+	}
+	return File{}, ErrNotFound
 }
 
 // CountState returns how many files are in the given state (all cases).
