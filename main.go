@@ -57,6 +57,10 @@ Usage:
   casescope cases   [--json]                             list cases
   casescope hits    --case NAME --json                   Sigma hits by rule
   casescope iocs    --case NAME [--add FILE] --json      list IOCs with hits; add a CSV and re-hunt
+  casescope hosts   --case NAME --json                   computers: events, first/last, channels, hits
+  casescope accounts --case NAME --json                  accounts: where they appear, logons by type
+  casescope logons  --case NAME --json                   logon summary (4624/4625/4648, RDP)
+  casescope metrics --case NAME [--json|--csv TABLE]     event counts by ID, channel, computer, file, time
   casescope rules   [--rules DIR] --json                 loaded and skipped Sigma rules
   casescope doctor  [--case NAME] [--fix] [--json]       check ledger, disk and index agree; repair
   casescope status  [--json]                             memory budget, workers, queue (asks a running server)
@@ -89,6 +93,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdIOCs(ctx, rest, stdout, stderr)
 	case "hits":
 		return cmdHits(ctx, rest, stdout, stderr)
+	case "hosts":
+		return cmdHosts(ctx, rest, stdout, stderr)
+	case "accounts":
+		return cmdAccounts(ctx, rest, stdout, stderr)
+	case "logons":
+		return cmdLogons(ctx, rest, stdout, stderr)
+	case "metrics":
+		return cmdMetrics(ctx, rest, stdout, stderr)
 	case "rules":
 		return cmdRules(ctx, rest, stdout, stderr)
 	case "doctor":
