@@ -120,7 +120,7 @@ func TestTriageMatchesPlainScan(t *testing.T) {
 
 	// Logons.
 	type logonKey struct {
-		id                                           uint32
+		id                                            uint32
 		result, computer, account, domain, lt, ip, ws string
 	}
 	wantLogons := map[logonKey]*span{}
