@@ -22,6 +22,7 @@ import (
 
 	"casescope/engine"
 	"casescope/engine/ioc"
+	"casescope/engine/triage"
 	"casescope/store"
 )
 
@@ -118,6 +119,10 @@ type Engine interface {
 	Report(ctx context.Context, caseID uint64, w io.Writer) error
 	StartBulkTag(caseID uint64, query string, words []string, star bool, by string) (engine.Job, error)
 	ReloadRules() (loaded, skipped int, jobs []engine.Job, err error)
+	Hosts(ctx context.Context, caseID uint64) ([]triage.Host, error)
+	Accounts(ctx context.Context, caseID uint64) ([]triage.Account, error)
+	Logons(ctx context.Context, caseID uint64) ([]triage.Logon, error)
+	Metrics(ctx context.Context, caseID uint64) (triage.Metrics, error)
 }
 
 // Server is the HTTP front end.
@@ -256,6 +261,10 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "GET", "/report", ro, "case.report", s.handleReport)
 			s.route(r, "GET", "/sigma", ro, "", s.handleSigma)
 			s.route(r, "GET", "/iocs", ro, "", s.handleIOCs)
+			s.route(r, "GET", "/hosts", ro, "", s.handleHosts)
+			s.route(r, "GET", "/accounts", ro, "", s.handleAccounts)
+			s.route(r, "GET", "/logons", ro, "", s.handleLogons)
+			s.route(r, "GET", "/metrics", ro, "", s.handleMetrics)
 			s.route(r, "POST", "/iocs", analyst, "ioc.add", s.handleAddIOCs)
 			s.route(r, "PATCH", "/iocs/{id}", analyst, "ioc.update", s.handleUpdateIOC)
 			s.route(r, "DELETE", "/iocs/{id}", analyst, "ioc.delete", s.handleDeleteIOC)

@@ -14,6 +14,10 @@ import * as searchView from './search.js';
 import * as detectionsView from './detections.js';
 import * as iocsView from './iocs.js';
 import * as timelineView from './timeline.js';
+import * as hostsView from './hosts.js';
+import * as accountsView from './accounts.js';
+import * as logonsView from './logons.js';
+import * as metricsView from './metrics.js';
 import * as dashboardView from './dashboard.js';
 import * as usersView from './users.js';
 import * as auditView from './audit.js';
@@ -21,6 +25,7 @@ import * as auditView from './audit.js';
 const VIEWS = {
   cases: casesView, evidence: evidenceView, search: searchView,
   detections: detectionsView, iocs: iocsView, timeline: timelineView, dashboard: dashboardView,
+  hosts: hostsView, accounts: accountsView, logons: logonsView, metrics: metricsView,
   users: usersView, audit: auditView,
 };
 
