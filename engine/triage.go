@@ -224,3 +224,26 @@ func (e *Engine) Metrics(ctx context.Context, caseID uint64) (triage.Metrics, er
 	slices.SortStableFunc(m.ByFile, func(a, b triage.FileCount) int { return cmp.Compare(b.Count, a.Count) })
 	return m, nil
 }
+
+// Attack is the ATT&CK view of a case's Sigma hits (rule tags): tactics ×
+// techniques with event counts and the rules of each cell, and each
+// host's techniques.
+func (e *Engine) Attack(caseID uint64) (triage.Attack, error) {
+	if _, err := e.ledger.Case(caseID); err != nil {
+		return triage.Attack{}, err
+	}
+	b := triage.NewAttackBuilder()
+	var buf []triage.RuleTags
+	err := e.ledger.Hits(caseID, 0, func(h *store.EventHits) error {
+		buf = buf[:0]
+		for _, s := range h.Sigma {
+			buf = append(buf, triage.RuleTags{RuleID: s.RuleID, Title: s.Title, Tags: s.Tags})
+		}
+		b.Add(h.Computer, buf)
+		return nil
+	})
+	if err != nil {
+		return triage.Attack{}, err
+	}
+	return b.Attack(), nil
+}

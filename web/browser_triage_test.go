@@ -50,10 +50,11 @@ func TestBrowserTriage(t *testing.T) {
 	var accounts []triage.Account
 	var logons []triage.Logon
 	var metrics triage.Metrics
+	var attack triage.Attack
 	for _, g := range []struct {
 		path string
 		out  any
-	}{{"/hosts", &hosts}, {"/accounts", &accounts}, {"/logons", &logons}, {"/metrics", &metrics}} {
+	}{{"/hosts", &hosts}, {"/accounts", &accounts}, {"/logons", &logons}, {"/metrics", &metrics}, {"/attack", &attack}} {
 		if st, raw := r.callAs(t, store.RoleReadOnly, "GET", base+g.path, nil, g.out); st != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", g.path, st, raw)
 		}
@@ -146,5 +147,28 @@ func TestBrowserTriage(t *testing.T) {
 	b.waitFor("the metrics tables", fmt.Sprintf(`document.querySelectorAll('#m-event-table tbody tr[data-eid]').length === %d && `+
 		`document.querySelectorAll('#m-file-table tbody tr[data-file]').length === %d`, len(metrics.ByEvent), len(paths)), 30*time.Second)
 	b.shot("triage-05-metrics")
+
+	// ATT&CK: one cell per tactic × technique; the busiest cell's search
+	// finds exactly its events.
+	cells := 0
+	var top triage.AttackTechnique
+	for _, col := range attack.Tactics {
+		cells += len(col.Techniques)
+		for _, c := range col.Techniques {
+			if c.Events > top.Events {
+				top = c
+			}
+		}
+	}
+	if cells == 0 {
+		t.Fatal("no ATT&CK cells: the case's Sigma hits carry no technique tags")
+	}
+	b.do("open ATT&CK", chromedp.Navigate(caseURL+"attack"), chromedp.WaitVisible(chromedp.CSS("#attack-matrix")))
+	b.waitFor("the matrix cells", fmt.Sprintf(`document.querySelectorAll('#attack-matrix .attack-cell').length === %d`, cells), 30*time.Second)
+	b.shot("triage-06-attack")
+	b.do("open the busiest technique", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#attack-matrix .attack-cell[data-technique=%q][data-events="%d"]`, top.Technique, top.Events))),
+		chromedp.WaitVisible(chromedp.CSS("#q")))
+	b.waitFor("the technique's events", `document.querySelector('#q').value.startsWith('sigma.rule:') && `+
+		`/ of `+commas(top.Events)+`( |$)/.test(document.querySelector('#page-info').textContent)`, 30*time.Second)
 	b.checkClean()
 }

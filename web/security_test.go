@@ -64,6 +64,7 @@ var accessMatrix = map[string]string{
 	"GET /api/cases/{case}/accounts":            store.RoleReadOnly,
 	"GET /api/cases/{case}/logons":              store.RoleReadOnly,
 	"GET /api/cases/{case}/metrics":             store.RoleReadOnly,
+	"GET /api/cases/{case}/attack":              store.RoleReadOnly,
 	"POST /api/cases/{case}/iocs":               store.RoleAnalyst,
 	"PATCH /api/cases/{case}/iocs/{id}":         store.RoleAnalyst,
 	"DELETE /api/cases/{case}/iocs/{id}":        store.RoleAnalyst,

@@ -123,6 +123,7 @@ type Engine interface {
 	Accounts(ctx context.Context, caseID uint64) ([]triage.Account, error)
 	Logons(ctx context.Context, caseID uint64) ([]triage.Logon, error)
 	Metrics(ctx context.Context, caseID uint64) (triage.Metrics, error)
+	Attack(caseID uint64) (triage.Attack, error)
 }
 
 // Server is the HTTP front end.
@@ -265,6 +266,7 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "GET", "/accounts", ro, "", s.handleAccounts)
 			s.route(r, "GET", "/logons", ro, "", s.handleLogons)
 			s.route(r, "GET", "/metrics", ro, "", s.handleMetrics)
+			s.route(r, "GET", "/attack", ro, "", s.handleAttack)
 			s.route(r, "POST", "/iocs", analyst, "ioc.add", s.handleAddIOCs)
 			s.route(r, "PATCH", "/iocs/{id}", analyst, "ioc.update", s.handleUpdateIOC)
 			s.route(r, "DELETE", "/iocs/{id}", analyst, "ioc.delete", s.handleDeleteIOC)

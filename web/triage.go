@@ -63,3 +63,17 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
 }
+
+func (s *Server) handleAttack(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.eng.Attack(c.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}

@@ -87,6 +87,7 @@ export const api = {
   accounts: (id) => call('GET', c(id) + '/accounts'),
   logons: (id) => call('GET', c(id) + '/logons'),
   metrics: (id) => call('GET', c(id) + '/metrics'),
+  attack: (id) => call('GET', c(id) + '/attack'),
   addIOCs: (id, body) => call('POST', c(id) + '/iocs', body),
   updateIOC: (id, iocId, patch) => call('PATCH', c(id) + '/iocs/' + iocId, patch),
   deleteIOC: (id, iocId) => call('DELETE', c(id) + '/iocs/' + iocId),

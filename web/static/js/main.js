@@ -18,6 +18,7 @@ import * as hostsView from './hosts.js';
 import * as accountsView from './accounts.js';
 import * as logonsView from './logons.js';
 import * as metricsView from './metrics.js';
+import * as attackView from './attack.js';
 import * as dashboardView from './dashboard.js';
 import * as usersView from './users.js';
 import * as auditView from './audit.js';
@@ -25,7 +26,7 @@ import * as auditView from './audit.js';
 const VIEWS = {
   cases: casesView, evidence: evidenceView, search: searchView,
   detections: detectionsView, iocs: iocsView, timeline: timelineView, dashboard: dashboardView,
-  hosts: hostsView, accounts: accountsView, logons: logonsView, metrics: metricsView,
+  hosts: hostsView, accounts: accountsView, logons: logonsView, metrics: metricsView, attack: attackView,
   users: usersView, audit: auditView,
 };
 
