@@ -15,11 +15,11 @@ type Shape int
 
 // The record shapes, in the order toEvent tries them.
 const (
-	Generic  Shape = iota // any other JSON: flattened
-	EvtxDump              // {"Event":{"System":…,"EventData":…}} (evtx_dump, Hayabusa, Chainsaw)
-	ECS                   // Winlogbeat / Elastic ECS: winlog.*, event.code, host.name
-	Flat                  // NXLog, Mordor, Sentinel: EventID and Channel at the top
-	Velociraptor          // Velociraptor parse_evtx rows: System.EventID.Value
+	Generic      Shape = iota // any other JSON: flattened
+	EvtxDump                  // {"Event":{"System":…,"EventData":…}} (evtx_dump, Hayabusa, Chainsaw)
+	ECS                       // Winlogbeat / Elastic ECS: winlog.*, event.code, host.name
+	Flat                      // NXLog, Mordor, Sentinel: EventID and Channel at the top
+	Velociraptor              // Velociraptor parse_evtx rows: System.EventID.Value
 )
 
 // shapeOf tells a record's shape from its members.
@@ -332,8 +332,6 @@ func num(s string) uint64 {
 	}
 	return 0
 }
-
-
 
 // keywords renders Keywords as the EVTX reader does (hex, 0x-prefixed):
 // NXLog writes it as a signed 64-bit decimal.

@@ -369,5 +369,3 @@ func generic(ev *evtx.Event, path string, e *node, skip string) {
 		generic(ev, path+"."+k.name, k, "")
 	}
 }
-
-
