@@ -167,7 +167,7 @@ func (e *Engine) doctorCase(ctx context.Context, c store.Case, opts DoctorOption
 				continue
 			}
 			fix := "adopt: record and queue it"
-			if k, _ := sniff(p); k != kindEVTX {
+			if k, _ := sniff(p); k != kindEvidence {
 				fix = "move to rejected/ and record as failed (not EVTX)"
 			}
 			add(Problem{Kind: ProblemOrphanFile, Path: p, Detail: "file on disk not named by any record", Fix: fix})
@@ -383,12 +383,12 @@ func (e *Engine) adopt(ctx context.Context, p Problem) error {
 	im := &importer{e: e, c: c, dirs: e.caseDirs(p.CaseID)}
 	defer im.release()
 	name := "adopted/" + filepath.Base(p.Path)
-	if k, _ := sniff(p.Path); k != kindEVTX {
+	if k, _ := sniff(p.Path); k != kindEvidence {
 		kept, err := keepFile(im.dirs, "rejected", p.Path)
 		if err != nil {
 			return err
 		}
-		if err := im.reject(name, kept, "not an EVTX file (found in a case folder)"); err != nil {
+		if err := im.reject(name, kept, notEvidence(kept)+", found in a case folder"); err != nil {
 			return err
 		}
 		return im.flush()

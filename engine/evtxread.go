@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	"casescope/evtx"
+	"casescope/input"
+	"casescope/store"
 )
 
 // readOptions are the EVTX reader options of every pass over a file — the
@@ -21,15 +24,55 @@ func (e *Engine) readOptions() evtx.Options {
 	return evtx.Options{CodePage: e.cfg.CodePage}
 }
 
-// streamFile streams one evidence file with the engine's reader options.
+// streamFile streams one evidence file, of any format package input
+// reads (told by content), with the engine's reader options.
 func (e *Engine) streamFile(ctx context.Context, path string, fn func(*evtx.Event) error) (evtx.Stats, error) {
-	return evtx.StreamFileOptions(ctx, path, e.readOptions(), fn)
+	st, _, err := e.streamInput(ctx, path, fn)
+	return st, err
 }
 
-// readChunk re-reads one chunk with the engine's reader options, with each
-// event's XML rendering when xml is set.
+// streamInput is streamFile that also returns the format found.
+func (e *Engine) streamInput(ctx context.Context, path string, fn func(*evtx.Event) error) (evtx.Stats, input.Format, error) {
+	return input.Stream(ctx, path, e.readOptions(), fn)
+}
+
+// readChunk re-reads one chunk of an EVTX file with the engine's reader
+// options, with each event's XML rendering when xml is set.
 func (e *Engine) readChunk(path string, chunk int64, xml bool) ([]*evtx.Event, error) {
 	o := e.readOptions()
 	o.XML = xml
 	return evtx.ReadChunkOptions(path, chunk, o)
+}
+
+// isEVTX reports whether a file record is an EVTX file (records made
+// before formats were recorded are).
+func isEVTX(f store.File) bool { return f.Format == "" || f.Format == string(input.EVTX) }
+
+// readRecords reads back the events refs name, all in one chunk of f: an
+// EVTX file's chunk is read whole (with XML renderings when xml is set),
+// a text file's records one by one at their offsets. A record that
+// cannot be read is left out.
+func (e *Engine) readRecords(f store.File, chunk int64, refs []store.DocRef, xml bool) ([]*evtx.Event, error) {
+	if isEVTX(f) {
+		return e.readChunk(f.Path, chunk, xml)
+	}
+	var evs []*evtx.Event
+	var first error
+	for _, r := range refs {
+		if r.Offset == 0 {
+			continue
+		}
+		ev, err := input.ReadAt(f.Path, input.Format(f.Format), chunk*evtx.ChunkSize, r.Offset)
+		if err != nil {
+			if first == nil {
+				first = fmt.Errorf("read record of %s: %w", f.Name, err)
+			}
+			continue
+		}
+		evs = append(evs, ev)
+	}
+	if len(evs) == 0 && first != nil {
+		return nil, first
+	}
+	return evs, nil
 }

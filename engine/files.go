@@ -60,7 +60,7 @@ func (e *Engine) ImportUpload(ctx context.Context, caseID uint64, name string, r
 	defer im.release()
 	kind, _ := sniff(dst)
 	switch kind {
-	case kindEVTX:
+	case kindEvidence:
 		err = im.addEVTX(dst, safeName(name), "", true)
 	case kindZip:
 		// The uploaded archive itself is kept as received (provenance, and
@@ -74,7 +74,7 @@ func (e *Engine) ImportUpload(ctx context.Context, caseID uint64, name string, r
 		// analyst can look at what was sent.
 		var kept string
 		if kept, err = keepFile(d, "rejected", dst); err == nil {
-			err = im.reject(safeName(name), kept, "not an EVTX file or ZIP archive (missing ElfFile/PK signature)")
+			err = im.reject(safeName(name), kept, notEvidence(kept))
 		}
 	}
 	if err == nil {

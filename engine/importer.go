@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"casescope/input"
 	"casescope/store"
 )
 
@@ -213,21 +214,23 @@ func (im *importer) addFile(ctx context.Context, path, name string, depth int) e
 			return im.reject(name, path, "archive nested too deeply")
 		}
 		return im.addZip(ctx, path, name, depth+1, path, nil)
-	case kindEVTX:
+	case kindEvidence:
 		return im.addEVTX(path, name, path, false)
 	default:
-		return im.reject(name, path, "not an EVTX file (missing ElfFile signature)")
+		return im.reject(name, path, notEvidence(path))
 	}
 }
 
 type fileKind int
 
 const (
-	kindOther fileKind = iota
-	kindEVTX
+	kindOther    fileKind = iota
+	kindEvidence          // EVTX, or any other format package input reads
 	kindZip
 )
 
+// sniff tells an evidence file (by content: package input's detection)
+// and a ZIP archive from anything else.
 func sniff(path string) (fileKind, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -238,11 +241,23 @@ func sniff(path string) (fileKind, error) {
 	n, _ := io.ReadFull(f, b[:])
 	switch {
 	case n == 8 && string(b[:]) == "ElfFile\x00":
-		return kindEVTX, nil
+		return kindEvidence, nil
 	case n >= 4 && string(b[:4]) == "PK\x03\x04":
 		return kindZip, nil
 	}
+	if _, err := input.Detect(path); err == nil {
+		return kindEvidence, nil
+	}
 	return kindOther, nil
+}
+
+// notEvidence is the rejection reason of a file sniff calls kindOther.
+func notEvidence(path string) string {
+	_, err := input.Detect(path)
+	if err == nil {
+		return "not an EVTX file or a supported log format"
+	}
+	return "not an EVTX file or a supported log format (" + err.Error() + ")"
 }
 
 // safeBase reduces a name to a safe file name component.
@@ -294,6 +309,9 @@ func (im *importer) addEVTX(src, name, source string, staged bool) error {
 			}
 		}
 	}
+	// The format by content (JSON is refined to Windows events when its
+	// records are read); recorded so the file list shows it while queued.
+	format, _ := input.Detect(src)
 	tmp, sum, size, err := im.stage(src, staged)
 	if err != nil {
 		if isNoSpace(err) {
@@ -320,7 +338,7 @@ func (im *importer) addEVTX(src, name, source string, staged bool) error {
 		return err
 	}
 	im.e.fault("import-placed")
-	im.pending = append(im.pending, store.NewFile{Name: name, SHA256: sum, Size: size, Path: dst, State: store.StateQueued, Source: source})
+	im.pending = append(im.pending, store.NewFile{Name: name, SHA256: sum, Size: size, Path: dst, State: store.StateQueued, Source: source, Format: string(format)})
 	return im.maybeFlush()
 }
 
@@ -585,7 +603,7 @@ func (im *importer) addZip(ctx context.Context, path, name string, depth int, or
 		}
 		kind, _ := sniff(dst)
 		switch kind {
-		case kindEVTX:
+		case kindEvidence:
 			// Entries of an archive read from outside the case have a
 			// source (re-runs skip them); extracted or uploaded ones don't.
 			source := ""
@@ -605,7 +623,7 @@ func (im *importer) addZip(ctx context.Context, path, name string, depth int, or
 				return err
 			}
 		default:
-			if err := im.reject(entryName, origin, "not an EVTX file (missing ElfFile signature)"); err != nil {
+			if err := im.reject(entryName, origin, notEvidence(dst)); err != nil {
 				return err
 			}
 		}

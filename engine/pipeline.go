@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"casescope/evtx"
+	"casescope/input"
 	"casescope/store"
 )
 
@@ -207,12 +208,14 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 		// be read. Archiving it as zero-event would hide the loss.
 		e.failFileWith(f, errors.New(res.unreadable), func(r *store.File) {
 			r.Accounting, r.Warnings = res.acct, res.warnings
+			r.Format = string(res.format)
 		})
 		return
 	}
 	if res.events == 0 {
 		if _, err := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
 			r.Accounting, r.Warnings = res.acct, res.warnings
+			r.Format = string(res.format)
 			return nil
 		}); err != nil {
 			if isStorageFault(err) {
@@ -282,6 +285,7 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 			r.IOCHits = res.ioc
 			r.Warnings = res.warnings
 			r.Accounting = res.acct
+			r.Format = string(res.format)
 			r.Error = ""
 			r.Finished = time.Now().UTC()
 			return nil
@@ -358,6 +362,7 @@ type fileResult struct {
 	unreadable         string            // why a file that claims records yielded none ("" if it did, or claims none)
 	hits               []store.EventHits // stored with the completion
 	durable            <-chan error      // the last batch's persistence
+	format             input.Format      // what the reader found the file to be
 }
 
 // ingestFile streams the file: parse, detect, index in bounded batches.
@@ -413,7 +418,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	streamStart := time.Now()
 	var inCallback time.Duration
 	var badTimes int64 // events whose time the index clamps
-	st, err := e.streamFile(ctx, f.Path, func(ev *evtx.Event) error {
+	st, format, err := e.streamInput(ctx, f.Path, func(ev *evtx.Event) error {
 		cbStart := time.Now()
 		defer func() { inCallback += time.Since(cbStart) }()
 		d := store.Doc{FileID: f.ID, Event: ev}
@@ -448,6 +453,12 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		return nil
 	})
 	e.stages.parse.Add(int64(time.Since(streamStart) - inCallback))
+	res.format = format
+	if errors.Is(err, input.ErrNoRecords) {
+		// Records none of which parse: the file fails with the reason,
+		// its accounting kept (see process).
+		res.unreadable, err = err.Error(), nil
+	}
 	if err != nil {
 		return res, fmt.Errorf("read %s: %w", filepath.Base(f.Path), err)
 	}
@@ -459,7 +470,9 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	}
 
 	res.acct = store.AccountingOf(st)
-	res.unreadable = unreadable(st)
+	if res.unreadable == "" {
+		res.unreadable = unreadable(st)
+	}
 	res.warnings = append(res.warnings, accountingWarnings(st)...)
 	if badTimes > 0 {
 		res.warnings = append(res.warnings, fmt.Sprintf("%d event(s) with times outside 1677–2262 indexed at a clamped time (search time_invalid:true; rows show the true time)", badTimes))

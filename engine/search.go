@@ -106,21 +106,27 @@ const maxListChunks = 12
 func (e *Engine) fillData(views []EventView, files map[uint64]store.File, maxChunks int) {
 	type job struct {
 		key  chunkKey
-		path string
+		file store.File
+		refs []store.DocRef // the records wanted (text files are read by record)
 		evs  []*evtx.Event
 	}
 	var jobs []*job
 	byKey := map[chunkKey]*job{}
 	for _, v := range views {
 		k := chunkKey{v.FileID, v.Event.ChunkOffset / evtx.ChunkSize}
-		if _, ok := byKey[k]; ok || len(jobs) >= maxChunks {
+		ref, _ := store.ParseDocID(v.ID)
+		if j, ok := byKey[k]; ok {
+			j.refs = append(j.refs, ref)
+			continue
+		}
+		if len(jobs) >= maxChunks {
 			continue
 		}
 		f := files[v.FileID]
 		if f.Path == "" {
 			continue
 		}
-		j := &job{key: k, path: f.Path}
+		j := &job{key: k, file: f, refs: []store.DocRef{ref}}
 		byKey[k] = j
 		jobs = append(jobs, j)
 	}
@@ -131,7 +137,7 @@ func (e *Engine) fillData(views []EventView, files map[uint64]store.File, maxChu
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				evs, err := e.readChunk(j.path, j.key.chunk, false)
+				evs, err := e.readRecords(j.file, j.key.chunk, j.refs, false)
 				if err != nil {
 					continue
 				}
@@ -220,7 +226,7 @@ func (e *Engine) EventXML(ctx context.Context, caseID uint64, id string) (string
 	if f.Path == "" {
 		return "", fmt.Errorf("event %q: file gone: %w", id, store.ErrNotFound)
 	}
-	evs, err := e.readChunk(f.Path, ref.Chunk, true)
+	evs, err := e.readRecords(f, ref.Chunk, []store.DocRef{ref}, true)
 	if err != nil {
 		return "", fmt.Errorf("event %q: file gone or unreadable: %w", id, store.ErrNotFound)
 	}
@@ -267,9 +273,13 @@ func (e *Engine) hydrate(ctx context.Context, caseID uint64, ids []string) ([]Ev
 		evs, ok := chunks[k]
 		if !ok {
 			if f.Path != "" {
-				evs, _ = e.readChunk(f.Path, chunk, false)
+				evs, _ = e.readRecords(f, chunk, []store.DocRef{ref}, false)
 			}
-			chunks[k] = evs
+			if isEVTX(f) {
+				// A text file's records are read one by one; a chunk of
+				// EVTX is read once for all its records.
+				chunks[k] = evs
+			}
 		}
 		v := EventView{ID: id, FileID: fid, FileName: f.Name, Event: findRecord(evs, ref), Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
 		if v.Event != nil {

@@ -97,6 +97,10 @@ type File struct {
 	// for uploads): with SHA256 it tells a re-run of the same import
 	// from new evidence.
 	Source string `json:"source,omitempty"`
+	// Format is the file's format as read ("evtx", "winevent-json",
+	// "csv+gzip", … as package input names them); "" in records made
+	// before formats were recorded, all of which are EVTX.
+	Format string `json:"format"`
 	Accounting
 }
 
@@ -350,6 +354,8 @@ type NewFile struct {
 	// Source is the absolute path the file was imported from ("" for
 	// uploads).
 	Source string
+	// Format is the format detected at import ("" when unknown).
+	Format string
 }
 
 // AddFiles records files in one transaction. A file whose sha256 already
@@ -370,7 +376,7 @@ func (l *Ledger) AddFiles(caseID uint64, files []NewFile) ([]File, error) {
 				return err
 			}
 			f := File{ID: id, CaseID: caseID, Name: nf.Name, SHA256: nf.SHA256, Size: nf.Size, Path: nf.Path,
-				State: nf.State, Error: nf.Error, Source: nf.Source, Created: now}
+				State: nf.State, Error: nf.Error, Source: nf.Source, Format: nf.Format, Created: now}
 			if f.State == "" {
 				f.State = StateQueued
 			}

@@ -387,7 +387,7 @@ function newFilesTable(app, caseId) {
   }
 
   function sig(f) {
-    return [f.state, f.events, f.sigma_hits, f.ioc_hits, f.hidden, f.error, f.updated, (f.warnings || []).length].join('\u0000');
+    return [f.state, f.events, f.sigma_hits, f.ioc_hits, f.hidden, f.error, f.updated, (f.warnings || []).length, f.format].join('\u0000');
   }
 
   function fileRow(f) {
@@ -417,7 +417,8 @@ function newFilesTable(app, caseId) {
       }}));
     return h('tr', {data: {id: f.id, state: f.state}, class: f.hidden ? 'is-hidden' : ''},
       h('td', {class: 'num muted', text: f.id}),
-      h('td', {class: 'file-name'}, h('div', {class: 'mono', title: f.sha256 ? 'SHA-256 ' + f.sha256 : '', text: f.name})),
+      h('td', {class: 'file-name'}, h('div', {class: 'mono', title: f.sha256 ? 'SHA-256 ' + f.sha256 : '', text: f.name}),
+        f.format || f.state !== 'failed' ? h('div', {class: 'small muted file-format', title: 'format, told by content', text: f.format || 'evtx'}) : null),
       h('td', {class: 'num', text: bytes(f.size)}),
       h('td', null, stateBadge(f.state), f.hidden ? h('span', {class: 'badge st-hidden', text: 'hidden'}) : null),
       h('td', {class: 'num', text: f.state === 'completed' || f.events ? num(f.events) : ''}),

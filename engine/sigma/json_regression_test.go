@@ -1,4 +1,4 @@
-package input_test
+package sigma
 
 import (
 	"fmt"
@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"casescope/engine/sigma"
 	"casescope/evtx"
 	"casescope/input"
 	"casescope/internal/corpus"
@@ -19,18 +18,17 @@ import (
 // land in the same normalized fields as from EVTX: for each of SigmaHQ's
 // regression cases, the evtx_dump .json beside the .evtx yields the same
 // events (System fields, every data value) and fires exactly the same
-// rules on each, with the embedded rule set compiled once. The EVTX side
-// is the ground truth (its reader is checked against libevtx elsewhere).
+// rules on each, with the embedded rule set compiled once (shared with
+// the package's other tests). Both files are read by package input, as
+// the engine reads them. The EVTX side is the ground truth (its reader is
+// checked against libevtx elsewhere).
 func TestRegressionJSONMatchesEVTX(t *testing.T) {
 	root := filepath.Join(corpus.Shared(t), "sigma-regression")
 	evtxFiles := corpus.EVTXFiles(t, root)
 	if len(evtxFiles) == 0 {
 		t.Fatalf("no regression EVTX under %s", root)
 	}
-	rs, err := sigma.Load(sigma.Options{}, sigma.Embedded())
-	if err != nil {
-		t.Fatalf("load rules: %v", err)
-	}
+	rs := loadEmbedded(t) // compiled once per test binary
 	pairs, fired := 0, 0
 	for _, ep := range evtxFiles {
 		jp := strings.TrimSuffix(ep, filepath.Ext(ep)) + ".json"
@@ -40,8 +38,8 @@ func TestRegressionJSONMatchesEVTX(t *testing.T) {
 		pairs++
 		name := filepath.Base(filepath.Dir(ep))
 		t.Run(name, func(t *testing.T) {
-			want := read(t, ep, input.EVTX)
-			got := read(t, jp, input.WinEventJSON)
+			want := readInput(t, ep, input.EVTX)
+			got := readInput(t, jp, input.WinEventJSON)
 			if len(got) != len(want) {
 				t.Fatalf("%d events from JSON, want %d (EVTX)", len(got), len(want))
 			}
@@ -85,9 +83,9 @@ func fold(want, got *evtx.Event, field string) {
 	}
 }
 
-// read streams a file with the engine's reader and checks the format
+// readInput streams a file with the engine's reader and checks the format
 // found.
-func read(t *testing.T, path string, want input.Format) []*evtx.Event {
+func readInput(t *testing.T, path string, want input.Format) []*evtx.Event {
 	t.Helper()
 	var evs []*evtx.Event
 	st, f, err := input.Stream(t.Context(), path, evtx.Options{}, func(ev *evtx.Event) error {
@@ -106,7 +104,7 @@ func read(t *testing.T, path string, want input.Format) []*evtx.Event {
 	return evs
 }
 
-func ruleIDs(rs *sigma.Ruleset, ev *evtx.Event) []string {
+func ruleIDs(rs *Ruleset, ev *evtx.Event) []string {
 	var ids []string
 	for _, h := range rs.Match(ev, nil) {
 		ids = append(ids, h.RuleID)
