@@ -62,7 +62,7 @@ func (e *Engine) readRecords(f store.File, chunk int64, refs []store.DocRef, xml
 		if r.Offset == 0 {
 			continue
 		}
-		ev, err := input.ReadAt(f.Path, input.Format(f.Format), chunk*evtx.ChunkSize, r.Offset)
+		ev, err := input.ReadAt(context.Background(), f.Path, input.Format(f.Format), chunk*evtx.ChunkSize, r.Offset)
 		if err != nil {
 			if first == nil {
 				first = fmt.Errorf("read record of %s: %w", f.Name, err)

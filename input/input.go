@@ -1,45 +1,3 @@
-// Package input reads evidence files of every supported format into the
-// flat evtx.Event: EVTX (package evtx), Windows events as JSON (package
-// jsonin: evtx_dump/Hayabusa, Winlogbeat/ECS, NXLog/Mordor/Sentinel flat
-// exports, Velociraptor rows) and as XML (package xmlin), generic JSON,
-// CSV timelines (csvin), IIS W3C and Apache/Nginx access logs (weblog).
-// The format is told by content, never by the file name; gzip by its
-// magic bytes, UTF-16 text by its byte-order mark.
-//
-// # Records, identity and accounting
-//
-// A text record is located by the byte offset of its first byte in the
-// (decompressed, UTF-8) stream, stored in the Event's ChunkOffset and
-// RecordOffset (tally.Place) so the document ID is derived from the file
-// and that offset: re-reading a file after a crash yields the same IDs,
-// and ReadAt reads one record back by its offset (a seek for plain files;
-// gzip and UTF-16 files are read forward to it). Records that cannot be
-// parsed are skipped, counted and named by line (or offset) in the
-// Stats' problems; a file none of whose records parse is an error
-// (ErrNoRecords) carrying the first reason. Nothing is read whole: JSON
-// and XML are decoded value by value, CSV and logs line by line.
-//
-// # Time, per format
-//
-//   - EVTX, Windows XML, evtx_dump JSON: System/TimeCreated/@SystemTime.
-//   - Winlogbeat/ECS: @timestamp (Winlogbeat writes the event's time there).
-//   - Flat Windows JSON: TimeCreated, else @timestamp, else TimeGenerated,
-//     else EventTime (NXLog's local time without a zone, read as UTC: it
-//     is used only when nothing zoned is present).
-//   - Generic JSON: @timestamp, datetime, timestamp, Timestamp, time, Time,
-//     TimeCreated, TimeGenerated, EventTime, eventTime, date, date_time,
-//     ts, _ts, created_at, UtcTime; the first that parses.
-//   - CSV: datetime, timestamp (Timesketch: microseconds), then the same
-//     names as JSON, then date+time columns (plaso l2tcsv: MM/DD/YYYY with
-//     its timezone column).
-//   - IIS W3C: date and time columns, UTC (as IIS writes them), the day
-//     from #Date when there is no date column.
-//   - Access logs: [02/Jan/2006:15:04:05 -0700], converted to UTC.
-//
-// Text without a zone is read as UTC; numbers are Unix times, the unit by
-// magnitude (tally.ParseEpoch). A record whose time cannot be parsed is
-// kept at the zero time, which the index flags time_invalid, and the
-// file's warnings count them.
 package input
 
 import (
@@ -95,6 +53,7 @@ type kind struct {
 	family Format // EVTX, JSON (Windows or not: told by its records), WinEventXML, CSV, W3C, AccessLog
 	gzip   bool
 	utf16  binaryOrder
+	delim  rune // CSV's delimiter
 }
 
 type binaryOrder int
@@ -151,11 +110,11 @@ func detect(path string) (kind, error) {
 	if k.gzip && bytes.HasPrefix(head, []byte("ElfFile\x00")) {
 		return kind{}, fmt.Errorf("%w: gzip-compressed EVTX (decompress it first)", ErrUnsupported)
 	}
-	fam, err := sniffText(head)
+	fam, delim, err := sniffText(head)
 	if err != nil {
 		return kind{}, err
 	}
-	k.family = fam
+	k.family, k.delim = fam, delim
 	return k, nil
 }
 
@@ -209,25 +168,25 @@ func (k kind) decode(r io.Reader) io.Reader {
 }
 
 // sniffText tells a text format from the first bytes.
-func sniffText(head []byte) (Format, error) {
+func sniffText(head []byte) (Format, rune, error) {
 	s := bytes.TrimPrefix(head, []byte("\xEF\xBB\xBF"))
 	s = bytes.TrimLeft(s, " \t\r\n")
 	if len(s) == 0 {
-		return "", fmt.Errorf("%w: empty or blank", ErrUnsupported)
+		return "", 0, fmt.Errorf("%w: empty or blank", ErrUnsupported)
 	}
 	switch s[0] {
 	case '{', '[':
-		return JSON, nil
+		return JSON, 0, nil
 	case '<':
 		if bytes.Contains(s, []byte("<Event")) {
-			return WinEventXML, nil
+			return WinEventXML, 0, nil
 		}
-		return "", fmt.Errorf("%w: XML without <Event> elements", ErrUnsupported)
+		return "", 0, fmt.Errorf("%w: XML without <Event> elements", ErrUnsupported)
 	}
-	if f, ok := sniffLines(s); ok {
-		return f, nil
+	if f, d, ok := sniffLines(s); ok {
+		return f, d, nil
 	}
-	return "", fmt.Errorf("%w: neither EVTX, JSON, Windows XML, CSV, W3C nor an access log", ErrUnsupported)
+	return "", 0, fmt.Errorf("%w: neither EVTX, JSON, Windows XML, CSV, W3C nor an access log", ErrUnsupported)
 }
 
 // open opens path for streaming as k says.
@@ -274,7 +233,7 @@ func Stream(ctx context.Context, path string, opts evtx.Options, fn func(*evtx.E
 	case WinEventXML:
 		err = xmlin.Stream(ctx, r, &t, fn)
 	default:
-		err = streamLines(ctx, k.family, r, &t, fn)
+		err = streamLines(ctx, k, r, &t, fn)
 	}
 	t.Finish()
 	if err == nil && t.Stats.Records == 0 && t.Stats.SkippedRecords > 0 {
@@ -286,7 +245,7 @@ func Stream(ctx context.Context, path string, opts evtx.Options, fn func(*evtx.E
 // ReadAt reads back the record of a file of format f at a locator Stream
 // gave (ev.ChunkOffset, ev.RecordOffset). EVTX files are read by chunk
 // (evtx.ReadChunkOptions), not here.
-func ReadAt(path string, f Format, chunkOffset int64, recordOffset uint32) (*evtx.Event, error) {
+func ReadAt(ctx context.Context, path string, f Format, chunkOffset int64, recordOffset uint32) (*evtx.Event, error) {
 	k, err := detect(path)
 	if err != nil {
 		return nil, err
@@ -297,7 +256,12 @@ func ReadAt(path string, f Format, chunkOffset int64, recordOffset uint32) (*evt
 	off := tally.Offset(chunkOffset, recordOffset)
 	fam := k.family
 	if fam == CSV || fam == W3C {
-		return readLineRecord(path, k, off)
+		ev, err := readLineRecord(ctx, path, k, off)
+		if err != nil {
+			return nil, err
+		}
+		tally.Place(ev, off)
+		return ev, nil
 	}
 	r, closeFn, err := k.openFile(path)
 	if err != nil {

@@ -4,29 +4,64 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"casescope/evtx"
+	"casescope/input/csvin"
 	"casescope/input/tally"
+	"casescope/input/weblog"
 )
 
-// sniffLines tells the line formats (CSV, W3C, access logs) from the
-// first lines.
-func sniffLines(head []byte) (Format, bool) {
-	return "", false
+// sniffLines tells the line formats from the first bytes: a W3C log by
+// its directives, an access log by its first line, CSV by a header whose
+// field count the following rows repeat.
+func sniffLines(head []byte) (Format, rune, bool) {
+	s := string(head)
+	if weblog.IsW3CHead(s) {
+		return W3C, 0, true
+	}
+	first, _, _ := strings.Cut(s, "\n")
+	if weblog.IsAccessLine(strings.TrimRight(first, "\r")) {
+		return AccessLog, 0, true
+	}
+	if d, ok := csvin.Sniff(s); ok {
+		return CSV, d, true
+	}
+	return "", 0, false
 }
 
-// streamLines streams a line format.
-func streamLines(ctx context.Context, f Format, r io.Reader, t *tally.Tally, fn func(*evtx.Event) error) error {
-	return fmt.Errorf("%w: %s", ErrUnsupported, f)
+// streamLines streams a line format from r (its start).
+func streamLines(ctx context.Context, k kind, r io.Reader, t *tally.Tally, fn func(*evtx.Event) error) error {
+	switch k.family {
+	case W3C:
+		return weblog.StreamW3C(ctx, r, t, fn)
+	case AccessLog:
+		return weblog.StreamAccess(ctx, r, t, fn)
+	case CSV:
+		return csvin.Stream(ctx, r, k.delim, t, fn)
+	}
+	return fmt.Errorf("%w: %s", ErrUnsupported, k.family)
 }
 
 // readLine reads the one-line record at r's position.
 func readLine(f Format, r io.Reader) (*evtx.Event, error) {
+	if f == AccessLog {
+		return weblog.ReadAccess(r)
+	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, f)
 }
 
-// readLineRecord reads the record at off of a format that needs its
-// header (CSV, W3C).
-func readLineRecord(path string, k kind, off int64) (*evtx.Event, error) {
-	return nil, fmt.Errorf("%w: %s", ErrUnsupported, k.family)
+// readLineRecord reads the record at off of a format whose header says
+// what its fields are (CSV, W3C): the file is read from its start to
+// that record, so a look-up costs up to a read of the file so far.
+func readLineRecord(ctx context.Context, path string, k kind, off int64) (*evtx.Event, error) {
+	r, closeFn, err := k.openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	if k.family == W3C {
+		return weblog.ReadW3C(ctx, r, off)
+	}
+	return csvin.ReadAt(ctx, r, k.delim, off)
 }

@@ -46,7 +46,7 @@ func flatten(ev *evtx.Event, name string, v *value) {
 // "timestamp" (microseconds), then common names. The first that parses
 // wins; numbers are Unix times (unit by magnitude, tally.ParseEpoch).
 var genericTimes = []string{"@timestamp", "datetime", "timestamp", "Timestamp", "time", "Time", "TimeCreated",
-	"TimeGenerated", "EventTime", "eventTime", "date", "date_time", "ts", "_ts", "created_at", "UtcTime"}
+	"TimeGenerated", "EventTime", "eventTime", "date", "date_time", "ts", "_ts", "created_at", "UtcTime", "unixTime", "calendarTime"}
 
 // genericHosts are the members naming the host a generic record is from.
 var genericHosts = [][]string{{"host", "name"}, {"host", "hostname"}, {"hostname"}, {"Hostname"}, {"Computer"},
