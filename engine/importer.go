@@ -70,7 +70,8 @@ type importer struct {
 }
 
 // Import copies the given files, folders and ZIP archives into the case
-// and queues every EVTX file for processing. Files that are not EVTX, and
+// and queues every evidence file (EVTX or another format package input
+// reads, told by content) for processing. Files of no such format, and
 // unsafe or oversized archive entries, are recorded as failed with the
 // reason; nothing is silently dropped. It returns once everything is
 // recorded; processing continues on the engine's workers.
