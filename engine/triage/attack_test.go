@@ -29,7 +29,7 @@ func TestAttackBuilder(t *testing.T) {
 		return AttackTechnique{}
 	}
 	for _, tc := range []struct {
-		tactic, tech string
+		tactic, tech  string
 		events, rules int
 	}{
 		{"lateral-movement", "T1021.002", 2, 2},
