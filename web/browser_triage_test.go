@@ -3,13 +3,16 @@ package web_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"casescope/engine"
 	"casescope/engine/triage"
 	"casescope/store"
 )
@@ -170,5 +173,50 @@ func TestBrowserTriage(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#q")))
 	b.waitFor("the technique's events", `document.querySelector('#q').value.startsWith('sigma.rule:') && `+
 		`/ of `+commas(top.Events)+`( |$)/.test(document.querySelector('#page-info').textContent)`, 30*time.Second)
+
+	// Rule context, from the first of those events: the rule's YAML and
+	// which of its selections match the event.
+	b.do("open the first event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)),
+		chromedp.WaitVisible(chromedp.CSS("#event-detail .rule-why")))
+	docID := eval[string](b, `document.querySelector('#results tbody tr.sel, #results tbody tr[data-id]').dataset.id`)
+	b.do("ask why the rule matched", chromedp.Click(chromedp.CSS(`#event-detail .rule-why`)), chromedp.WaitVisible(chromedp.CSS("#rule-ctx-why")))
+	var ev struct {
+		Sigma []struct {
+			RuleID string `json:"rule_id"`
+			Title  string `json:"title"`
+		} `json:"sigma"`
+	}
+	if st, raw := r.callAs(t, store.RoleReadOnly, "GET", base+"/events/"+url.PathEscape(docID), nil, &ev); st != http.StatusOK || len(ev.Sigma) == 0 {
+		t.Fatalf("event %s: %d %s", docID, st, raw)
+	}
+	var rc engine.RuleContext
+	if st, raw := r.callAs(t, store.RoleReadOnly, "GET", base+"/events/"+url.PathEscape(docID)+"/rules/"+url.PathEscape(ev.Sigma[0].RuleID), nil, &rc); st != http.StatusOK {
+		t.Fatalf("rule context: %d %s", st, raw)
+	}
+	if !rc.Loaded || rc.Hit == nil || !strings.Contains(rc.YAML, rc.Rule.ID) || rc.Explanation == nil {
+		t.Fatalf("rule context: loaded %v, hit %v, YAML with id %v, explanation %v", rc.Loaded, rc.Hit != nil, strings.Contains(rc.YAML, rc.Rule.ID), rc.Explanation != nil)
+	}
+	matched := 0
+	for _, sel := range rc.Explanation.Selections {
+		if !sel.Matched {
+			continue
+		}
+		matched++
+		fields := 0
+		for _, f := range sel.Fields {
+			if f.Matched {
+				fields++
+			}
+		}
+		if fields == 0 {
+			t.Errorf("selection %s matches, but none of its fields does: %+v", sel.Name, sel.Fields)
+		}
+	}
+	if matched == 0 {
+		t.Errorf("rule %s matched the event, but no selection of it does: %+v", rc.Rule.ID, rc.Explanation.Selections)
+	}
+	b.waitFor("the rule's title and matching selections", `document.querySelector('#rule-ctx-title').textContent === `+js(rc.Rule.Title)+
+		fmt.Sprintf(` && document.querySelectorAll('#rule-ctx-why .rule-ctx-sel[data-matched="true"]').length === %d`, matched), 10*time.Second)
+	b.shot("triage-07-rule-context")
 	b.checkClean()
 }

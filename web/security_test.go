@@ -69,6 +69,8 @@ var accessMatrix = map[string]string{
 	"PATCH /api/cases/{case}/iocs/{id}":         store.RoleAnalyst,
 	"DELETE /api/cases/{case}/iocs/{id}":        store.RoleAnalyst,
 
+	"GET /api/cases/{case}/events/{id}/rules/{rule}": store.RoleReadOnly,
+
 	"GET /api/users":                  store.RoleAdmin,
 	"POST /api/users":                 store.RoleAdmin,
 	"PATCH /api/users/{name}":         store.RoleAdmin,

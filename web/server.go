@@ -124,6 +124,7 @@ type Engine interface {
 	Logons(ctx context.Context, caseID uint64) ([]triage.Logon, error)
 	Metrics(ctx context.Context, caseID uint64) (triage.Metrics, error)
 	Attack(caseID uint64) (triage.Attack, error)
+	RuleContext(ctx context.Context, caseID uint64, docID, ruleID string) (engine.RuleContext, error)
 }
 
 // Server is the HTTP front end.
@@ -257,6 +258,7 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "GET", "/export", ro, "case.export", s.handleExport)
 			s.route(r, "GET", "/events/{id}", ro, "", s.handleEvent)
 			s.route(r, "GET", "/events/{id}/xml", ro, "", s.handleEventXML)
+			s.route(r, "GET", "/events/{id}/rules/{rule}", ro, "", s.handleRuleContext)
 			s.route(r, "PUT", "/events/{id}/tag", analyst, "event.tag", s.handleTag)
 			s.route(r, "POST", "/tag-query", analyst, "event.tag.bulk", s.handleBulkTag)
 			s.route(r, "GET", "/report", ro, "case.report", s.handleReport)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
+
 	"casescope/engine/triage"
 )
 
@@ -76,4 +78,18 @@ func (s *Server) handleAttack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) handleRuleContext(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caseFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rc, err := s.eng.RuleContext(r.Context(), c.ID, chi.URLParam(r, "id"), chi.URLParam(r, "rule"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rc)
 }

@@ -189,22 +189,7 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 		}
 	}
 
-	rs := &Ruleset{
-		slots:    map[string]int32{},
-		routes:   map[string]*chanRoute{},
-		catchAll: &ruleList{},
-
-		prefilterMin: prefilterMin,
-		indexMin:     indexMinLen,
-	}
-	b := &builder{rs: rs, used: map[int32]bool{}}
-	// System field slots come first so every rule shares them.
-	for f := 0; f < sysCount; f++ {
-		for _, n := range sysNames[f] {
-			b.alloc(n)
-		}
-	}
-	rs.eventID = rs.slots["eventid"]
+	b := newBuilder()
 
 	for _, id := range order {
 		// The last source's version wins; if it cannot be compiled, the
@@ -229,6 +214,34 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 			skipped = append(skipped, Skipped{Path: pr.meta.Path, ID: pr.meta.ID, Title: pr.meta.Title, Reason: reason})
 		}
 	}
+	sort.SliceStable(skipped, func(i, j int) bool { return skipped[i].Path < skipped[j].Path })
+	return b.finish(skipped), nil
+}
+
+// newBuilder starts an empty rule set.
+func newBuilder() *builder {
+	rs := &Ruleset{
+		slots:    map[string]int32{},
+		routes:   map[string]*chanRoute{},
+		catchAll: &ruleList{},
+
+		prefilterMin: prefilterMin,
+		indexMin:     indexMinLen,
+	}
+	b := &builder{rs: rs, used: map[int32]bool{}}
+	// System field slots come first so every rule shares them.
+	for f := 0; f < sysCount; f++ {
+		for _, n := range sysNames[f] {
+			b.alloc(n)
+		}
+	}
+	rs.eventID = rs.slots["eventid"]
+	return b
+}
+
+// finish makes the rules added so far a usable rule set.
+func (b *builder) finish(skipped []Skipped) *Ruleset {
+	rs := b.rs
 	// Only system fields that some rule names are rendered per event.
 	for f := 0; f < sysCount; f++ {
 		for _, n := range sysNames[f] {
@@ -238,11 +251,10 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 			}
 		}
 	}
-	sort.SliceStable(skipped, func(i, j int) bool { return skipped[i].Path < skipped[j].Path })
 	rs.skipped = skipped
 	rs.indexLiterals()
 	rs.pool.New = func() any { return newPrepared(rs) }
-	return rs, nil
+	return rs
 }
 
 // maxRuleFile bounds the size of one rule file (the largest SigmaHQ rule

@@ -88,6 +88,7 @@ export const api = {
   logons: (id) => call('GET', c(id) + '/logons'),
   metrics: (id) => call('GET', c(id) + '/metrics'),
   attack: (id) => call('GET', c(id) + '/attack'),
+  ruleContext: (id, docId, ruleId) => call('GET', c(id) + '/events/' + encodeURIComponent(docId) + '/rules/' + encodeURIComponent(ruleId)),
   addIOCs: (id, body) => call('POST', c(id) + '/iocs', body),
   updateIOC: (id, iocId, patch) => call('PATCH', c(id) + '/iocs/' + iocId, patch),
   deleteIOC: (id, iocId) => call('DELETE', c(id) + '/iocs/' + iocId),

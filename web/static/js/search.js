@@ -3,6 +3,7 @@
 
 import {h, $$, replace, clear, num, ts, levelBadge, toast, emptyRow, LEVELS, progressBar} from './dom.js';
 import {api, exportURL} from './api.js';
+import {showRuleContext} from './rulectx.js';
 
 export const caseView = true;
 
@@ -422,6 +423,8 @@ export function mount(root, app, params) {
         h('span', {class: 'det-title', text: s.title}),
         h('button', {type: 'button', class: 'btn btn-tiny', title: 'All events of this rule', text: 'Rule events',
           onclick: () => { q.value = 'sigma.rule:' + quote(s.rule_id); runNew(); }}),
+        h('button', {type: 'button', class: 'btn btn-tiny rule-why', title: 'The rule, and why it matched this event', text: 'Why?',
+          onclick: () => showRuleContext(caseId, hit.id, s.rule_id)}),
         h('div', {class: 'det-sub mono small muted', text: s.rule_id + ((s.tags || []).length ? ' · ' + s.tags.join(' ') : '')})));
     }
     for (const c of hit.iocs || []) {

@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"casescope/engine/sigma"
+	"casescope/store"
+)
+
+// RuleContext is a Sigma rule seen from one of its hits: the rule's
+// metadata and full YAML, and why it matched the event.
+type RuleContext struct {
+	Rule sigma.Rule `json:"rule"`
+	YAML string     `json:"yaml"`
+	// Hit is the stored hit of the rule on the event; nil when the event
+	// has none (the rule is explained all the same).
+	Hit         *store.SigmaHit    `json:"hit,omitempty"`
+	Explanation *sigma.Explanation `json:"explanation,omitempty"`
+	// Loaded is false when the rule is not in the current rule set (it
+	// was removed or filtered out after the hit was stored): only the
+	// hit's title and level are known then.
+	Loaded bool `json:"loaded"`
+}
+
+// ruleSources are the rule sources in load order (see LoadRules).
+func (e *Engine) ruleSources() []fs.FS {
+	e.jobs.mu.Lock()
+	opts := e.ruleOpts
+	e.jobs.mu.Unlock()
+	var out []fs.FS
+	if !opts.NoBuiltin {
+		out = append(out, sigma.Embedded())
+	}
+	if opts.Dir != "" {
+		out = append(out, os.DirFS(opts.Dir))
+	}
+	return out
+}
+
+// RuleContext returns the context of rule ruleID on the event docID of a
+// case.
+func (e *Engine) RuleContext(ctx context.Context, caseID uint64, docID, ruleID string) (RuleContext, error) {
+	v, err := e.Event(ctx, caseID, docID)
+	if err != nil {
+		return RuleContext{}, err
+	}
+	var rc RuleContext
+	for _, h := range v.Sigma {
+		if h.RuleID == ruleID {
+			rc.Hit = &h
+			break
+		}
+	}
+	rs := e.det.Rules()
+	if rs != nil {
+		for _, r := range rs.Rules() {
+			if r.ID == ruleID {
+				rc.Rule, rc.Loaded = r, true
+				break
+			}
+		}
+	}
+	if !rc.Loaded {
+		if rc.Hit == nil {
+			return RuleContext{}, fmt.Errorf("rule %s: %w", ruleID, store.ErrNotFound)
+		}
+		rc.Rule = sigma.Rule{ID: rc.Hit.RuleID, Title: rc.Hit.Title, Level: rc.Hit.Level, Tags: rc.Hit.Tags}
+		return rc, nil
+	}
+	data, err := sigma.RuleSource(ruleID, rc.Rule.Path, e.ruleSources()...)
+	if errors.Is(err, sigma.ErrRuleNotFound) {
+		// The rule file changed on disk since the rules were loaded.
+		return rc, nil
+	}
+	if err != nil {
+		return RuleContext{}, err
+	}
+	rc.YAML = string(data)
+	ex, err := sigma.Explain(data, ruleID, v.Event)
+	if err != nil {
+		return RuleContext{}, fmt.Errorf("explain rule %s: %w", ruleID, err)
+	}
+	rc.Explanation = &ex
+	return rc, nil
+}
