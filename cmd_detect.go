@@ -153,9 +153,34 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// Coverage per logsource ("windows/process_creation", "webserver"):
+	// how many of its rules run and how many are skipped.
+	type cover struct {
+		Loaded  int `json:"loaded"`
+		Skipped int `json:"skipped"`
+	}
+	coverage := map[string]*cover{}
+	at := func(ls string) *cover {
+		if ls == "" {
+			ls = "(unknown)"
+		}
+		c, ok := coverage[ls]
+		if !ok {
+			c = &cover{}
+			coverage[ls] = c
+		}
+		return c
+	}
+	for _, r := range rs.Rules() {
+		at(r.Logsource).Loaded++
+	}
+	for _, s := range rs.Skipped() {
+		at(s.Logsource).Skipped++
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"loaded": rs.Rules(), "skipped": rs.Skipped(), "loaded_count": rs.Len(), "skipped_count": len(rs.Skipped()),
+			"coverage": coverage,
 		})
 	}
 	fmt.Fprintf(stdout, "%d rules loaded, %d skipped\n", rs.Len(), len(rs.Skipped()))

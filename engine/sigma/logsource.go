@@ -91,7 +91,7 @@ func parseLogsources(data []byte) (*logsourceMap, error) {
 func (m *logsourceMap) resolve(ls logsource) ([]source, error) {
 	product := strings.ToLower(ls.Product)
 	if product != "" && product != "windows" {
-		return nil, fmt.Errorf("logsource product %q is not supported (Windows event logs only)", ls.Product)
+		return nil, fmt.Errorf("logsource product %q is not supported (Windows event logs and web-server access logs only)", ls.Product)
 	}
 	if ls.Category != "" {
 		cat, ok := m.categories[strings.ToLower(ls.Category)]

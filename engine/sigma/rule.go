@@ -32,6 +32,9 @@ type Rule struct {
 	Tags           []string `json:"tags,omitempty"`
 	References     []string `json:"references,omitempty"`
 	FalsePositives []string `json:"false_positives,omitempty"`
+	// Logsource names the rule's logsource as product/category/service,
+	// the parts it gives ("windows/process_creation", "webserver").
+	Logsource string `json:"logsource,omitempty"`
 }
 
 // Skipped is a rule file (or one document of it) that was not loaded, and
@@ -41,6 +44,8 @@ type Skipped struct {
 	ID     string `json:"id,omitempty"`
 	Title  string `json:"title,omitempty"`
 	Reason string `json:"reason"`
+	// Logsource as in Rule ("" when the file could not be read that far).
+	Logsource string `json:"logsource,omitempty"`
 }
 
 // logsource is a rule's logsource block.
@@ -48,6 +53,18 @@ type logsource struct {
 	Product  string `yaml:"product"`
 	Category string `yaml:"category"`
 	Service  string `yaml:"service"`
+}
+
+// String names the logsource by the parts it gives, lower case:
+// "windows/process_creation", "windows/security", "webserver".
+func (l logsource) String() string {
+	var parts []string
+	for _, p := range []string{l.Product, l.Category, l.Service} {
+		if p != "" {
+			parts = append(parts, strings.ToLower(p))
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 // parsedRule is one rule document, parsed but not compiled.
@@ -84,7 +101,7 @@ func parseRuleDocs(path string, data []byte) (rules []parsedRule, skipped []Skip
 		}
 		r, err := parseRule(path, &n)
 		if err != nil {
-			skipped = append(skipped, Skipped{Path: path, ID: r.meta.ID, Title: r.meta.Title, Reason: err.Error()})
+			skipped = append(skipped, Skipped{Path: path, ID: r.meta.ID, Title: r.meta.Title, Reason: err.Error(), Logsource: r.meta.Logsource})
 			continue
 		}
 		rules = append(rules, r)
@@ -155,6 +172,7 @@ func parseRule(path string, doc *yaml.Node) (parsedRule, error) {
 	if err := ls.Decode(&r.logsource); err != nil {
 		return r, fmt.Errorf("read logsource: %w", err)
 	}
+	r.meta.Logsource = r.logsource.String()
 	if r.detection == nil || r.detection.Kind != yaml.MappingNode {
 		return r, errors.New("rule has no detection mapping")
 	}

@@ -19,9 +19,10 @@ import (
 //go:embed rules
 var rulesFS embed.FS
 
-// Embedded returns the default rule set: SigmaHQ's Windows rules, as an
-// fs.FS rooted at the rules folder (paths like
-// "windows/process_creation/proc_creation_win_....yml").
+// Embedded returns the default rule set: SigmaHQ's Windows and web
+// rules, as an fs.FS rooted at the rules folder (paths like
+// "windows/process_creation/proc_creation_win_....yml",
+// "web/webserver_generic/web_....yml").
 func Embedded() fs.FS {
 	sub, err := fs.Sub(rulesFS, "rules")
 	if err != nil {
@@ -211,7 +212,7 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 			if i > 0 {
 				reason += "; using the version in " + versions[i-1].meta.Path + " instead"
 			}
-			skipped = append(skipped, Skipped{Path: pr.meta.Path, ID: pr.meta.ID, Title: pr.meta.Title, Reason: reason})
+			skipped = append(skipped, Skipped{Path: pr.meta.Path, ID: pr.meta.ID, Title: pr.meta.Title, Reason: reason, Logsource: pr.meta.Logsource})
 		}
 	}
 	sort.SliceStable(skipped, func(i, j int) bool { return skipped[i].Path < skipped[j].Path })

@@ -2,7 +2,7 @@
 // other W3C extended logs (#Fields directives) and Apache/Nginx access
 // logs (common, combined, and with a leading virtual host). Fields are
 // named as Sigma's webserver taxonomy names them (the W3C names):
-// c-ip, cs-username, cs-method, cs-uri-stem, cs-uri-query, cs-version,
+// c-ip, cs-username, cs-method, cs-uri (target), cs-uri-stem, cs-uri-query, cs-version,
 // sc-status, sc-bytes, cs-referer, cs-user-agent, cs-host; W3C files keep
 // their own field names, with cs(User-Agent), cs(Referer), cs(Cookie)
 // also given under the taxonomy's cs-user-agent, cs-referer, cs-cookie.

@@ -137,6 +137,7 @@ func accessEvent(s string) (*evtx.Event, bool, bool) {
 	method, target, version := splitRequest(unescape(m[6]))
 	add("cs-method", method)
 	stem, query, _ := strings.Cut(target, "?")
+	add("cs-uri", target)
 	add("cs-uri-stem", stem)
 	add("cs-uri-query", query)
 	add("cs-version", version)
@@ -331,6 +332,9 @@ func (st *w3cState) event(s string) (*evtx.Event, bool) {
 			}
 		}
 	}
+	if uri := w3cURI(ev.Data); uri != "" {
+		ev.Data = append(ev.Data, evtx.Field{Name: "cs-uri", Value: uri})
+	}
 	if date == "" {
 		date = st.date
 	}
@@ -348,6 +352,30 @@ func (st *w3cState) event(s string) (*evtx.Event, bool) {
 	}
 	ev.TimeCreated = t
 	return ev, true
+}
+
+// w3cURI is the request target as Sigma's cs-uri names it: the stem and,
+// when logged ("-" is none), "?query". "" when the line has no stem or
+// already a cs-uri.
+func w3cURI(fs []evtx.Field) string {
+	var stem, query string
+	for _, f := range fs {
+		switch strings.ToLower(f.Name) {
+		case "cs-uri":
+			return ""
+		case "cs-uri-stem":
+			stem = f.Value
+		case "cs-uri-query":
+			query = f.Value
+		}
+	}
+	if stem == "" {
+		return ""
+	}
+	if query != "" && query != "-" {
+		return stem + "?" + query
+	}
+	return stem
 }
 
 // splitW3C splits a W3C data line on single spaces (two spaces are an
