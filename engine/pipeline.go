@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"casescope/engine/triage"
 	"casescope/evtx"
 	"casescope/input"
 	"casescope/store"
@@ -299,6 +300,8 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 			log.Error("record completion", "err", err)
 			return
 		}
+		f.Events = res.events
+		e.keepTriage(f, res.triage)
 		log.Info("file completed", "events", res.events, "sigma_hits", res.sigma, "ioc_hits", res.ioc,
 			"seconds", time.Since(start).Seconds())
 	}()
@@ -363,6 +366,7 @@ type fileResult struct {
 	hits               []store.EventHits // stored with the completion
 	durable            <-chan error      // the last batch's persistence
 	format             input.Format      // what the reader found the file to be
+	triage             *triage.Summary   // the file's triage summary, kept at completion
 }
 
 // ingestFile streams the file: parse, detect, index in bounded batches.
@@ -383,6 +387,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		return res, err
 	}
 	det := e.det
+	res.triage = triage.New()
 	batch := make([]store.Doc, 0, e.cfg.BatchSize+1)
 	var hits []store.EventHits
 	// Batches go out with one event held back, so the file's last batch is
@@ -445,6 +450,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		if !store.TimeInRange(ev.TimeCreated) {
 			badTimes++
 		}
+		res.triage.Add(ev)
 		batch = append(batch, d)
 		res.events++
 		if len(batch) > e.cfg.BatchSize {

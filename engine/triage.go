@@ -24,8 +24,10 @@ import (
 // content, the summary version and the code page, and a view merges the
 // summaries of the case's current files. Re-processing a file (same
 // content) reuses its summary; a deleted file's summary is simply not
-// read again. The first view of a large case reads every file once, on
-// as many goroutines as the engine has workers.
+// read again. The pipeline keeps each file's summary as the file
+// completes (built from the events it indexes); a file without one (an
+// older ingest, or a summary version change) is read once, on as many
+// goroutines as the engine has workers.
 
 // triageFile is one file's summary.
 type triageFile struct {
@@ -50,8 +52,8 @@ func (e *Engine) triagePath(caseID, fileID uint64) string {
 // fileTriage returns one file's summary, from its kept copy when that is
 // current, else by reading the file (and keeping the result).
 func (e *Engine) fileTriage(ctx context.Context, f store.File) (*triage.Summary, error) {
-	key, path := e.triageKey(f), e.triagePath(f.CaseID, f.ID)
-	if raw, err := os.ReadFile(path); err == nil {
+	key := e.triageKey(f)
+	if raw, err := os.ReadFile(e.triagePath(f.CaseID, f.ID)); err == nil {
 		var c triageCache
 		if gob.NewDecoder(bytes.NewReader(raw)).Decode(&c) == nil && c.Key == key && c.Summary != nil {
 			return c.Summary, nil
@@ -64,15 +66,26 @@ func (e *Engine) fileTriage(ctx context.Context, f store.File) (*triage.Summary,
 	}); err != nil {
 		return nil, fmt.Errorf("summarise %s: %w", f.Name, err)
 	}
-	// Keeping the summary is an optimisation: failing to write it costs
-	// the next view a re-read, nothing else.
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(triageCache{Key: key, Summary: sum}); err == nil {
-		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
-			e.log.Warn("keep triage summary", "file", f.Name, "err", err)
-		}
-	}
+	e.keepTriage(f, sum)
 	return sum, nil
+}
+
+// keepTriage stores a file's summary for the views. The pipeline keeps
+// each file's summary as it completes, so views after an ingest read no
+// evidence. Keeping it is an optimisation: failing to write it costs the
+// next view a re-read, nothing else.
+func (e *Engine) keepTriage(f store.File, sum *triage.Summary) {
+	if sum == nil {
+		return
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(triageCache{Key: e.triageKey(f), Summary: sum}); err != nil {
+		e.log.Warn("encode triage summary", "file", f.Name, "err", err)
+		return
+	}
+	if err := writeFileAtomic(e.triagePath(f.CaseID, f.ID), buf.Bytes()); err != nil {
+		e.log.Warn("keep triage summary", "file", f.Name, "err", err)
+	}
 }
 
 // writeFileAtomic writes data to path through a temporary file and a

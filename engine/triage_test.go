@@ -314,7 +314,31 @@ func TestTriageMatchesPlainScan(t *testing.T) {
 		t.Errorf("event CSV: got %d lines, want %d", got, len(m.ByEvent)+1)
 	}
 
-	// A second view reads the kept summaries, not the files: the same
+	// The views above came from the summaries the pipeline kept; read
+	// from the files instead (summaries removed), they are the same.
+	sumDir := filepath.Join(r.data, "cases", strconv.FormatUint(c.ID, 10), "triage")
+	kept, err := os.ReadDir(sumDir)
+	if err != nil || len(kept) != len(paths) {
+		t.Fatalf("kept summaries after ingest: got %d (%v), want %d", len(kept), err, len(paths))
+	}
+	if err := os.RemoveAll(sumDir); err != nil {
+		t.Fatal(err)
+	}
+	reread, err := r.eng.Logons(t.Context(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustJSON(t, reread), mustJSON(t, logons); a != b {
+		t.Error("logons read from the files differ from the pipeline's summaries")
+	}
+	rehosts, err := r.eng.Hosts(t.Context(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustJSON(t, rehosts), mustJSON(t, hosts); a != b {
+		t.Error("hosts read from the files differ from the pipeline's summaries")
+	}
+	// A later view reads the kept summaries, not the files: the same
 	// answer with the evidence moved away.
 	for _, f := range mustFiles(t, r, c.ID) {
 		if err := os.Rename(f, f+".away"); err != nil {
