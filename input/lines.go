@@ -52,8 +52,10 @@ func readLine(f Format, r io.Reader) (*evtx.Event, error) {
 }
 
 // readLineRecord reads the record at off of a format whose header says
-// what its fields are (CSV, W3C): the file is read from its start to
-// that record, so a look-up costs up to a read of the file so far.
+// what its fields are (CSV, W3C). A plain CSV file's header is read, then
+// the row at its offset (a seek). A W3C log (its #Fields may change
+// anywhere) and a compressed CSV are read from the start to the record,
+// so such a look-up costs up to a read of the file so far.
 func readLineRecord(ctx context.Context, path string, k kind, off int64) (*evtx.Event, error) {
 	r, closeFn, err := k.openFile(path)
 	if err != nil {
@@ -62,6 +64,16 @@ func readLineRecord(ctx context.Context, path string, k kind, off int64) (*evtx.
 	defer closeFn()
 	if k.family == W3C {
 		return weblog.ReadW3C(ctx, r, off)
+	}
+	if s, ok := r.(io.ReadSeeker); ok {
+		hdr, err := csvin.Header(s, k.delim)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.Seek(off, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("seek: %w", err)
+		}
+		return csvin.ReadRow(s, hdr, k.delim)
 	}
 	return csvin.ReadAt(ctx, r, k.delim, off)
 }

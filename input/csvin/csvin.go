@@ -102,6 +102,32 @@ func ReadAt(ctx context.Context, r io.Reader, d rune, off int64) (*evtx.Event, e
 	return nil, err
 }
 
+// Header reads the header row at the start of r.
+func Header(r io.Reader, d rune) ([]string, error) {
+	rd := newReader(r, d)
+	hdr, err := rd.cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read CSV header: %w", err)
+	}
+	hdr = append([]string(nil), hdr...)
+	if len(hdr) > 0 {
+		hdr[0] = strings.TrimPrefix(hdr[0], "\uFEFF")
+	}
+	return hdr, nil
+}
+
+// ReadRow reads the row at r's position (a row's offset as Stream
+// located it), its columns named by header.
+func ReadRow(r io.Reader, header []string, d rune) (*evtx.Event, error) {
+	rd := newReader(r, d)
+	rec, err := rd.cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read CSV row: %w", err)
+	}
+	ev, _ := newMapping(header).event(rec)
+	return ev, nil
+}
+
 func stream(ctx context.Context, r io.Reader, d rune, t *tally.Tally, only int64, fn func(*evtx.Event) error) error {
 	rd := newReader(r, d)
 	hdr, err := rd.cr.Read()
