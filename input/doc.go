@@ -25,7 +25,8 @@
 //   - Winlogbeat/ECS: @timestamp (Winlogbeat writes the event's time there).
 //   - Flat Windows JSON: TimeCreated, else @timestamp, else TimeGenerated,
 //     else EventTime (NXLog's local time without a zone, read as UTC: it
-//     is used only when nothing zoned is present).
+//     is used only when nothing zoned is present), else Timestamp
+//     (Hayabusa JSONL).
 //   - Generic JSON: @timestamp, datetime, timestamp, Timestamp, time, Time,
 //     TimeCreated, TimeGenerated, EventTime, eventTime, date, date_time,
 //     ts, _ts, created_at, UtcTime; the first that parses.

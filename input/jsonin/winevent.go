@@ -421,7 +421,7 @@ func ecs(ev *evtx.Event, v *value) bool {
 var flatSystem = map[string]bool{
 	"EventID": true, "Channel": true, "EventLog": true, "Provider": true, "ProviderName": true, "SourceName": true,
 	"EventSourceName": true, "ProviderGuid": true, "Computer": true, "Hostname": true, "EventRecordID": true,
-	"RecordNumber": true, "Keywords": true, "Level": true, "Task": true, "Opcode": true, "Version": true,
+	"RecordNumber": true, "RecordID": true, "Keywords": true, "Level": true, "Task": true, "Opcode": true, "Version": true,
 	"ExecutionProcessID": true, "ExecutionThreadID": true, "ThreadID": true, "UserID": true, "ActivityID": true,
 	"RelatedActivityID": true, "TimeCreated": true, "EventData": true,
 }
@@ -429,8 +429,9 @@ var flatSystem = map[string]bool{
 // flatTimes are the time members of a flat record, in the order used:
 // TimeCreated (the event's, UTC), @timestamp (Logstash's, UTC; NXLog
 // exports have no other zoned time), TimeGenerated (Sentinel),
-// EventTime (NXLog, local time without a zone, read as UTC).
-var flatTimes = []string{"TimeCreated", "@timestamp", "TimeGenerated", "EventTime"}
+// EventTime (NXLog, local time without a zone, read as UTC), then
+// Timestamp (Hayabusa's JSONL timelines).
+var flatTimes = []string{"TimeCreated", "@timestamp", "TimeGenerated", "EventTime", "Timestamp", "timestamp"}
 
 // flat maps NXLog / Mordor / Sentinel records: System fields at the top
 // under their Windows (or NXLog) names, everything else as data; an
@@ -459,7 +460,7 @@ func flat(ev *evtx.Event, v *value) bool {
 	ev.EventSourceName = s("EventSourceName")
 	ev.ProviderGUID = tally.GUID(s("ProviderGuid"))
 	ev.Computer = first("Computer", "Hostname")
-	ev.RecordID = num(first("EventRecordID", "RecordNumber"))
+	ev.RecordID = num(first("EventRecordID", "RecordNumber", "RecordID"))
 	ev.Keywords = keywords(s("Keywords"))
 	ev.Level = uint8(num(s("Level")))
 	ev.Task = uint16(num(s("Task")))

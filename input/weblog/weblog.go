@@ -55,7 +55,11 @@ func (l *lineReader) next() (string, int64, int64, error) {
 	start := l.off
 	l.off += int64(len(l.line))
 	l.n++
-	return strings.TrimRight(string(l.line), "\r\n"), start, l.n, nil
+	s := strings.TrimRight(string(l.line), "\r\n")
+	if start == 0 {
+		s = strings.TrimPrefix(s, "\uFEFF") // a UTF-8 byte-order mark
+	}
+	return s, start, l.n, nil
 }
 
 // access matches one access-log line: optional "vhost:port", remote
