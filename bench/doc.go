@@ -2,5 +2,6 @@
 // the casescope binary): mkcorpus builds the 11,590-file import folder from
 // the shared test corpus, ingestbench runs casescope on it and reports
 // wall time, throughput, peak RSS, stage times, index size and time to the
-// first searchable event. See BENCHMARKS.md.
+// first searchable event; mkbig assembles one huge EVTX file from real
+// chunks for the one-big-file benchmark. See BENCHMARKS.md.
 package bench
