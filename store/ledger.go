@@ -77,7 +77,7 @@ type File struct {
 	Name        string    `json:"name"` // original name, relative to what was imported
 	SHA256      string    `json:"sha256"`
 	Size        int64     `json:"size"`
-	Path        string    `json:"path"` // absolute path on disk now
+	Path        string    `json:"path"` // absolute path on disk now (stored relative to the data directory: paths.go)
 	State       string    `json:"state"`
 	Hidden      bool      `json:"hidden"`
 	ZeroEvents  bool      `json:"zero_event,omitempty"`
@@ -155,6 +155,12 @@ type Ledger struct {
 
 // OpenLedger opens (creating if needed) the ledger at path.
 func OpenLedger(path string) (*Ledger, error) {
+	// An absolute path makes the data directory (the ledger's folder) the
+	// fixed root that stored relative paths resolve against.
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create ledger dir: %w", err)
 	}
@@ -177,7 +183,7 @@ func OpenLedger(path string) (*Ledger, error) {
 				return err
 			}
 		}
-		return nil
+		return migrateRelativePaths(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -335,7 +341,9 @@ func setState(tx *bolt.Tx, f *File, old string) error {
 
 func putFile(tx *bolt.Tx, f *File, old string) error {
 	f.Updated = time.Now().UTC()
-	if err := putJSON(tx.Bucket(bktFiles), key2(f.CaseID, f.ID), f); err != nil {
+	stored := *f
+	stored.Path = relPath(tx, f.Path)
+	if err := putJSON(tx.Bucket(bktFiles), key2(f.CaseID, f.ID), &stored); err != nil {
 		return err
 	}
 	return setState(tx, f, old)
@@ -408,7 +416,7 @@ func (l *Ledger) FileBySHA(caseID uint64, sum string) (File, error) {
 		if id == nil {
 			return ErrNotFound
 		}
-		return getJSON(tx.Bucket(bktFiles), key2(caseID, binary.BigEndian.Uint64(id)), &f)
+		return getFile(tx, key2(caseID, binary.BigEndian.Uint64(id)), &f)
 	})
 	return f, err
 }
@@ -417,7 +425,7 @@ func (l *Ledger) FileBySHA(caseID uint64, sum string) (File, error) {
 func (l *Ledger) File(caseID, fileID uint64) (File, error) {
 	var f File
 	err := l.db.View(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
+		if err := getFile(tx, key2(caseID, fileID), &f); err != nil {
 			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
 		}
 		return nil
@@ -429,7 +437,7 @@ func (l *Ledger) File(caseID, fileID uint64) (File, error) {
 func (l *Ledger) Files(caseID uint64) ([]File, error) {
 	var out []File
 	err := l.db.View(func(tx *bolt.Tx) (err error) {
-		out, err = scanJSON[File](tx.Bucket(bktFiles), u64(caseID))
+		out, err = scanFiles(tx, u64(caseID))
 		return err
 	})
 	return out, err
@@ -450,7 +458,7 @@ func (l *Ledger) UpdateFile(caseID, fileID uint64, fn func(f *File) error) (File
 // state index, inside tx.
 func updateFile(tx *bolt.Tx, caseID, fileID uint64, fn func(f *File) error) (File, error) {
 	var f File
-	if err := getJSON(tx.Bucket(bktFiles), key2(caseID, fileID), &f); err != nil {
+	if err := getFile(tx, key2(caseID, fileID), &f); err != nil {
 		return f, fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
 	}
 	old := f.State
@@ -513,7 +521,7 @@ func firstQueued(tx *bolt.Tx, skip func(f *File) bool) (File, error) {
 	c := qb.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		var f File
-		if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+		if err := getFile(tx, k, &f); err != nil {
 			return File{}, fmt.Errorf("queued file without record: %w", err)
 		}
 		if skip == nil || !skip(&f) {
@@ -541,7 +549,7 @@ func (l *Ledger) CountState(state string) (int, error) {
 func (l *Ledger) RequeueIndexed(caseID uint64) (int, error) {
 	n := 0
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		files, err := scanJSON[File](tx.Bucket(bktFiles), u64(caseID))
+		files, err := scanFiles(tx, u64(caseID))
 		if err != nil {
 			return err
 		}
@@ -629,7 +637,7 @@ func forMidWork(tx *bolt.Tx, fn func(f *File) error) error {
 		}
 		for _, k := range keys {
 			var f File
-			if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+			if err := getFile(tx, k, &f); err != nil {
 				return err
 			}
 			if err := fn(&f); err != nil {
@@ -644,6 +652,7 @@ func forMidWork(tx *bolt.Tx, fn func(f *File) error) error {
 // file and calls CommitMove; RecoverMoves settles intents left by a crash.
 func (l *Ledger) BeginMove(m MoveIntent) error {
 	return l.db.Update(func(tx *bolt.Tx) error {
+		m.From, m.To = relPath(tx, m.From), relPath(tx, m.To)
 		return putJSON(tx.Bucket(bktMoves), key2(m.CaseID, m.FileID), m)
 	})
 }
@@ -654,7 +663,7 @@ func (l *Ledger) BeginMove(m MoveIntent) error {
 func (l *Ledger) CommitMove(m MoveIntent) (File, error) {
 	var f File
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bktFiles), key2(m.CaseID, m.FileID), &f); err != nil {
+		if err := getFile(tx, key2(m.CaseID, m.FileID), &f); err != nil {
 			return fmt.Errorf("file %d/%d: %w", m.CaseID, m.FileID, err)
 		}
 		old := f.State
@@ -677,6 +686,9 @@ func (l *Ledger) Moves() ([]MoveIntent, error) {
 	var out []MoveIntent
 	err := l.db.View(func(tx *bolt.Tx) (err error) {
 		out, err = scanJSON[MoveIntent](tx.Bucket(bktMoves), nil)
+		for i := range out {
+			out[i].From, out[i].To = absPath(tx, out[i].From), absPath(tx, out[i].To)
+		}
 		return err
 	})
 	return out, err
@@ -694,7 +706,7 @@ func (l *Ledger) DeleteFile(caseID, fileID uint64) (File, error) {
 	var f File
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		k := key2(caseID, fileID)
-		if err := getJSON(tx.Bucket(bktFiles), k, &f); err != nil {
+		if err := getFile(tx, k, &f); err != nil {
 			return fmt.Errorf("file %d/%d: %w", caseID, fileID, err)
 		}
 		if sb := tx.Bucket(bktByState).Bucket([]byte(f.State)); sb != nil {

@@ -1,0 +1,269 @@
+package engine_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"casescope/engine"
+	"casescope/engine/ioc"
+	"casescope/internal/corpus"
+	"casescope/store"
+)
+
+// openRigAt opens a ledger and a started engine on an existing data
+// directory; close (also run at cleanup, once) shuts both down so the
+// directory can be copied.
+func openRigAt(t *testing.T, data string) (*rig, func()) {
+	t.Helper()
+	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := engine.New(engine.Config{DataDir: data, BatchSize: 500}, log, led, nil)
+	rs, err := engine.LoadRules(engine.RuleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Detection().SetRules(rs)
+	if err := eng.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	closeFn := func() {
+		if closed {
+			return
+		}
+		closed = true
+		if err := eng.Close(context.Background()); err != nil {
+			t.Errorf("close engine: %v", err)
+		}
+		if err := led.Close(); err != nil {
+			t.Errorf("close ledger: %v", err)
+		}
+	}
+	t.Cleanup(closeFn)
+	return &rig{eng: eng, ledger: led, data: data}, closeFn
+}
+
+// portableInputs are a few small corpus files with Sigma hits, IOC
+// matches and one zero-event file (archived), so every kind of record a
+// case holds is exercised cheaply.
+func portableInputs(t *testing.T) []string {
+	t.Helper()
+	dir := corpus.Shared(t)
+	return []string{
+		filepath.Join(dir, "evtx", "evtx-attack-samples", "AutomatedTestingTools", "PanacheSysmon_vs_AtomicRedTeam01.evtx"),
+		filepath.Join(dir, "evtx", "deepbluecli", "sliver-sysmon.evtx"),
+		corpus.Fixture(t, "Security_short_selected.evtx"),
+		corpus.Fixture(t, "Empty.evtx"),
+	}
+}
+
+// buildPortableCase ingests the inputs, adds IOCs (re-hunted), and tags
+// and annotates two events.
+func buildPortableCase(t *testing.T, r *rig, name string) store.Case {
+	t.Helper()
+	c, _ := r.ingest(t, name, portableInputs(t)...)
+	list := []ioc.IOC{{Type: ioc.TypeFilename, Value: "cmd.exe"}, {Type: ioc.TypeUsername, Value: "IEUser"}}
+	_, job, err := r.eng.AddIOCs(c.ID, list, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.eng.WaitJob(t.Context(), job.ID); err != nil {
+		t.Fatal(err)
+	}
+	page, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Query: "EventID:1", Size: 2, Asc: true})
+	if err != nil || len(page.Hits) < 2 {
+		t.Fatalf("events to tag: %d, err %v", len(page.Hits), err)
+	}
+	for i, h := range page.Hits {
+		tag := store.Tag{DocID: h.ID, Tags: []string{"lateral-movement"}, Starred: i == 0, Note: "note " + h.ID, By: "tester"}
+		if _, err := r.eng.TagEvent(t.Context(), c.ID, tag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// caseSnapshot is what an analyst sees of a case, independent of its ID
+// and of where the data directory is: every file's record and on-disk
+// content hash, search totals, Sigma and IOC hits, tags and notes.
+type caseSnapshot struct {
+	Files  []string
+	Totals map[string]uint64
+	Sigma  []engine.RuleSummary
+	IOCs   []string
+	Tags   []string
+}
+
+func snapshotCase(t *testing.T, r *rig, caseID uint64) caseSnapshot {
+	t.Helper()
+	var s caseSnapshot
+	files, err := r.ledger.Files(caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		sum := "-"
+		if f.Path != "" {
+			b, err := os.ReadFile(f.Path)
+			if err != nil {
+				t.Fatalf("evidence of %s: %v", f.Name, err)
+			}
+			h := sha256.Sum256(b)
+			sum = hex.EncodeToString(h[:])
+		}
+		s.Files = append(s.Files, strings.Join([]string{f.Name, f.SHA256, sum, f.State, f.Error,
+			jsonOf(t, []any{f.ID, f.Events, f.Hidden, f.ZeroEvents, f.SigmaHits, f.IOCHits, f.DuplicateOf})}, " "))
+	}
+	s.Totals = map[string]uint64{}
+	for _, q := range []string{"", "EventID:1", "sigma.level:high", "sigma.level:medium", "ioc:*", "tag:lateral-movement", "tag:starred", "cmd.exe"} {
+		page, err := r.eng.Search(t.Context(), caseID, store.SearchRequest{Query: q, Size: 1})
+		if err != nil {
+			t.Fatalf("search %q: %v", q, err)
+		}
+		s.Totals[q] = page.Total
+	}
+	if s.Sigma, err = r.eng.SigmaSummary(caseID); err != nil {
+		t.Fatal(err)
+	}
+	views, err := r.eng.IOCs(caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range views {
+		v.CaseID = 0
+		s.IOCs = append(s.IOCs, jsonOf(t, v))
+	}
+	sort.Strings(s.IOCs)
+	err = r.ledger.Tags(caseID, 0, func(tg *store.Tag) error {
+		s.Tags = append(s.Tags, jsonOf(t, tg))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func sameSnapshot(t *testing.T, got, want caseSnapshot) {
+	t.Helper()
+	g, w := jsonOf(t, got), jsonOf(t, want)
+	if g != w {
+		t.Errorf("case differs:\ngot  %s\nwant %s", g, w)
+	}
+	if want.Totals[""] == 0 || len(want.Sigma) == 0 || want.Totals["ioc:*"] == 0 || len(want.Tags) == 0 {
+		t.Errorf("snapshot too thin to compare: %s", w)
+	}
+}
+
+// TestDataDirRelocates copies a data directory with cp -a, deletes the
+// original, and opens the copy: doctor is clean and the case reads the
+// same. The legacy variant first rewrites the ledger as the release
+// before relative paths wrote it (absolute paths, no marker), so opening
+// the copy also migrates it.
+func TestDataDirRelocates(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		name := "relative"
+		if legacy {
+			name = "legacy-absolute"
+		}
+		t.Run(name, func(t *testing.T) {
+			orig := filepath.Join(t.TempDir(), "data")
+			r, closeOrig := openRigAt(t, orig)
+			c := buildPortableCase(t, r, "moving")
+			want := snapshotCase(t, r, c.ID)
+			closeOrig()
+			if legacy {
+				writeLegacyPaths(t, orig)
+			}
+			moved := filepath.Join(t.TempDir(), "elsewhere")
+			if out, err := exec.Command("cp", "-a", orig, moved).CombinedOutput(); err != nil {
+				t.Fatalf("cp -a: %v: %s", err, out)
+			}
+			if err := os.RemoveAll(orig); err != nil {
+				t.Fatal(err)
+			}
+			r2, _ := openRigAt(t, moved)
+			if ps, err := r2.eng.Doctor(t.Context(), engine.DoctorOptions{}); err != nil || len(ps) != 0 {
+				t.Fatalf("doctor on the copy: problems %+v, err %v", ps, err)
+			}
+			files, _ := r2.ledger.Files(c.ID)
+			for _, f := range files {
+				if f.Path != "" && !strings.HasPrefix(f.Path, moved+string(filepath.Separator)) {
+					t.Errorf("file %s: path %s outside the copy %s", f.Name, f.Path, moved)
+				}
+			}
+			sameSnapshot(t, snapshotCase(t, r2, c.ID), want)
+		})
+	}
+}
+
+// writeLegacyPaths makes a closed ledger look as the previous release
+// wrote it: every file record's path absolute (under data) and no
+// relative-paths marker in meta.
+func writeLegacyPaths(t *testing.T, data string) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(data, "ledger.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("meta")).Delete([]byte("paths")); err != nil {
+			return err
+		}
+		b := tx.Bucket([]byte("files"))
+		type kv struct{ k, v []byte }
+		var out []kv
+		err := b.ForEach(func(k, v []byte) error {
+			var m map[string]any
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			p, _ := m["path"].(string)
+			if p == "" || filepath.IsAbs(p) {
+				t.Errorf("stored path %q: want relative", p)
+				return nil
+			}
+			m["path"] = filepath.Join(data, p)
+			nv, err := json.Marshal(m)
+			out = append(out, kv{append([]byte(nil), k...), nv})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, x := range out {
+			if err := b.Put(x.k, x.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
