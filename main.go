@@ -66,6 +66,7 @@ Usage:
   casescope status  [--json]                             memory budget, workers, queue (asks a running server)
   casescope export  --case NAME --format csv|jsonl|sigma-csv|report [--query Q] [--tagged] --out FILE
   casescope user    add|passwd|list|disable|enable ...   accounts (roles: admin, analyst, read-only)
+  casescope case    export --case NAME --out FILE | import FILE [--as NAME] | delete --case NAME
   casescope version
 
 Every command takes --data DIR (env CASESCOPE_DATA, default ./casescope-data).
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdFiles(ctx, rest, stdout, stderr)
 	case "search":
 		return cmdSearch(ctx, rest, stdout, stderr)
+	case "case":
+		return cmdCase(ctx, rest, stdout, stderr)
 	case "cases":
 		return cmdCases(ctx, rest, stdout, stderr)
 	case "iocs":

@@ -90,6 +90,9 @@ type Ledger interface {
 	UpdateIOC(caseID, id uint64, fn func(i *store.IOC) error) (store.IOC, error)
 	DeleteIOC(caseID, id uint64) error
 	Cases() ([]store.Case, error)
+	ImportCase(name, description string, created time.Time, fill func(w *store.CaseWriter) error) (store.Case, error)
+	DeleteCase(caseID uint64) (store.Case, error)
+	CaseAudit(c store.Case, fn func(e store.AuditEntry) error) error
 }
 
 // Admitter bounds concurrent work by memory: Acquire blocks until a file of
