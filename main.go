@@ -387,6 +387,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if errors.Is(err, store.ErrNotFound) {
 		cs, err = a.ledger.CreateCase(*caseName, "")
 	}
+	if err == nil {
+		err = cs.CheckWritable()
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -169,6 +170,48 @@ func (l *Ledger) DeleteCase(caseID uint64) (Case, error) {
 			return err
 		}
 		return tx.Bucket(bktCases).Delete(u64(caseID))
+	})
+	return c, err
+}
+
+// Case statuses. A closed or archived case is read-only: the web layer
+// and the CLI refuse changes to it (ErrReadOnly) until it is reopened.
+const (
+	CaseOpen     = "open"
+	CaseClosed   = "closed"
+	CaseArchived = "archived"
+)
+
+// ErrReadOnly reports a change refused because the case is closed or
+// archived.
+var ErrReadOnly = errors.New("case is read-only")
+
+// ReadOnly reports whether the case refuses changes.
+func (c Case) ReadOnly() bool { return c.Status == CaseClosed || c.Status == CaseArchived }
+
+// CheckWritable returns ErrReadOnly, with the case's status and how to
+// lift it, when the case refuses changes.
+func (c Case) CheckWritable() error {
+	if c.ReadOnly() {
+		return fmt.Errorf("case %s is %s; reopen it to make changes: %w", c.Name, c.Status, ErrReadOnly)
+	}
+	return nil
+}
+
+// SetCaseStatus sets a case's status (open, closed or archived).
+func (l *Ledger) SetCaseStatus(caseID uint64, status string) (Case, error) {
+	switch status {
+	case CaseOpen, CaseClosed, CaseArchived:
+	default:
+		return Case{}, fmt.Errorf("status %q: want open, closed or archived: %w", status, ErrInvalid)
+	}
+	var c Case
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bktCases), u64(caseID), &c); err != nil {
+			return fmt.Errorf("case %d: %w", caseID, err)
+		}
+		c.Status = status
+		return putJSON(tx.Bucket(bktCases), u64(caseID), c)
 	})
 	return c, err
 }

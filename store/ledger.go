@@ -67,6 +67,9 @@ type Case struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`
 	Created     time.Time `json:"created"`
+	// Status is open (also when empty: cases made before statuses),
+	// closed or archived; see SetCaseStatus.
+	Status string `json:"status,omitempty"`
 }
 
 // File is the ledger's record of one evidence file. The ledger is the

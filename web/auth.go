@@ -173,6 +173,9 @@ func safeMethod(m string) bool {
 // action names the audit log entry written for every call, allowed or
 // denied ("" for reads that are not audited).
 func (s *Server) route(r chi.Router, method, pattern, role, action string, h http.HandlerFunc) {
+	if !safeMethod(method) && !lifecycleActions[action] {
+		h = s.writableCase(h)
+	}
 	r.With(s.guard(role, action)).Method(method, pattern, h)
 }
 

@@ -41,8 +41,12 @@ var accessMatrix = map[string]string{
 	"GET /api/jobs/{id}":         store.RoleReadOnly,
 	"GET /api/cases":             store.RoleReadOnly,
 	"POST /api/cases":            store.RoleAnalyst,
+	"POST /api/case-archives":    store.RoleAnalyst,
 
 	"GET /api/cases/{case}/":                    store.RoleReadOnly,
+	"DELETE /api/cases/{case}/":                 store.RoleAdmin,
+	"POST /api/cases/{case}/status":             store.RoleAnalyst,
+	"GET /api/cases/{case}/archive":             store.RoleAnalyst,
 	"GET /api/cases/{case}/files":               store.RoleReadOnly,
 	"POST /api/cases/{case}/upload":             store.RoleAnalyst,
 	"POST /api/cases/{case}/import":             store.RoleAdmin,

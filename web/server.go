@@ -79,6 +79,7 @@ type Ledger interface {
 	CaseByName(name string) (store.Case, error)
 	Case(id uint64) (store.Case, error)
 	CreateCase(name, description string) (store.Case, error)
+	SetCaseStatus(caseID uint64, status string) (store.Case, error)
 	Files(caseID uint64) ([]store.File, error)
 	File(caseID, fileID uint64) (store.File, error)
 
@@ -119,6 +120,9 @@ type Engine interface {
 	Report(ctx context.Context, caseID uint64, w io.Writer) error
 	StartBulkTag(caseID uint64, query string, words []string, star bool, by string) (engine.Job, error)
 	ReloadRules() (loaded, skipped int, jobs []engine.Job, err error)
+	ExportCase(ctx context.Context, caseID uint64, w io.Writer, opts engine.ExportOptions) (engine.ArchiveManifest, error)
+	ImportCase(ctx context.Context, r io.Reader, opts engine.ImportOptions) (engine.CaseImport, error)
+	DeleteCase(ctx context.Context, caseID uint64) (store.Case, error)
 	Hosts(ctx context.Context, caseID uint64) ([]triage.Host, error)
 	Accounts(ctx context.Context, caseID uint64) ([]triage.Account, error)
 	Logons(ctx context.Context, caseID uint64) ([]triage.Logon, error)
@@ -245,8 +249,12 @@ func (s *Server) Routes() chi.Router {
 		s.route(r, "GET", "/jobs/{id}", ro, "", s.handleJob)
 		s.route(r, "GET", "/cases", ro, "", s.handleCases)
 		s.route(r, "POST", "/cases", analyst, "case.create", s.handleCreateCase)
+		s.route(r, "POST", "/case-archives", analyst, "case.import", s.handleCaseImport)
 		r.Route("/cases/{case}", func(r chi.Router) {
 			s.route(r, "GET", "/", ro, "", s.handleCase)
+			s.route(r, "DELETE", "/", admin, "case.delete", s.handleDeleteCase)
+			s.route(r, "POST", "/status", analyst, "case.status", s.handleCaseStatus)
+			s.route(r, "GET", "/archive", analyst, "case.archive", s.handleCaseArchive)
 			s.route(r, "GET", "/files", ro, "", s.handleFiles)
 			s.route(r, "POST", "/upload", analyst, "file.upload", s.handleUpload)
 			s.route(r, "POST", "/import", admin, "file.import", s.handleImport)
@@ -466,6 +474,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrBadQuery), errors.Is(err, ioc.ErrInvalid),
 		errors.Is(err, errBadRequest):
 		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, engine.ErrArchive):
+		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, store.ErrReadOnly):
+		status, msg = http.StatusConflict, err.Error()
 	case errors.Is(err, engine.ErrBusy):
 		status, msg = http.StatusConflict, err.Error()
 	case errors.Is(err, engine.ErrDiskFull):
