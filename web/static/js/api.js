@@ -92,7 +92,40 @@ export const api = {
   addIOCs: (id, body) => call('POST', c(id) + '/iocs', body),
   updateIOC: (id, iocId, patch) => call('PATCH', c(id) + '/iocs/' + iocId, patch),
   deleteIOC: (id, iocId) => call('DELETE', c(id) + '/iocs/' + iocId),
+  setCaseStatus: (id, status) => call('POST', c(id) + '/status', {status}),
+  deleteCase: (id) => call('DELETE', c(id) + '/'),
+  caseArchiveURL: (id) => c(id) + '/archive',
 };
+
+// importCaseArchive streams a case archive (the .tar a case export
+// wrote) as the request body, reporting progress (loaded, total bytes);
+// it resolves with the import's answer. The server verifies every member
+// before it records anything.
+export function importCaseArchive(file, as, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/case-archives?' + new URLSearchParams({as: as || ''}).toString());
+    xhr.responseType = 'text';
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Content-Type', 'application/x-tar');
+    if (auth.csrf) xhr.setRequestHeader('X-CSRF-Token', auth.csrf);
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable) onProgress(e.loaded, e.total);
+    });
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+      if (xhr.status >= 200 && xhr.status < 300 && data) {
+        resolve(data);
+      } else {
+        unauthorized(xhr.status, '');
+        reject(new ApiError(xhr.status, (data && data.error) || 'import failed (' + xhr.status + ')'));
+      }
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'import interrupted (connection lost)')));
+    xhr.send(file);
+  });
+}
 
 // upload sends one file as a streamed multipart body and reports progress
 // (loaded, total bytes). It resolves with the server's answer for the file
