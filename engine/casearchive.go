@@ -189,8 +189,12 @@ func (e *Engine) ExportCase(ctx context.Context, caseID uint64, w io.Writer, opt
 	// links of one file), named by its recorded sha256.
 	var lines []archivedFile
 	byContent := map[string]string{}
+	counted := map[string]bool{}
 	for _, f := range files {
-		x.total += f.Size
+		if f.SHA256 == "" || !counted[f.SHA256] {
+			counted[f.SHA256] = f.SHA256 != ""
+			x.total += f.Size
+		}
 	}
 	for _, f := range files {
 		m.Files++

@@ -20,6 +20,13 @@
 // cancelled and requeued, never failed, and the engine resumes once a
 // probe write succeeds with space freed.
 //
+// Case archives (casearchive.go): ExportCase streams a case (evidence,
+// records, audit entries, rule-set identity, SHA-256 manifest) as a tar;
+// ImportCase stages and verifies every member in <data>/imports before
+// one ledger transaction records the case and renames its verified folder
+// into place, then the index is rebuilt from the evidence. DeleteCase
+// closes the case's index and removes its records and folder.
+//
 // Lifecycle: New, Start(ctx), Close(ctx). Close cancels the workers, waits
 // for them, and parks interrupted files back to queued.
 package engine

@@ -10,6 +10,13 @@
 // (BeginMove), then renamed, then committed (CommitMove) with the path
 // change; recovery after a crash finishes or rolls back the intent.
 //
+// Paths of evidence (file records, move intents) are stored relative to
+// the data directory, so a data directory copied or moved anywhere keeps
+// working; callers see absolute paths only (paths.go). A ledger written
+// with absolute paths is migrated when opened, in one transaction. A case
+// arrives from an archive in one transaction too (ImportCase), or not at
+// all; DeleteCase removes every record of a case in one.
+//
 // The index is derived: it can be rebuilt from the ledger and the files,
 // and is, automatically, when its layout (IndexFormat) changes. Each
 // event's document ID is deterministic (DocID: file, chunk, record offset
