@@ -3,5 +3,6 @@
 // the shared test corpus, ingestbench runs casescope on it and reports
 // wall time, throughput, peak RSS, stage times, index size and time to the
 // first searchable event; mkbig assembles one huge EVTX file from real
-// chunks for the one-big-file benchmark. See BENCHMARKS.md.
+// chunks for the one-big-file benchmark; mktext builds one large NDJSON
+// and one large W3C file for the text-format figures. See BENCHMARKS.md.
 package bench
