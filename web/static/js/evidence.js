@@ -9,7 +9,9 @@ export const caseView = true;
 
 const PARALLEL = 3;           // uploads in flight at once
 const MAX_ROWS = 2000;        // files table rows rendered at once
-const EVIDENCE_EXT = /\.(evtx|zip)$/i;
+// In dropped folders only these are uploaded (the server tells formats by
+// content; the names keep notes and tool output out of the case).
+const EVIDENCE_EXT = /\.(evtx|zip|json|jsonl|ndjson|xml|csv|log|gz)$/i;
 
 // Uploads outlive the view: an analyst may drop a large folder and go on
 // searching; coming back shows the same progress.
@@ -28,7 +30,7 @@ export function mount(root, app) {
 
   replace(root,
     h('div', {class: 'view-head'}, h('h1', {text: 'Evidence'}),
-      h('p', {class: 'muted', text: 'Drop .evtx files, whole folders or ZIP archives. Files stream to disk and are processed in the background; this page updates by itself.'})),
+      h('p', {class: 'muted', text: 'Drop event logs (EVTX; Windows events as JSON or XML; JSON, CSV and web-server logs, gzip too), whole folders or ZIP archives. Files stream to disk and are processed in the background; this page updates by itself.'})),
     h('div', {class: 'evidence-top'}, uploads.zone, importer.el),
     uploads.panel,
     files.el);
@@ -52,7 +54,7 @@ function newUploads(app, caseId) {
   const items = [];
   let active = 0;
 
-  const pick = h('input', {type: 'file', multiple: true, accept: '.evtx,.zip', id: 'file-pick', hidden: true});
+  const pick = h('input', {type: 'file', multiple: true, accept: '.evtx,.zip,.json,.jsonl,.ndjson,.xml,.csv,.log,.gz', id: 'file-pick', hidden: true});
   const pickDir = h('input', {type: 'file', multiple: true, webkitdirectory: true, id: 'dir-pick', hidden: true});
   pick.addEventListener('change', () => {
     add(Array.from(pick.files).map((f) => ({file: f, name: f.name, inFolder: false})));
@@ -69,7 +71,7 @@ function newUploads(app, caseId) {
   h('div', {class: 'dz-sub'},
     h('button', {type: 'button', class: 'btn btn-small', text: 'Choose files…', onclick: (e) => { e.stopPropagation(); pick.click(); }}),
     h('button', {type: 'button', class: 'btn btn-small', text: 'Choose folder…', onclick: (e) => { e.stopPropagation(); pickDir.click(); }})),
-  h('div', {class: 'dz-hint', text: 'Folders are searched recursively for .evtx and .zip files. Duplicates (same SHA-256) are recorded but not indexed twice.'}),
+  h('div', {class: 'dz-hint', text: 'Folders are searched recursively for .evtx, .zip, .json, .jsonl, .ndjson, .xml, .csv, .log and .gz files. Duplicates (same SHA-256) are recorded but not indexed twice.'}),
   pick, pickDir);
   zone.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); pick.click(); } });
   let depth = 0;
@@ -110,7 +112,7 @@ function newUploads(app, caseId) {
       items.push(it);
       list.appendChild(it.row);
     }
-    if (skipped) toast('Skipped ' + num(skipped) + ' file(s) in the dropped folders that are not .evtx or .zip', 'info');
+    if (skipped) toast('Skipped ' + num(skipped) + ' file(s) in the dropped folders that are not evidence files by name', 'info');
     panel.hidden = items.length === 0;
     pump();
     summary();
@@ -259,7 +261,7 @@ function newImportForm(app, caseId) {
   const out = h('div', {class: 'import-result', id: 'import-result', 'aria-live': 'polite'});
   const form = h('form', {class: 'card import-card needs-admin', id: 'import-form'},
     h('h2', {class: 'card-title', text: 'Bulk import from this machine'}),
-    h('p', {class: 'muted small', text: 'For mounted evidence drives and large collections: an absolute path to a folder, an .evtx file or a ZIP on the machine running casescope. Files are copied into the case.'}),
+    h('p', {class: 'muted small', text: 'For mounted evidence drives and large collections: an absolute path to a folder, an evidence file or a ZIP on the machine running casescope. Files are copied into the case.'}),
     h('div', {class: 'form-row'}, field('Path', path), btn),
     out);
   form.addEventListener('submit', async (e) => {
@@ -417,10 +419,10 @@ function newFilesTable(app, caseId) {
       }}));
     return h('tr', {data: {id: f.id, state: f.state}, class: f.hidden ? 'is-hidden' : ''},
       h('td', {class: 'num muted', text: f.id}),
-      h('td', {class: 'file-name'}, h('div', {class: 'mono', title: f.sha256 ? 'SHA-256 ' + f.sha256 : '', text: f.name}),
-        f.format || f.state !== 'failed' ? h('div', {class: 'small muted file-format', title: 'format, told by content', text: f.format || 'evtx'}) : null),
+      h('td', {class: 'file-name'}, h('div', {class: 'mono', title: f.sha256 ? 'SHA-256 ' + f.sha256 : '', text: f.name})),
       h('td', {class: 'num', text: bytes(f.size)}),
-      h('td', null, stateBadge(f.state), f.hidden ? h('span', {class: 'badge st-hidden', text: 'hidden'}) : null),
+      h('td', null, stateBadge(f.state), f.hidden ? h('span', {class: 'badge st-hidden', text: 'hidden'}) : null,
+        f.format || f.state !== 'failed' ? h('div', {class: 'small muted file-format', title: 'format, told by content', text: f.format || 'evtx'}) : null),
       h('td', {class: 'num', text: f.state === 'completed' || f.events ? num(f.events) : ''}),
       h('td', {class: 'num' + (f.sigma_hits ? ' lvl-text' : ''), text: f.sigma_hits ? num(f.sigma_hits) : ''}),
       h('td', {class: 'num' + (f.ioc_hits ? ' warn-text' : ''), text: f.ioc_hits ? num(f.ioc_hits) : ''}),
