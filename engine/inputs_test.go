@@ -2,13 +2,12 @@ package engine_test
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,87 +18,31 @@ import (
 	"casescope/store"
 )
 
-// winInventoryRow is one line of inputs/expected/inputs-inventory.tsv: a
-// Windows-event JSON or XML file with its record count, EventID and
-// Channel histograms and event time range, made by the corpus's own
-// Python script (plain json / xml.etree), not by casescope.
-type winInventoryRow struct {
-	path, container     string
-	records             int
-	eventIDs, channels  map[string]int
-	timeField, min, max string
-	withoutTime         int
-}
-
-func readWinInventory(t *testing.T, path string) []winInventoryRow {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	hist := func(s string) map[string]int {
-		m := map[string]int{}
-		for _, kv := range strings.Split(s, ";") {
-			k, v, _ := strings.Cut(kv, "=")
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("inventory histogram %q: %v", s, err)
-			}
-			m[k] += n
-		}
-		return m
-	}
-	var rows []winInventoryRow
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		c := strings.Split(sc.Text(), "\t")
-		if c[0] == "path" {
-			continue
-		}
-		if len(c) != 9 {
-			t.Fatalf("inventory line %q: %d columns", sc.Text(), len(c))
-		}
-		n, _ := strconv.Atoi(c[2])
-		nt, _ := strconv.Atoi(c[8])
-		rows = append(rows, winInventoryRow{path: c[0], container: c[1], records: n, eventIDs: hist(c[3]), channels: hist(c[4]),
-			timeField: c[5], min: c[6], max: c[7], withoutTime: nt})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
-// invTime renders an indexed time as the inventory does: microseconds,
-// "Z" (or " (no zone)" for sources without one, which casescope reads as
-// UTC).
-func invTime(t time.Time, noZone bool) string {
-	s := t.UTC().Format("2006-01-02T15:04:05.000000")
-	if noZone {
-		return s + " (no zone)"
-	}
-	return s + "Z"
-}
-
-// TestIngestWindowsInputs ingests every Windows-event JSON and XML file of
-// the shared inputs corpus into one case and checks what the index holds
-// per file against the inventory: record count, EventID histogram,
-// Channel histogram (classic channel names spelled as Windows does:
-// "security" is counted as "Security"), earliest and latest event time.
-// Each file's format is recorded, an event reads back whole from its
-// offset, and reprocessing a file leaves the counts unchanged (document
-// IDs from file and offset).
+// TestIngestWindowsInputs ingests the Windows-event JSON and XML files of
+// the shared inputs corpus with at most 100 records (13 of the 18: every
+// shape and container; input's TestInventory reads all 18, cheaply) into
+// one case and checks what the index holds per file against the
+// inventory: record count, EventID histogram, Channel histogram (classic
+// channel names spelled as Windows does: "security" is counted as
+// "Security"), earliest and latest event time. Each file's format is
+// recorded, an event reads back whole from its offset, and reprocessing a
+// file leaves the counts unchanged (document IDs from file and offset).
 func TestIngestWindowsInputs(t *testing.T) {
-	root := filepath.Join(corpus.Shared(t), "inputs")
-	rows := readWinInventory(t, filepath.Join(root, "expected", "inputs-inventory.tsv"))
-	if len(rows) != 18 {
-		t.Fatalf("inventory has %d files, want 18", len(rows))
+	shared := corpus.Shared(t)
+	root := filepath.Join(shared, "inputs")
+	var rows []corpus.Inventory
+	for _, row := range corpus.InputsInventory(t, shared) {
+		if row.Records <= 100 {
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) != 13 {
+		t.Fatalf("%d inventory files of at most 100 records, want 13", len(rows))
 	}
 	r := newRig(t, true)
 	var paths []string
 	for _, row := range rows {
-		paths = append(paths, filepath.Join(root, filepath.FromSlash(row.path)))
+		paths = append(paths, filepath.Join(root, filepath.FromSlash(row.Path)))
 	}
 	c, res := r.ingest(t, "inputs", paths...)
 	if res.Queued+res.Dupes != len(rows) {
@@ -114,33 +57,33 @@ func TestIngestWindowsInputs(t *testing.T) {
 		bySource[f.Source] = f
 	}
 	for i, row := range rows {
-		t.Run(row.path, func(t *testing.T) {
+		t.Run(row.Path, func(t *testing.T) {
 			f, ok := bySource[paths[i]]
 			if !ok {
 				t.Fatalf("no record for %s", paths[i])
 			}
 			wantFormat := input.WinEventJSON
-			if strings.HasPrefix(row.path, "winevent-xml/") {
+			if strings.HasPrefix(row.Path, "winevent-xml/") {
 				wantFormat = input.WinEventXML
 			}
 			if f.State == store.StateDuplicate {
 				// Hayabusa's three containers of one record set are
 				// byte-different, so no duplicate is expected here.
-				t.Fatalf("%s recorded as duplicate of %d", row.path, f.DuplicateOf)
+				t.Fatalf("%s recorded as duplicate of %d", row.Path, f.DuplicateOf)
 			}
-			if f.State != store.StateCompleted || f.Events != int64(row.records) || f.Format != string(wantFormat) {
+			if f.State != store.StateCompleted || f.Events != int64(row.Records) || f.Format != string(wantFormat) {
 				t.Fatalf("state %s, %d events, format %q, error %q; want completed, %d events, %q",
-					f.State, f.Events, f.Format, f.Error, row.records, wantFormat)
+					f.State, f.Events, f.Format, f.Error, row.Records, wantFormat)
 			}
-			if f.RecordsSkipped != 0 || f.RecordsExpected != row.records {
-				t.Errorf("accounting %+v, want %d expected, none skipped", f.Accounting, row.records)
+			if f.RecordsSkipped != 0 || f.RecordsExpected != row.Records {
+				t.Errorf("accounting %+v, want %d expected, none skipped", f.Accounting, row.Records)
 			}
 			page, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Query: fmt.Sprintf("file:%d", f.ID), Size: 10000, Asc: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if int(page.Total) != row.records || len(page.Hits) != row.records {
-				t.Fatalf("index holds %d events (%d hits), want %d", page.Total, len(page.Hits), row.records)
+			if int(page.Total) != row.Records || len(page.Hits) != row.Records {
+				t.Fatalf("index holds %d events (%d hits), want %d", page.Total, len(page.Hits), row.Records)
 			}
 			ids, chans := map[string]int{}, map[string]int{}
 			var lo, hi time.Time
@@ -154,18 +97,17 @@ func TestIngestWindowsInputs(t *testing.T) {
 					hi = h.Event.TimeCreated
 				}
 			}
-			if !mapsEqual(ids, row.eventIDs) {
-				t.Errorf("EventIDs %v, want %v", ids, row.eventIDs)
+			if !maps.Equal(ids, row.EventIDs) {
+				t.Errorf("EventIDs %v, want %v", ids, row.EventIDs)
 			}
-			if want := canonicalChannels(row.channels); !mapsEqual(chans, want) {
+			if want := row.CanonicalChannels(); !maps.Equal(chans, want) {
 				t.Errorf("Channels %v, want %v", chans, want)
 			}
-			noZone := strings.HasSuffix(row.min, "(no zone)")
-			if got := invTime(lo, noZone); got != row.min {
-				t.Errorf("earliest time %s, want %s (%s)", got, row.min, row.timeField)
+			if got := row.InventoryTime(lo); got != row.Min {
+				t.Errorf("earliest time %s, want %s (%s)", got, row.Min, row.TimeField)
 			}
-			if got := invTime(hi, noZone); got != row.max {
-				t.Errorf("latest time %s, want %s (%s)", got, row.max, row.timeField)
+			if got := row.InventoryTime(hi); got != row.Max {
+				t.Errorf("latest time %s, want %s (%s)", got, row.Max, row.TimeField)
 			}
 			// The last event reads back whole from its offset.
 			last := page.Hits[len(page.Hits)-1]
@@ -200,41 +142,6 @@ func TestIngestWindowsInputs(t *testing.T) {
 	if after.Total != before.Total {
 		t.Errorf("after reprocessing %s the case holds %d events, before %d", big.Name, after.Total, before.Total)
 	}
-}
-
-// canonicalChannels folds the classic channel names to Windows'
-// spelling, as casescope records them.
-func canonicalChannels(m map[string]int) map[string]int {
-	out := map[string]int{}
-	for k, v := range m {
-		switch strings.ToLower(k) {
-		case "security":
-			k = "Security"
-		case "system":
-			k = "System"
-		case "application":
-			k = "Application"
-		}
-		out[k] += v
-	}
-	return out
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	ka := make([]string, 0, len(a))
-	for k := range a {
-		ka = append(ka, k)
-	}
-	slices.Sort(ka)
-	for _, k := range ka {
-		if a[k] != b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestIngestOtherInputs imports one ZIP holding an IIS log, a gzip
