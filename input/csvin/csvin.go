@@ -3,6 +3,7 @@ package csvin
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -188,6 +189,7 @@ type mapping struct {
 	date, clock, zone               int   // l2tcsv date + time (+ timezone); -1 when absent
 	eventID, channel, computer, prv int
 	record, level                   int
+	payload                         int // EvtxECmd's Payload: the event's EventData as JSON
 	windows                         bool
 }
 
@@ -232,6 +234,7 @@ func newMapping(hdr []string) *mapping {
 	m.prv = pick("provider", "providername", "provider_name", "sourcename")
 	m.record = pick("eventrecordid", "recordid", "event_record_id", "recordnumber")
 	m.level = pick("level")
+	m.payload = pick("payload")
 	m.windows = m.eventID >= 0 && m.channel >= 0
 	return m
 }
@@ -262,6 +265,9 @@ func (m *mapping) event(rec []string) (*evtx.Event, bool) {
 		ev.Level = uint8(l)
 	}
 	ev.Computer = col(m.computer)
+	if m.windows && m.payload >= 0 {
+		ev.Data = append(ev.Data, payloadFields(col(m.payload))...)
+	}
 	for _, i := range m.times {
 		if t, ok := tally.ParseTime(col(i)); ok {
 			ev.TimeCreated = t
@@ -278,4 +284,53 @@ func (m *mapping) event(rec []string) (*evtx.Event, bool) {
 		}
 	}
 	return ev, false
+}
+
+// payloadFields expands EvtxECmd's Payload column, the event's data as
+// JSON ({"EventData":{"Data":[{"@Name":"X","#text":"v"},…]}}), into
+// fields named as the EVTX reader names them (X; unnamed Data as "Data"),
+// so Sigma rules and queries see a timeline row's event data. Anything
+// else yields nothing (the column stays as it is).
+func payloadFields(s string) []evtx.Field {
+	if !strings.HasPrefix(s, "{") {
+		return nil
+	}
+	var p struct {
+		EventData struct {
+			Data json.RawMessage `json:"Data"`
+		} `json:"EventData"`
+	}
+	if json.Unmarshal([]byte(s), &p) != nil || len(p.EventData.Data) == 0 {
+		return nil
+	}
+	type item struct {
+		Name string `json:"@Name"`
+		Text any    `json:"#text"`
+	}
+	var items []item
+	if json.Unmarshal(p.EventData.Data, &items) != nil {
+		var one item
+		if json.Unmarshal(p.EventData.Data, &one) != nil {
+			return nil
+		}
+		items = []item{one}
+	}
+	out := make([]evtx.Field, 0, len(items))
+	for _, it := range items {
+		name := it.Name
+		if name == "" {
+			name = "Data"
+		}
+		var v string
+		switch t := it.Text.(type) {
+		case nil:
+		case string:
+			v = t
+		default:
+			b, _ := json.Marshal(t)
+			v = string(b)
+		}
+		out = append(out, evtx.Field{Name: name, Value: v})
+	}
+	return out
 }

@@ -6,7 +6,8 @@
 //
 // Windows timelines map onto the System fields: EventID/EventId,
 // Channel, Computer/Hostname, Provider, EventRecordID/EventRecordId/
-// RecordID, Level; the columns stay as data too.
+// RecordID, Level; the columns stay as data too. EvtxECmd's Payload
+// column (the event's data as JSON) is expanded into named fields.
 //
 // Time: the first column that parses, in the order datetime, timestamp
 // (Timesketch: microseconds), Timestamp, TimeCreated, time, @timestamp,
