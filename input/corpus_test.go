@@ -57,16 +57,14 @@ var formats = map[string][]input.Format{
 	"winevent-json-flat": {input.WinEventJSON},
 	"winevent-xml":       {input.WinEventXML},
 	"velociraptor-json":  {input.JSON},
-	"edr-ndjson":         {input.JSON},
+	"edr-ndjson":         {input.JSON, input.ZeekTSV},
 	"csv-timeline":       {input.CSV, input.JSON},
 	"weblog":             {input.W3C, input.AccessLog},
 }
 
 // unsupported are corpus files of a format casescope does not read yet,
 // with why; they must be refused as such (never half read).
-var unsupported = map[string]string{
-	"edr-ndjson/lnav/logfile_bro_conn.log.0": "Zeek's native TSV (#separator/#fields), kept in the corpus for contrast",
-}
+var unsupported = map[string]string{}
 
 // TestCorpusRecords streams every file of the inputs corpus, plain and
 // gzip-compressed: each yields exactly the records SOURCES.md counts

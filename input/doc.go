@@ -2,7 +2,8 @@
 // flat evtx.Event: EVTX (package evtx), Windows events as JSON (package
 // jsonin: evtx_dump/Hayabusa, Winlogbeat/ECS, NXLog/Mordor/Sentinel flat
 // exports, Velociraptor rows) and as XML (package xmlin), generic JSON,
-// CSV timelines (csvin), IIS W3C and Apache/Nginx access logs (weblog).
+// CSV timelines (csvin), IIS W3C and Apache/Nginx access logs and Zeek's
+// TSV logs (weblog).
 // The format is told by content, never by the file name; gzip by its
 // magic bytes, UTF-16 text by its byte-order mark.
 //
@@ -36,6 +37,7 @@
 //   - IIS W3C: date and time columns, UTC (as IIS writes them), the day
 //     from #Date when there is no date column.
 //   - Access logs: [02/Jan/2006:15:04:05 -0700], converted to UTC.
+//   - Zeek TSV: ts (Unix seconds).
 //
 // Text without a zone is read as UTC; numbers are Unix times, the unit by
 // magnitude (tally.ParseEpoch). A record whose time cannot be parsed is

@@ -31,6 +31,7 @@ const (
 	JSON         Format = "json" // other JSON records, flattened
 	CSV          Format = "csv"
 	W3C          Format = "w3c"        // IIS / W3C extended log
+	ZeekTSV      Format = "zeek-tsv"   // Zeek's native TSV logs
 	AccessLog    Format = "access-log" // Apache/Nginx common or combined
 )
 
@@ -255,7 +256,7 @@ func ReadAt(ctx context.Context, path string, f Format, chunkOffset int64, recor
 	}
 	off := tally.Offset(chunkOffset, recordOffset)
 	fam := k.family
-	if fam == CSV || fam == W3C {
+	if fam == CSV || fam == W3C || fam == ZeekTSV {
 		ev, err := readLineRecord(ctx, path, k, off)
 		if err != nil {
 			return nil, err

@@ -17,6 +17,9 @@ import (
 // field count the following rows repeat.
 func sniffLines(head []byte) (Format, rune, bool) {
 	s := string(head)
+	if weblog.IsW3CHead(s) && strings.Contains(s, "\n#fields\t") {
+		return ZeekTSV, 0, true
+	}
 	if weblog.IsW3CHead(s) {
 		return W3C, 0, true
 	}
@@ -33,7 +36,7 @@ func sniffLines(head []byte) (Format, rune, bool) {
 // streamLines streams a line format from r (its start).
 func streamLines(ctx context.Context, k kind, r io.Reader, t *tally.Tally, fn func(*evtx.Event) error) error {
 	switch k.family {
-	case W3C:
+	case W3C, ZeekTSV:
 		return weblog.StreamW3C(ctx, r, t, fn)
 	case AccessLog:
 		return weblog.StreamAccess(ctx, r, t, fn)
@@ -62,7 +65,7 @@ func readLineRecord(ctx context.Context, path string, k kind, off int64) (*evtx.
 		return nil, err
 	}
 	defer closeFn()
-	if k.family == W3C {
+	if k.family == W3C || k.family == ZeekTSV {
 		return weblog.ReadW3C(ctx, r, off)
 	}
 	if s, ok := r.(io.ReadSeeker); ok {

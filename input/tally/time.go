@@ -38,6 +38,9 @@ func ParseTime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
+	if t, ok := decimalSeconds(s); ok {
+		return t, true
+	}
 	if c := s[0]; c >= '0' && c <= '9' || c == '-' {
 		if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "eE") {
 			return ParseEpoch(f)
@@ -69,4 +72,32 @@ func ParseEpoch(f float64) (time.Time, bool) {
 	default:
 		return time.Unix(0, int64(f)).UTC(), true
 	}
+}
+
+// decimalSeconds reads Unix seconds with a decimal fraction exactly
+// ("1320279554.496300", Zeek's ts), which a float64 would round.
+func decimalSeconds(s string) (time.Time, bool) {
+	i := strings.IndexByte(s, '.')
+	if i <= 0 || i == len(s)-1 || !digits(s[:i]) || !digits(s[i+1:]) {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || sec <= 0 || sec >= 1e11 {
+		return time.Time{}, false
+	}
+	frac := s[i+1:]
+	if len(frac) > 9 {
+		frac = frac[:9]
+	}
+	ns, _ := strconv.Atoi(frac + strings.Repeat("0", 9-len(frac)))
+	return time.Unix(sec, int64(ns)).UTC(), true
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

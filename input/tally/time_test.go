@@ -27,6 +27,7 @@ func TestParseTime(t *testing.T) {
 		{"Python offset", "2012-03-14 04:17:38.276340+00:00", utc("2012-03-14T04:17:38.27634Z"), true},
 		{"access log", "25/Apr/2021:06:15:33 +0200", utc("2021-04-25T04:15:33Z"), true},
 		{"epoch seconds", "1658689261", utc("2022-07-24T19:01:01Z"), true},
+		{"Zeek ts, exact", "1320279554.496300", utc("2011-11-03T00:19:14.4963Z"), true},
 		{"epoch ms", "1588205198899", utc("2020-04-30T00:06:38.899Z"), true},
 		{"Timesketch µs", "1532703487000000", utc("2018-07-27T14:58:07Z"), true},
 		{"osquery calendar", "Thu Mar 16 03:08:58 2023 UTC", utc("2023-03-16T03:08:58Z"), true},

@@ -7,6 +7,10 @@
 // their own field names, with cs(User-Agent), cs(Referer), cs(Cookie)
 // also given under the taxonomy's cs-user-agent, cs-referer, cs-cookie.
 //
+// Zeek's native TSV logs (#separator, #fields, tab-separated values) are
+// read by the same code: fields by their Zeek names (id.orig_h …), the
+// time from ts (Unix seconds), channel "zeek", provider "zeek:<#path>".
+//
 // Time: W3C date and time columns are UTC (as IIS writes them); with no
 // date column the day comes from the last #Date directive. Access-log
 // times carry their offset and are converted to UTC. A line whose time

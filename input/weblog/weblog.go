@@ -18,6 +18,7 @@ import (
 const (
 	ChannelW3C    = "w3c"
 	ChannelAccess = "access-log"
+	ChannelZeek   = "zeek"
 )
 
 // lineReader yields lines with their byte offset and 1-based number,
@@ -189,11 +190,12 @@ func unescape(s string) string {
 	return strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(s)
 }
 
-// IsW3CHead reports whether the text starts like a W3C extended log: its
-// first non-blank line is a directive and a #Fields directive follows.
+// IsW3CHead reports whether the text starts like a W3C extended log (or
+// Zeek's TSV, the same idea with tabs): its first non-blank line is a
+// directive and a #Fields directive follows.
 func IsW3CHead(head string) bool {
 	s := strings.TrimLeft(head, " \t\r\n")
-	return strings.HasPrefix(s, "#") && strings.Contains(head, "#Fields:")
+	return strings.HasPrefix(s, "#") && (strings.Contains(head, "#Fields:") || strings.Contains(head, "\n#fields\t"))
 }
 
 // w3cState is what the directives so far say.
@@ -201,6 +203,8 @@ type w3cState struct {
 	fields   []string
 	date     string // from #Date, "2006-01-02"
 	software string
+	zeek     bool   // Zeek TSV: "#fields" and values split on tabs, "ts" in Unix seconds
+	path     string // Zeek's #path (conn, dns, http …)
 }
 
 // StreamW3C reads a W3C extended log. A data line before any #Fields is
@@ -279,6 +283,14 @@ func streamW3C(ctx context.Context, r io.Reader, t *tally.Tally, only int64, fn 
 }
 
 func (st *w3cState) directive(s string) {
+	if z, ok := strings.CutPrefix(s, "#fields\t"); ok {
+		st.zeek, st.fields = true, strings.Split(z, "\t")
+		return
+	}
+	if p, ok := strings.CutPrefix(s, "#path\t"); ok {
+		st.path = p
+		return
+	}
 	name, val, _ := strings.Cut(s[1:], ":")
 	val = strings.TrimSpace(val)
 	switch strings.ToLower(strings.TrimSpace(name)) {
@@ -305,10 +317,20 @@ var taxonomy = map[string]string{
 // event maps one data line: values split on spaces, a value in double
 // quotes kept whole (IIS Advanced Logging), "-" kept as written.
 func (st *w3cState) event(s string) (*evtx.Event, bool) {
-	vals := splitW3C(s)
+	var vals []string
 	ev := &evtx.Event{Channel: ChannelW3C, Provider: st.software}
+	if st.zeek {
+		vals = strings.Split(s, "\t")
+		ev.Channel, ev.Provider = ChannelZeek, "zeek"
+		if st.path != "" {
+			ev.Provider = "zeek:" + st.path
+		}
+	} else {
+		vals = splitW3C(s)
+	}
 	var date, clock string
 	var local [2]string // date-local, time-local
+	timeOK := false
 	for i, v := range vals {
 		name := fmt.Sprintf("field%d", i+1)
 		if i < len(st.fields) {
@@ -324,6 +346,13 @@ func (st *w3cState) event(s string) (*evtx.Event, bool) {
 			date = v
 		case "time":
 			clock = v
+		case "ts":
+			if st.zeek {
+				if t, ok := tally.ParseTime(v); ok {
+					ev.TimeCreated = t
+					timeOK = true
+				}
+			}
 		case "date-local":
 			local[0] = v
 		case "time-local":
@@ -335,6 +364,9 @@ func (st *w3cState) event(s string) (*evtx.Event, bool) {
 				ev.Computer = v
 			}
 		}
+	}
+	if timeOK {
+		return ev, true
 	}
 	if uri := w3cURI(ev.Data); uri != "" {
 		ev.Data = append(ev.Data, evtx.Field{Name: "cs-uri", Value: uri})
