@@ -6,7 +6,19 @@
 // indexing) and starts a worker per file once the Admitter lets it in, so
 // concurrency is bounded by Config.Workers and by memory. A worker streams
 // the file chunk by chunk: parse, Sigma and IOC detection, index in batches
-// of Config.BatchSize; the file's whole event set is never in memory.
+// of Config.BatchSize; the file's whole event set is never in memory. A
+// file of 16 chunks or more is read chunk-parallel (evtx.StreamParallel):
+// Config.ChunkWorkers goroutines decode and match its chunks while the
+// worker indexes them in file order, two batches at a time, so one huge
+// file uses every core; document IDs and the file's accounting are those
+// of a sequential read.
+//
+// Per-file fixed cost: the claim commits on the worker's goroutine, and a
+// file's outcome (completion once its last batch is durable, a zero-event
+// file's archive move, an unreadable file's failure) is recorded off the
+// worker (handOff). The ledger commits these writes in groups (one fsync
+// for all the writes that arrived meanwhile; see store.Ledger), and each
+// call still returns only once its write is durable.
 //
 // Crash safety: every state change is a ledger transaction; document IDs are
 // deterministic, so a file interrupted mid-way is simply re-run on restart

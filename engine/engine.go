@@ -23,11 +23,15 @@ var ErrBusy = errors.New("busy")
 
 // Config holds the engine's settings, validated by main.
 type Config struct {
-	DataDir     string
-	Workers     int           // upper bound on files processed at once (≤ cores)
-	BatchSize   int           // events per index batch
-	FileTimeout time.Duration // per-file limit; a stuck file fails
-	MaxZipBytes uint64        // total uncompressed bytes one archive may expand to
+	DataDir   string
+	Workers   int // upper bound on files processed at once (≤ cores)
+	BatchSize int // events per index batch
+	// ChunkWorkers is how many goroutines decode and match the chunks of
+	// one large EVTX file at once (0 = Workers; 1 = one, in the file's
+	// goroutine). Events reach the index in file order either way.
+	ChunkWorkers int
+	FileTimeout  time.Duration // per-file limit; a stuck file fails
+	MaxZipBytes  uint64        // total uncompressed bytes one archive may expand to
 	// CodePage is the Windows code page of EVTX AnsiString values (0 =
 	// 1252); see evtx.Options.
 	CodePage int
@@ -93,6 +97,7 @@ type Ledger interface {
 	ImportCase(name, description string, created time.Time, fill func(w *store.CaseWriter) error) (store.Case, error)
 	DeleteCase(caseID uint64) (store.Case, error)
 	CaseAudit(c store.Case, fn func(e store.AuditEntry) error) error
+	WriteStats() store.WriteStats
 }
 
 // Admitter bounds concurrent work by memory: Acquire blocks until a file of
@@ -117,10 +122,16 @@ type Engine struct {
 	idxMu   sync.Mutex
 	indexes map[uint64]*store.Index
 
-	// placeMu orders dedupe decisions across concurrent imports; placing
-	// maps contentKey → path of an original placed but not yet recorded.
-	placeMu sync.Mutex
+	// placeMu orders dedupe decisions across concurrent imports (held
+	// exclusively) against archive moves (held shared); placing maps
+	// contentKey → path of an original placed but not yet recorded.
+	placeMu sync.RWMutex
 	placing map[string]string
+
+	// claimMu guards claiming: files whose claim is being committed
+	// (dispatch), by case and file ID.
+	claimMu  sync.Mutex
+	claiming map[[2]uint64]struct{}
 
 	wakeCh  chan struct{}
 	wakeSeq atomic.Uint64 // counts wake calls; the idle check compares it
@@ -146,10 +157,12 @@ type Engine struct {
 	runCtx context.Context // the engine's own context; jobs run on it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// persistWG counts files whose last batch awaits index durability;
-	// persisting is the same count, readable.
+	// persistWG counts files whose completion runs off the workers
+	// (handOff); persisting is the same count, readable, and handOffSem
+	// bounds it.
 	persistWG  sync.WaitGroup
 	persisting atomic.Int64
+	handOffSem chan struct{}
 
 	// diskMu guards the disk pause, the running files' cancel funcs (a
 	// write failure stops them) and the disk booked by files in flight.
@@ -194,12 +207,14 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 	}
 	return &Engine{
 		cfg: cfg, log: log.With("component", "engine"), ledger: ledger, admit: admit,
-		indexes: map[uint64]*store.Index{},
-		placing: map[string]string{},
-		det:     NewDetection(),
-		wakeCh:  make(chan struct{}, 1),
-		doneCh:  make(chan struct{}),
-		running: map[uint64]context.CancelCauseFunc{},
+		indexes:    map[uint64]*store.Index{},
+		placing:    map[string]string{},
+		claiming:   map[[2]uint64]struct{}{},
+		det:        NewDetection(),
+		wakeCh:     make(chan struct{}, 1),
+		doneCh:     make(chan struct{}),
+		running:    map[uint64]context.CancelCauseFunc{},
+		handOffSem: make(chan struct{}, maxHandOffs),
 	}
 }
 

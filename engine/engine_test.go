@@ -35,13 +35,25 @@ func newRig(t *testing.T, start bool) *rig {
 
 func newRigTB(t testing.TB, start bool) *rig {
 	t.Helper()
+	return newRigStart(t, engine.Config{BatchSize: 500}, start)
+}
+
+// newRigConfig is a started rig with cfg (DataDir set by the rig).
+func newRigConfig(t testing.TB, cfg engine.Config) *rig {
+	t.Helper()
+	return newRigStart(t, cfg, true)
+}
+
+func newRigStart(t testing.TB, cfg engine.Config, start bool) *rig {
+	t.Helper()
 	data := t.TempDir()
 	led, err := store.OpenLedger(filepath.Join(data, "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := engine.New(engine.Config{DataDir: data, BatchSize: 500}, log, led, nil)
+	cfg.DataDir = data
+	eng := engine.New(cfg, log, led, nil)
 	r := &rig{eng: eng, ledger: led, data: data}
 	t.Cleanup(func() {
 		if err := r.eng.Close(context.Background()); err != nil {

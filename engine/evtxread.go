@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"casescope/evtx"
 	"casescope/input"
@@ -75,4 +76,39 @@ func (e *Engine) readRecords(f store.File, chunk int64, refs []store.DocRef, xml
 		return nil, first
 	}
 	return evs, nil
+}
+
+// streamParallel streams one EVTX file with several chunks decoded at once
+// (evtx.StreamParallel) and the engine's reader options.
+func (e *Engine) streamParallel(ctx context.Context, path string, workers int,
+	work func(*evtx.Chunk) ([]pendingDoc, error), deliver func(*evtx.Chunk, []pendingDoc) error) (evtx.Stats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return evtx.Stats{}, fmt.Errorf("open evtx: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return evtx.Stats{}, fmt.Errorf("stat evtx: %w", err)
+	}
+	return evtx.StreamParallel(ctx, f, fi.Size(), e.readOptions(), workers, work, deliver)
+}
+
+// chunkWorkers is how many goroutines decode one large file's chunks.
+func (e *Engine) chunkWorkers() int {
+	if e.cfg.ChunkWorkers > 0 {
+		return e.cfg.ChunkWorkers
+	}
+	return e.cfg.Workers
+}
+
+// chunkParallel reports whether the file at path (size bytes) is read
+// chunk-parallel: an EVTX file of parallelMinBytes or more, with more
+// than one chunk worker.
+func (e *Engine) chunkParallel(path string, size int64) bool {
+	if e.chunkWorkers() <= 1 || size < parallelMinBytes {
+		return false
+	}
+	f, err := input.Detect(path)
+	return err == nil && f == input.EVTX
 }

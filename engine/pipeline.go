@@ -2,25 +2,32 @@ package engine
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"casescope/engine/admit"
+	"casescope/engine/triage"
+	"casescope/input"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	"casescope/engine/triage"
 	"casescope/evtx"
-	"casescope/input"
 	"casescope/store"
 )
 
 // estimateCost is the admission model (calibrated in engine/admit; see
 // admit.EstimateCost): one worker holds one parsed chunk and one index
-// batch whatever the file size, because everything streams.
+// batch whatever the file size, because everything streams. A file read
+// chunk-parallel holds two batches in the index at once (and up to
+// 3×ChunkWorkers decoded chunks, ~100 KiB each, small beside a batch).
 func (e *Engine) estimateCost(size int64) uint64 {
+	if e.chunkWorkers() > 1 && size >= parallelMinBytes { // by size alone: the format is not read yet
+		return admit.EstimateCost(size, 2*e.cfg.BatchSize)
+	}
 	return admit.EstimateCost(size, e.cfg.BatchSize)
 }
 
@@ -107,35 +114,73 @@ func (e *Engine) dispatch(ctx context.Context) {
 			unbook()
 			return // shutting down; nothing was claimed
 		}
-		f, err := e.ledger.Claim(func(f *store.File) bool { return f.CaseID != next.CaseID || f.ID != next.ID })
-		if err != nil {
-			release()
-			unbook()
-			if isStorageFault(err) {
-				e.halt("ledger", e.cfg.DataDir, err)
-				continue
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				e.log.Error("claim next file", "err", err)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
-			}
-			continue // deleted or requeued elsewhere meanwhile: look again
-		}
-		e.pickedN.Add(1)
+		// The claim commits on the worker's goroutine, so the dispatcher
+		// goes on to the next admitted file meanwhile and the claims of
+		// files starting together share one group commit with the
+		// completions in flight. Until it commits, the file is marked
+		// claiming, and nextFitting passes over it.
+		e.setClaiming(next, true)
 		e.active.Add(1)
 		e.wg.Add(1)
-		go func(f store.File) {
+		go func(next store.File) {
 			defer e.wg.Done()
 			defer e.finished() // after the counts below are down
 			defer e.active.Add(-1)
 			defer release()
+			f, err := e.ledger.Claim(func(f *store.File) bool { return f.CaseID != next.CaseID || f.ID != next.ID })
+			if err != nil {
+				unbook()
+				e.claimFailed(ctx, err)
+				e.setClaiming(next, false)
+				e.wake()
+				return
+			}
+			e.setClaiming(next, false)
+			e.pickedN.Add(1)
 			e.process(ctx, f, unbook)
-		}(f)
+		}(next)
 	}
+}
+
+// claimFailed handles a claim that did not commit: a storage fault halts
+// intake; a file deleted or requeued elsewhere meanwhile is simply looked
+// for again; anything else is logged and retried after a second.
+func (e *Engine) claimFailed(ctx context.Context, err error) {
+	if isStorageFault(err) {
+		e.halt("ledger", e.cfg.DataDir, err)
+		return
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	e.log.Error("claim next file", "err", err)
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// setClaiming marks a file whose claim is being committed (on) or no
+// longer (off).
+func (e *Engine) setClaiming(f store.File, on bool) {
+	k := [2]uint64{f.CaseID, f.ID}
+	e.claimMu.Lock()
+	defer e.claimMu.Unlock()
+	if on {
+		e.claiming[k] = struct{}{}
+	} else {
+		delete(e.claiming, k)
+	}
+}
+
+// isClaiming reports whether f's claim is being committed.
+func (e *Engine) isClaiming(f *store.File) bool {
+	e.claimMu.Lock()
+	defer e.claimMu.Unlock()
+	_, ok := e.claiming[[2]uint64{f.CaseID, f.ID}]
+	return ok
 }
 
 // nextFitting finds (without claiming) the first queued file whose index
@@ -147,6 +192,9 @@ func (e *Engine) nextFitting() (store.File, *StorageError, error) {
 	booked := e.bookedBytes()
 	var short *StorageError
 	f, err := e.ledger.NextQueued(func(f *store.File) bool {
+		if e.isClaiming(f) {
+			return true
+		}
 		if ferr != nil {
 			return false
 		}
@@ -204,42 +252,25 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 		e.failFile(f, err)
 		return
 	}
-	if res.events == 0 && res.unreadable != "" {
-		// Not an empty log: its header claims records none of which could
-		// be read. Archiving it as zero-event would hide the loss.
-		e.failFileWith(f, errors.New(res.unreadable), func(r *store.File) {
-			r.Accounting, r.Warnings = res.acct, res.warnings
-			r.Format = string(res.format)
-		})
-		return
-	}
 	if res.events == 0 {
-		if _, err := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
-			r.Accounting, r.Warnings = res.acct, res.warnings
-			r.Format = string(res.format)
-			return nil
-		}); err != nil {
-			if isStorageFault(err) {
-				e.halt("ledger", e.cfg.DataDir, err)
+		// What is left is ledger work and a rename: it runs off the
+		// worker, so the worker takes the next file while the record
+		// joins the next group commit with the other files'.
+		handedOff = true
+		e.handOff(ctx, func(context.Context) {
+			defer unbook()
+			if res.unreadable != "" {
+				// Not an empty log: its header claims records none of
+				// which could be read. Archiving it as zero-event would
+				// hide the loss.
+				e.failFileWith(f, errors.New(res.unreadable), func(r *store.File) {
+					r.Accounting, r.Warnings = res.acct, res.warnings
+					r.Format = string(res.format)
+				})
 				return
 			}
-			log.Error("record accounting", "err", err)
-		}
-		if err := e.archiveZero(f); err != nil {
-			if isStorageFault(err) {
-				e.halt("archive", e.caseDirs(f.CaseID).archive, err)
-				return
-			}
-			log.Error("archive zero-event file", "err", err)
-			if _, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
-				r.State, r.Error = store.StateFailed, "zero-event file could not be archived: "+err.Error()
-				return nil
-			}); uerr != nil {
-				log.Error("record failure", "err", uerr)
-			}
-			return
-		}
-		log.Info("zero-event file archived")
+			e.archiveZeroFile(log, f, res)
+		})
 		return
 	}
 	// The file's last batch is searchable; the worker moves on, and the
@@ -251,15 +282,8 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 		res.durable = ch
 	}
 	handedOff = true
-	pctx, pdone := e.workerContext(ctx)
-	e.persistWG.Add(1)
-	e.persisting.Add(1)
-	go func() {
-		defer e.finished() // after the counts below are down
-		defer e.persistWG.Done()
-		defer e.persisting.Add(-1)
+	e.handOff(ctx, func(pctx context.Context) {
 		defer unbook()
-		defer pdone()
 		waitStart := time.Now()
 		perr, ok := awaitDurable(pctx, res.durable)
 		e.stages.persist.Add(int64(time.Since(waitStart)))
@@ -304,7 +328,58 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 		e.keepTriage(f, res.triage)
 		log.Info("file completed", "events", res.events, "sigma_hits", res.sigma, "ioc_hits", res.ioc,
 			"seconds", time.Since(start).Seconds())
+	})
+}
+
+// maxHandOffs bounds the files whose completion (index durability, then
+// the ledger) runs off the workers at once. Small files finish faster
+// than their completions commit when the disk is slow; past the bound a
+// worker waits before taking the next file.
+const maxHandOffs = 256
+
+// handOff runs a file's completion on its own goroutine, off the worker,
+// counted as in flight until it returns. fn gets a context that ends on
+// shutdown or a halt. The worker blocks while maxHandOffs completions
+// are pending.
+func (e *Engine) handOff(ctx context.Context, fn func(ctx context.Context)) {
+	e.handOffSem <- struct{}{}
+	pctx, pdone := e.workerContext(ctx)
+	e.persistWG.Add(1)
+	e.persisting.Add(1)
+	go func() {
+		defer e.finished() // after the counts below are down
+		defer e.persistWG.Done()
+		defer e.persisting.Add(-1)
+		defer func() { <-e.handOffSem }()
+		defer pdone()
+		fn(pctx)
 	}()
+}
+
+// archiveZeroFile records a zero-event file's accounting and archives it
+// (see archiveZero).
+func (e *Engine) archiveZeroFile(log *slog.Logger, f store.File, res fileResult) {
+	ledgerStart := time.Now()
+	err := e.archiveZero(f, func(r *store.File) {
+		r.Accounting, r.Warnings = res.acct, res.warnings
+		r.Format = string(res.format)
+	})
+	e.stages.ledger.Add(int64(time.Since(ledgerStart)))
+	if err == nil {
+		log.Info("zero-event file archived")
+		return
+	}
+	if isStorageFault(err) {
+		e.halt("archive", e.caseDirs(f.CaseID).archive, err)
+		return
+	}
+	log.Error("archive zero-event file", "err", err)
+	if _, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+		r.State, r.Error = store.StateFailed, "zero-event file could not be archived: "+err.Error()
+		return nil
+	}); uerr != nil {
+		log.Error("record failure", "err", uerr)
+	}
 }
 
 // awaitDurable waits for a file's last batch to be durable. On shutdown it
@@ -358,6 +433,70 @@ func (e *Engine) failFileWith(f store.File, err error, set func(r *store.File)) 
 	e.log.Warn("file failed", "case_id", f.CaseID, "file_id", f.ID, "name", f.Name, "err", err)
 }
 
+// pendingDoc is an event's document with its ID, between detection and
+// the index batch.
+type pendingDoc struct {
+	store.Doc
+	id string
+}
+
+// parallelMinBytes is the file size from which a file's chunks are
+// decoded and matched on several cores (see Config.ChunkWorkers): 16
+// chunks, below which the goroutines would cost more than they save.
+const parallelMinBytes = 16 * evtx.ChunkSize
+
+// batchGroup runs one file's index batches, up to depth at once: depth 1
+// runs each on the caller's goroutine, as it comes.
+type batchGroup struct {
+	sem chan struct{}
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error // the first batch's failure
+}
+
+func newBatchGroup(depth int) *batchGroup {
+	return &batchGroup{sem: make(chan struct{}, depth)}
+}
+
+// do runs fn once fewer than depth batches are in flight, on its own
+// goroutine when depth > 1; it returns the first failure of any batch so
+// far.
+func (g *batchGroup) do(fn func() error) error {
+	if cap(g.sem) == 1 {
+		return fn()
+	}
+	g.sem <- struct{}{}
+	if err := g.failed(); err != nil {
+		<-g.sem
+		return err
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer func() { <-g.sem }()
+		if err := fn(); err != nil {
+			g.mu.Lock()
+			if g.err == nil {
+				g.err = err
+			}
+			g.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (g *batchGroup) failed() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
+// wait returns once no batch is in flight, with the first failure.
+func (g *batchGroup) wait() error {
+	g.wg.Wait()
+	return g.failed()
+}
+
 type fileResult struct {
 	events, sigma, ioc int64
 	warnings           []string
@@ -372,12 +511,14 @@ type fileResult struct {
 // ingestFile streams the file: parse, detect, index in bounded batches.
 func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, error) {
 	var res fileResult
-	if _, err := os.Stat(f.Path); err != nil {
+	fi, err := os.Stat(f.Path)
+	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return res, fmt.Errorf("file not found at %s", f.Path)
 		}
 		return res, fmt.Errorf("stat %s: %w", f.Path, err)
 	}
+	size := fi.Size()
 	idx, err := e.Index(f.CaseID)
 	if err != nil {
 		return res, err
@@ -390,9 +531,36 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	res.triage = triage.New()
 	batch := make([]store.Doc, 0, e.cfg.BatchSize+1)
 	var hits []store.EventHits
+	parallel := e.chunkParallel(f.Path, size)
+	// A large file read chunk-parallel also indexes two batches at once
+	// (Bleve takes concurrent batches): building a batch's segment is
+	// serial, and would otherwise leave the decoding goroutines waiting.
+	// The final batch goes out after the others are in, so its
+	// durability covers the whole file.
+	bg := newBatchGroup(1)
+	if parallel {
+		bg = newBatchGroup(2)
+	}
+	defer bg.wait() // nothing of a failed attempt is written after it returns
+	index := func(docs []store.Doc) error {
+		t0 := time.Now()
+		if err := idx.IndexDocs(docs, false); err != nil {
+			return err
+		}
+		e.stages.index.Add(int64(time.Since(t0)))
+		e.rate.add(int64(len(docs)))
+		e.markSearchable()
+		e.fault("after-batch")
+		return nil
+	}
 	// Batches go out with one event held back, so the file's last batch is
 	// never empty: it carries the durability wait for the whole file.
 	flush := func(final bool) error {
+		if final {
+			if err := bg.wait(); err != nil {
+				return err
+			}
+		}
 		n := len(batch)
 		if !final {
 			n--
@@ -400,65 +568,97 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		if n <= 0 {
 			return nil
 		}
+		if !final {
+			docs := batch[:n]
+			next := make([]store.Doc, 0, e.cfg.BatchSize+1)
+			batch = append(next, batch[n:]...)
+			return bg.do(func() error { return index(docs) })
+		}
 		t0 := time.Now()
-		if final {
-			ch, err := idx.IndexDocsAsync(batch[:n])
-			if err != nil {
-				return err
-			}
-			res.durable = ch
-			e.fault("final-batch")
-		} else if err := idx.IndexDocs(batch[:n], false); err != nil {
+		ch, err := idx.IndexDocsAsync(batch[:n])
+		if err != nil {
 			return err
 		}
+		res.durable = ch
+		e.fault("final-batch")
 		e.stages.index.Add(int64(time.Since(t0)))
 		e.rate.add(int64(n))
 		e.markSearchable()
 		e.fault("after-batch")
-		rest := copy(batch, batch[n:])
-		clear(batch[rest:])
-		batch = batch[:rest]
+		batch = batch[:0]
 		return nil
 	}
-	streamStart := time.Now()
-	var inCallback time.Duration
+	// detect builds an event's document with its detections: the part
+	// of an event's work that needs nothing of the file's other events,
+	// so a chunk-parallel read runs it on the decoding goroutines.
+	detect := func(ev *evtx.Event) pendingDoc {
+		p := pendingDoc{Doc: store.Doc{FileID: f.ID, Event: ev}, id: store.DocID(f.ID, ev)}
+		t0 := time.Now()
+		p.Sigma = det.sigmaHits(ev, nil)
+		t1 := time.Now()
+		p.IOCs = det.iocHits(f.CaseID, ev, nil)
+		e.stages.sigma.Add(int64(t1.Sub(t0)))
+		e.stages.ioc.Add(int64(time.Since(t1)))
+		return p
+	}
 	var badTimes int64 // events whose time the index clamps
-	st, format, err := e.streamInput(ctx, f.Path, func(ev *evtx.Event) error {
-		cbStart := time.Now()
-		defer func() { inCallback += time.Since(cbStart) }()
-		d := store.Doc{FileID: f.ID, Event: ev}
-		id := store.DocID(f.ID, ev)
-		if t, ok := tags.of(id, f.ID, ev); ok {
-			d.Tags = t.Terms()
+	// add takes events in file order: tags, hits, counts, batches.
+	add := func(p *pendingDoc) error {
+		ev := p.Event
+		if t, ok := tags.of(p.id, f.ID, ev); ok {
+			p.Tags = t.Terms()
 		}
-		{
-			t0 := time.Now()
-			d.Sigma = det.sigmaHits(ev, nil)
-			t1 := time.Now()
-			d.IOCs = det.iocHits(f.CaseID, ev, nil)
-			e.stages.sigma.Add(int64(t1.Sub(t0)))
-			e.stages.ioc.Add(int64(time.Since(t1)))
-			if len(d.Sigma) > 0 || len(d.IOCs) > 0 {
-				res.sigma += int64(len(d.Sigma))
-				if len(d.IOCs) > 0 {
-					res.ioc++
-				}
-				hits = append(hits, store.EventHits{DocID: id, FileID: f.ID, Time: ev.TimeCreated,
-					Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: d.Sigma, IOCs: d.IOCs})
+		if len(p.Sigma) > 0 || len(p.IOCs) > 0 {
+			res.sigma += int64(len(p.Sigma))
+			if len(p.IOCs) > 0 {
+				res.ioc++
 			}
+			hits = append(hits, store.EventHits{DocID: p.id, FileID: f.ID, Time: ev.TimeCreated,
+				Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: p.Sigma, IOCs: p.IOCs})
 		}
 		if !store.TimeInRange(ev.TimeCreated) {
 			badTimes++
 		}
 		res.triage.Add(ev)
-		batch = append(batch, d)
+		batch = append(batch, p.Doc)
 		res.events++
 		if len(batch) > e.cfg.BatchSize {
 			return flush(false)
 		}
 		return nil
-	})
-	e.stages.parse.Add(int64(time.Since(streamStart) - inCallback))
+	}
+	var st evtx.Stats
+	var format input.Format
+	if parallel {
+		format = input.EVTX
+		// One large file: chunks are decoded and matched on several
+		// cores while this goroutine indexes, in file order.
+		st, err = e.streamParallel(ctx, f.Path, e.chunkWorkers(), func(c *evtx.Chunk) ([]pendingDoc, error) {
+			e.stages.parse.Add(int64(c.Parse))
+			docs := make([]pendingDoc, len(c.Events))
+			for i, ev := range c.Events {
+				docs[i] = detect(ev)
+			}
+			return docs, nil
+		}, func(_ *evtx.Chunk, docs []pendingDoc) error {
+			for i := range docs {
+				if err := add(&docs[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	} else {
+		streamStart := time.Now()
+		var inCallback time.Duration
+		st, format, err = e.streamInput(ctx, f.Path, func(ev *evtx.Event) error {
+			cbStart := time.Now()
+			defer func() { inCallback += time.Since(cbStart) }()
+			p := detect(ev)
+			return add(&p)
+		})
+		e.stages.parse.Add(int64(time.Since(streamStart) - inCallback))
+	}
 	res.format = format
 	if errors.Is(err, input.ErrNoRecords) {
 		// Records none of which parse: the file fails with the reason,
@@ -541,21 +741,33 @@ func (e *Engine) dropFileDocs(f store.File) {
 }
 
 // archiveZero moves a zero-event file to archive/ and marks it hidden and
-// completed: intent first, rename, then one transaction for path and
-// state. A crash at any point is settled by recoverMoves.
-func (e *Engine) archiveZero(f store.File) error {
+// completed: intent first (set, when non-nil, applied to the record in the
+// same transaction: what reading the file found), rename, then one
+// transaction for path and state. A crash at any point is settled by
+// recoverMoves.
+func (e *Engine) archiveZero(f store.File, set func(r *store.File)) error {
 	d := e.caseDirs(f.CaseID)
 	to := filepath.Join(d.archive, filepath.Base(f.Path))
+	m := store.MoveIntent{CaseID: f.CaseID, FileID: f.ID, From: f.Path, To: to, Archive: true}
 	if f.Path == to {
-		_, err := e.ledger.CommitMove(store.MoveIntent{CaseID: f.CaseID, FileID: f.ID, From: f.Path, To: to, Archive: true})
+		if set != nil {
+			if _, err := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+				set(r)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		_, err := e.ledger.CommitMove(m)
 		return err
 	}
-	m := store.MoveIntent{CaseID: f.CaseID, FileID: f.ID, From: f.Path, To: to, Archive: true}
 	// Importers link duplicates to the path the ledger names: hold them
 	// off while the file is at neither the recorded path nor recorded at
-	// the new one.
-	e.placeMu.Lock()
-	defer e.placeMu.Unlock()
+	// the new one. Archives of different files do not conflict, so they
+	// share the lock and their commits can share an fsync.
+	e.placeMu.RLock()
+	defer e.placeMu.RUnlock()
+	m.Set = set
 	if err := e.ledger.BeginMove(m); err != nil {
 		return err
 	}
@@ -674,7 +886,12 @@ func (e *Engine) checkIdleQueue(c *idleCheck, seq uint64) *time.Timer {
 		e.log.Error("queue invariant check failed", "err", err)
 		return nil
 	}
-	if n == 0 {
+	// Files whose claim is committing are still queued in the ledger
+	// but taken.
+	e.claimMu.Lock()
+	n -= len(e.claiming)
+	e.claimMu.Unlock()
+	if n <= 0 {
 		*c = idleCheck{}
 		e.setQueueViolation("")
 		return nil
@@ -708,21 +925,35 @@ type stageTimes struct {
 
 // StageSeconds reports accumulated stage times in seconds.
 type StageSeconds struct {
-	Parse  float64 `json:"parse"`
-	Sigma  float64 `json:"sigma"`
-	IOC    float64 `json:"ioc"`
-	Index  float64 `json:"index"`
+	Parse float64 `json:"parse"`
+	Sigma float64 `json:"sigma"`
+	IOC   float64 `json:"ioc"`
+	Index float64 `json:"index"`
+	// Ledger is how long files' completion writes took to return (the
+	// completion with its hits, or a zero-event file's archive move),
+	// summed over files: off the workers, and files committed in one
+	// group each count the group's wait.
 	Ledger float64 `json:"ledger"`
 	// Persist is time files waited for index durability after their last
 	// batch (off the workers: they move on meanwhile).
 	Persist float64 `json:"persist_wait"`
+	// LedgerBusy is the ledger writer's own time in the group commits of
+	// per-file writes (claims, completions, moves, failures), fsync
+	// included, counted once per group; LedgerCommits and LedgerWrites
+	// count those commits and the writes they carried. Since the ledger
+	// was opened.
+	LedgerBusy    float64 `json:"ledger_busy"`
+	LedgerCommits int64   `json:"ledger_commits"`
+	LedgerWrites  int64   `json:"ledger_writes"`
 }
 
 // Stages returns the accumulated stage times since Start.
 func (e *Engine) Stages() StageSeconds {
 	s := func(v *atomic.Int64) float64 { return time.Duration(v.Load()).Seconds() }
+	w := e.ledger.WriteStats()
 	return StageSeconds{Parse: s(&e.stages.parse), Sigma: s(&e.stages.sigma), IOC: s(&e.stages.ioc),
-		Index: s(&e.stages.index), Ledger: s(&e.stages.ledger), Persist: s(&e.stages.persist)}
+		Index: s(&e.stages.index), Ledger: s(&e.stages.ledger), Persist: s(&e.stages.persist),
+		LedgerBusy: w.Busy.Seconds(), LedgerCommits: w.Commits, LedgerWrites: w.Calls}
 }
 
 // markSearchable records when the first batch became searchable.

@@ -149,9 +149,27 @@ func StreamOptions(ctx context.Context, r io.ReaderAt, size int64, opts Options,
 }
 
 func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn func(*Event) error) (st Stats, err error) {
+	buf := make([]byte, ChunkSize)
+	err = scan(ctx, r, size, &st, func(int) (*Stats, []byte) { return &st, buf },
+		func(c *Stats, buf []byte, i int, off int64, avail int) error {
+			return s.chunk(ctx, c, buf, i, off, avail, fn)
+		})
+	return st, err
+}
+
+// scan walks the chunks of an EVTX stream: it reads the header into st
+// (HeaderChunks, truncation), then reads each chunk, checks its signature
+// and record numbers, and calls parse for each chunk whose records are to
+// be read. next gives, before each chunk, the Stats its checks are
+// counted in and the buffer to read it into (a sequential stream passes
+// st and one buffer; a parallel one a fresh Stats and buffer per chunk,
+// merged in file order). parse runs on scan's goroutine; an error from it
+// stops the walk.
+func scan(ctx context.Context, r io.ReaderAt, size int64, st *Stats, next func(chunk int) (*Stats, []byte),
+	parse func(c *Stats, buf []byte, i int, off int64, avail int) error) error {
 	h, err := ReadHeader(r)
 	if err != nil {
-		return st, err
+		return err
 	}
 	st.HeaderChunks = int(h.ChunkCount)
 	hbs := int64(h.HeaderBlockSize)
@@ -168,11 +186,10 @@ func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn fun
 		st.problem("truncated", -1, size, "file ends after %d bytes: the header declares %d chunks, %d whole chunks are present%s; %d bytes missing",
 			size, h.ChunkCount, whole, partial, want-size)
 	}
-	buf := make([]byte, ChunkSize)
 	var seen []numRange
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
-			return st, err
+			return err
 		}
 		off := hbs + int64(i)*ChunkSize
 		if off >= size {
@@ -183,9 +200,10 @@ func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn fun
 		if avail < ChunkSize && !inHeader && !dirty(h) {
 			break // trailing bytes after the last declared chunk of a cleanly closed file
 		}
+		c, buf := next(i)
 		n, rerr := r.ReadAt(buf[:avail], off)
 		if rerr != nil && !(errors.Is(rerr, io.EOF) && n == avail) {
-			return st, fmt.Errorf("read chunk at %d: %w", off, rerr)
+			return fmt.Errorf("read chunk at %d: %w", off, rerr)
 		}
 		clear(buf[avail:])
 		if avail < chunkHeaderBytes {
@@ -196,20 +214,20 @@ func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn fun
 			case allZero(buf[:chunkHeaderBytes]):
 				// Allocated but never written.
 			case inHeader:
-				st.SkippedChunks++
-				st.problem("chunk", i, off, "bad chunk signature %q", buf[:8])
+				c.SkippedChunks++
+				c.problem("chunk", i, off, "bad chunk signature %q", buf[:8])
 			default:
 				// Past the header's chunk count without a signature:
 				// slack (a dirty file's header may lag, but a live chunk
 				// has its signature).
-				st.StaleChunks++
+				c.StaleChunks++
 			}
 			continue
 		}
 		if !inHeader && h.ChunkCount > 0 && !dirty(h) {
 			// Beyond the header's chunk count on a cleanly closed file:
 			// slack left over from before the log wrapped or was cleared.
-			st.StaleChunks++
+			c.StaleChunks++
 			continue
 		}
 		if first, last, ok := declaredRange(buf); ok {
@@ -218,7 +236,7 @@ func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn fun
 			// chunk, whose records are still delivered.
 			for _, r := range seen {
 				if first <= r.last && r.first <= last {
-					st.problem("chunk", i, off, "record numbers %d-%d overlap those of chunk %d (%d-%d): a copied or stale chunk", first, last, r.chunk, r.first, r.last)
+					c.problem("chunk", i, off, "record numbers %d-%d overlap those of chunk %d (%d-%d): a copied or stale chunk", first, last, r.chunk, r.first, r.last)
 					break
 				}
 			}
@@ -226,11 +244,11 @@ func (s *streamer) stream(ctx context.Context, r io.ReaderAt, size int64, fn fun
 				seen = append(seen, numRange{first, last, i})
 			}
 		}
-		if err := s.chunk(ctx, &st, buf, i, off, avail, fn); err != nil {
-			return st, err
+		if err := parse(c, buf, i, off, avail); err != nil {
+			return err
 		}
 	}
-	return st, nil
+	return nil
 }
 
 // numRange is the record-number range a chunk header declares.

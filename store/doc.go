@@ -17,6 +17,14 @@
 // arrives from an archive in one transaction too (ImportCase), or not at
 // all; DeleteCase removes every record of a case in one.
 //
+// The pipeline's per-file writes (Claim, CompleteFile, BatchUpdateFile,
+// PutHits, the move steps) go through a group committer: one goroutine
+// applies every call that arrived while the previous commit ran in one
+// transaction, so one fsync covers many files, and each call returns only
+// once its own write is durable (a failing call is rolled back and run
+// alone; a call's fn may therefore run more than once). WriteStats counts
+// the groups.
+//
 // The index is derived: it can be rebuilt from the ledger and the files,
 // and is, automatically, when its layout (IndexFormat) changes. Each
 // event's document ID is deterministic (DocID: file, chunk, record offset

@@ -51,7 +51,7 @@ func hitPrefix(caseID, fileID uint64) []byte { return key2(caseID, fileID) }
 // PutHits replaces the stored hits of a file's events: hits lists the
 // events with detections; events of the file not in hits lose theirs.
 func (l *Ledger) PutHits(caseID, fileID uint64, hits []EventHits) error {
-	return l.db.Batch(func(tx *bolt.Tx) error { return putHits(tx, caseID, fileID, hits) })
+	return l.group.do(func(tx *bolt.Tx) error { return putHits(tx, caseID, fileID, hits) })
 }
 
 func putHits(tx *bolt.Tx, caseID, fileID uint64, hits []EventHits) error {
@@ -69,10 +69,12 @@ func putHits(tx *bolt.Tx, caseID, fileID uint64, hits []EventHits) error {
 }
 
 // CompleteFile stores a file's hits and applies fn to its record in one
-// transaction (one commit per finished file).
+// transaction, committed with the other files' writes in flight (group
+// commit); it returns once the completion is durable. fn may run more
+// than once.
 func (l *Ledger) CompleteFile(caseID, fileID uint64, hits []EventHits, fn func(f *File) error) (File, error) {
 	var f File
-	err := l.db.Batch(func(tx *bolt.Tx) (err error) {
+	err := l.group.do(func(tx *bolt.Tx) (err error) {
 		if err := putHits(tx, caseID, fileID, hits); err != nil {
 			return err
 		}

@@ -148,12 +148,17 @@ type MoveIntent struct {
 	// Archive marks the zero-event move: on completion the file is also
 	// hidden and completed.
 	Archive bool `json:"archive"`
+	// Set, when non-nil, is applied to the file record in BeginMove's
+	// transaction (an archive records what reading the file found with
+	// its intent, saving a commit per zero-event file). Not stored.
+	Set func(f *File) `json:"-"`
 }
 
 // Ledger is the bbolt database at the root of the data directory: cases,
 // files, their states and queue, move intents, and what later features add.
 type Ledger struct {
-	db *bolt.DB
+	db    *bolt.DB
+	group *committer // the pipeline's per-file writes, committed in groups
 }
 
 // OpenLedger opens (creating if needed) the ledger at path.
@@ -178,7 +183,8 @@ func OpenLedger(path string) (*Ledger, error) {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
 	// Batch coalesces concurrent commits (one fsync for several files);
-	// with only a few workers a long delay would just add latency.
+	// with only a few workers a long delay would just add latency. The
+	// pipeline's own writes go through the group committer instead.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktMeta, bktCases, bktNames, bktFiles, bktByState, bktSHA, bktMoves, bktIOCs, bktHits, bktTags, bktUsers, bktAudit, bktSessions} {
@@ -192,11 +198,12 @@ func OpenLedger(path string) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("init ledger: %w", err)
 	}
-	return &Ledger{db: db}, nil
+	return &Ledger{db: db, group: newCommitter(db)}, nil
 }
 
-// Close closes the database.
+// Close closes the database, after the group commits in flight.
 func (l *Ledger) Close() error {
+	l.group.close()
 	if err := l.db.Close(); err != nil {
 		return fmt.Errorf("close ledger: %w", err)
 	}
@@ -471,11 +478,11 @@ func updateFile(tx *bolt.Tx, caseID, fileID uint64, fn func(f *File) error) (Fil
 	return f, putFile(tx, &f, old)
 }
 
-// BatchUpdateFile is UpdateFile through bbolt's Batch, so concurrent
-// callers share one fsync. fn may run more than once.
+// BatchUpdateFile is UpdateFile through the group committer, so
+// concurrent callers share one fsync. fn may run more than once.
 func (l *Ledger) BatchUpdateFile(caseID, fileID uint64, fn func(f *File) error) (File, error) {
 	var f File
-	err := l.db.Batch(func(tx *bolt.Tx) (err error) {
+	err := l.group.do(func(tx *bolt.Tx) (err error) {
 		f, err = updateFile(tx, caseID, fileID, fn)
 		return err
 	})
@@ -484,10 +491,12 @@ func (l *Ledger) BatchUpdateFile(caseID, fileID uint64, fn func(f *File) error) 
 
 // Claim moves the oldest queued file (of any case) to StateIndexing and
 // returns it; ErrNotFound when the queue is empty. skip lets the caller
-// pass over files it cannot take now.
+// pass over files it cannot take now. The claim shares its commit with
+// the other files' writes in flight (group commit) and is durable when
+// Claim returns.
 func (l *Ledger) Claim(skip func(f *File) bool) (File, error) {
 	var f File
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.group.do(func(tx *bolt.Tx) error {
 		var err error
 		if f, err = firstQueued(tx, skip); err != nil {
 			return err
@@ -654,7 +663,16 @@ func forMidWork(tx *bolt.Tx, fn func(f *File) error) error {
 // BeginMove records the intent to move a file. The caller then renames the
 // file and calls CommitMove; RecoverMoves settles intents left by a crash.
 func (l *Ledger) BeginMove(m MoveIntent) error {
-	return l.db.Update(func(tx *bolt.Tx) error {
+	return l.group.do(func(tx *bolt.Tx) error {
+		if m.Set != nil {
+			if _, err := updateFile(tx, m.CaseID, m.FileID, func(f *File) error {
+				m.Set(f)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		m := m // fn may run twice: relativise a copy
 		m.From, m.To = relPath(tx, m.From), relPath(tx, m.To)
 		return putJSON(tx.Bucket(bktMoves), key2(m.CaseID, m.FileID), m)
 	})
@@ -665,7 +683,7 @@ func (l *Ledger) BeginMove(m MoveIntent) error {
 // deletes the intent.
 func (l *Ledger) CommitMove(m MoveIntent) (File, error) {
 	var f File
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.group.do(func(tx *bolt.Tx) error {
 		if err := getFile(tx, key2(m.CaseID, m.FileID), &f); err != nil {
 			return fmt.Errorf("file %d/%d: %w", m.CaseID, m.FileID, err)
 		}
@@ -699,7 +717,7 @@ func (l *Ledger) Moves() ([]MoveIntent, error) {
 
 // RollbackMove drops an intent whose rename never happened.
 func (l *Ledger) RollbackMove(m MoveIntent) error {
-	return l.db.Update(func(tx *bolt.Tx) error {
+	return l.group.do(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktMoves).Delete(key2(m.CaseID, m.FileID))
 	})
 }

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxGroup bounds the calls one group commit takes: a bigger group holds
+// the writer longer and delays the next.
+const maxGroup = 512
+
+// gatherWindow is how long a group of fewer than gatherBelow calls waits
+// for more before it commits. The pipeline's writes come in near-
+// simultaneous pairs (a worker hands off one file's outcome and its next
+// claim follows within a few hundred microseconds), so a short wait
+// merges commits that would each cost an fsync (1-2 ms on an SSD).
+const (
+	gatherWindow = 500 * time.Microsecond
+	gatherBelow  = 8
+)
+
+// groupCall is one write waiting for its group's commit.
+type groupCall struct {
+	fn   func(tx *bolt.Tx) error
+	done chan error
+}
+
+// committer runs the per-file writes of the pipeline (claims, completions,
+// moves, failures) as group commits: one goroutine takes every call that
+// arrived while the previous commit ran and applies them in one bbolt
+// transaction, so one fsync covers the group. An idle committer commits a
+// lone call at once (bbolt's Batch waits MaxBatchDelay first). Each caller
+// still returns only once its own write is durable: grouping changes how
+// many files share an fsync, not what a returned call guarantees.
+type committer struct {
+	db   *bolt.DB
+	reqs chan *groupCall
+
+	// mu guards closed; callers hold it shared from send to reply, so
+	// close waits for them and no call is sent after reqs is closed.
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+
+	commits, calls atomic.Int64
+	busy           atomic.Int64 // ns spent in group transactions, commit included
+}
+
+func newCommitter(db *bolt.DB) *committer {
+	c := &committer{db: db, reqs: make(chan *groupCall)}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.run()
+	}()
+	return c
+}
+
+// run commits groups until reqs is closed.
+func (c *committer) run() {
+	calls := make([]*groupCall, 0, maxGroup)
+	gather := time.NewTimer(gatherWindow)
+	gather.Stop()
+	for first := range c.reqs {
+		calls = append(calls[:0], first)
+		open := c.drain(&calls, nil)
+		if open && len(calls) < gatherBelow {
+			gather.Reset(gatherWindow)
+			open = c.drain(&calls, gather.C)
+			gather.Stop()
+		}
+		c.commit(calls)
+		clear(calls)
+		if !open {
+			return
+		}
+	}
+}
+
+// drain adds waiting calls to calls, up to maxGroup: those already sent
+// when until is nil, else those that arrive before until fires. It
+// reports false once reqs is closed.
+func (c *committer) drain(calls *[]*groupCall, until <-chan time.Time) bool {
+	for len(*calls) < maxGroup {
+		if until == nil {
+			select {
+			case r, ok := <-c.reqs:
+				if !ok {
+					return false
+				}
+				*calls = append(*calls, r)
+				continue
+			default:
+				return true
+			}
+		}
+		select {
+		case r, ok := <-c.reqs:
+			if !ok {
+				return false
+			}
+			*calls = append(*calls, r)
+		case <-until:
+			return true
+		}
+	}
+	return true
+}
+
+// errCallFailed marks a group rolled back because one of its calls
+// returned an error.
+var errCallFailed = errors.New("a call of the group failed")
+
+// commit applies calls in one transaction. When a call fails, the whole
+// transaction is rolled back (the call may have written part of its
+// change), the failed call is run alone so its error is exactly what a
+// transaction of its own returns, and the others are committed again as a
+// group: like bbolt's Batch, a call's fn may run more than once.
+func (c *committer) commit(calls []*groupCall) {
+	for len(calls) > 0 {
+		start := time.Now()
+		failed := -1
+		err := c.db.Update(func(tx *bolt.Tx) error {
+			for i, r := range calls {
+				if err := r.fn(tx); err != nil {
+					failed = i
+					return errCallFailed
+				}
+			}
+			return nil
+		})
+		c.busy.Add(int64(time.Since(start)))
+		c.commits.Add(1)
+		if failed < 0 {
+			c.calls.Add(int64(len(calls)))
+			for _, r := range calls {
+				r.done <- err
+			}
+			return
+		}
+		start = time.Now()
+		calls[failed].done <- c.db.Update(calls[failed].fn)
+		c.busy.Add(int64(time.Since(start)))
+		c.commits.Add(1)
+		c.calls.Add(1)
+		calls = append(calls[:failed], calls[failed+1:]...)
+	}
+}
+
+// do runs fn in the next group commit and returns once that commit is
+// durable (or failed). fn may run more than once.
+func (c *committer) do(fn func(tx *bolt.Tx) error) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return bolt.ErrDatabaseNotOpen
+	}
+	r := &groupCall{fn: fn, done: make(chan error, 1)}
+	c.reqs <- r
+	return <-r.done
+}
+
+// close stops the committer once the calls in flight have returned.
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.reqs)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+// WriteStats is what the ledger's group commits have done since it was
+// opened: Calls writes in Commits transactions, in Busy time (the writer's
+// time in those transactions, fsync included, counted once per group).
+type WriteStats struct {
+	Commits int64
+	Calls   int64
+	Busy    time.Duration
+}
+
+// WriteStats reports the group commits since the ledger was opened.
+func (l *Ledger) WriteStats() WriteStats {
+	return WriteStats{Commits: l.group.commits.Load(), Calls: l.group.calls.Load(), Busy: time.Duration(l.group.busy.Load())}
+}
