@@ -70,6 +70,9 @@ func (e *Engine) readRecords(f store.File, chunk int64, refs []store.DocRef, xml
 			}
 			continue
 		}
+		if !xml {
+			ev.XML = "" // as from EVTX: the rendering only when asked for
+		}
 		evs = append(evs, ev)
 	}
 	if len(evs) == 0 && first != nil {

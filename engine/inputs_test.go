@@ -115,6 +115,14 @@ func TestIngestWindowsInputs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("event %s: %v", last.ID, err)
 			}
+			// An XML event's own text is its XML view; JSON has none.
+			x, err := r.eng.EventXML(t.Context(), c.ID, last.ID)
+			if wantFormat == input.WinEventXML && (err != nil || !strings.HasPrefix(x, "<Event") || !strings.HasSuffix(x, "</Event>")) {
+				t.Errorf("XML of %s: %q, %v; want the <Event> element as written", last.ID, x, err)
+			}
+			if wantFormat == input.WinEventJSON && err == nil {
+				t.Errorf("XML of JSON event %s: %q, want none", last.ID, x)
+			}
 			if v.Event.EventID != last.Event.EventID || v.Event.Channel != last.Event.Channel || !v.Event.TimeCreated.Equal(last.Event.TimeCreated) ||
 				len(v.Event.Data) == 0 {
 				t.Errorf("event %s read back as %d/%s/%v with %d fields, indexed as %d/%s/%v", last.ID,

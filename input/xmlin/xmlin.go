@@ -126,8 +126,11 @@ func Stream(ctx context.Context, r io.Reader, t *tally.Tally, fn func(*evtx.Even
 }
 
 // ReadOne reads the <Event> element starting at r's position.
+// The event's own text, as written, is its XML rendering (Event.XML),
+// when it is at most maxXML bytes.
 func ReadOne(r io.Reader) (*evtx.Event, error) {
-	d := newDecoder(bufio.NewReader(r))
+	raw := &capped{max: maxXML}
+	d := newDecoder(bufio.NewReader(io.TeeReader(r, raw)))
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -139,9 +142,32 @@ func ReadOne(r io.Reader) (*evtx.Event, error) {
 				return nil, fmt.Errorf("read event: %w", err)
 			}
 			ev, _ := toEvent(n)
+			if end := d.InputOffset(); !raw.over && end <= int64(len(raw.b)) {
+				ev.XML = string(raw.b[:end])
+			}
 			return ev, nil
 		}
 	}
+}
+
+// maxXML bounds the raw text kept as an event's XML rendering.
+const maxXML = 1 << 20
+
+// capped keeps the first max bytes written to it.
+type capped struct {
+	b    []byte
+	max  int
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := c.max - len(c.b); room < n {
+		c.over = true
+		p = p[:max(room, 0)]
+	}
+	c.b = append(c.b, p...)
+	return n, nil // what is not kept is dropped, never refused
 }
 
 // Fragment flattens an XML fragment holding event data: an <EventData>
