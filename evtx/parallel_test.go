@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -91,11 +92,16 @@ func TestStreamParallelEqualsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	vs = append(vs, cut)
+	// One of each: a cut inside a chunk, a duplicated chunk, a damaged
+	// chunk header and a damaged template.
 	kinds := map[string]bool{}
-	for _, v := range vs {
-		k := v.Kind + " " + v.Region
+	for _, v := range slices.Backward(vs) {
+		k := v.Kind
+		if v.Kind == corrupt.Flip {
+			k = v.Region
+		}
 		if v.FileHeader || kinds[k] || !(v.Kind == corrupt.DupChunk || v.Kind == corrupt.Truncate && v.Offset > 1<<20 ||
-			v.Region == "chunk header" || v.Region == "template definition") {
+			v.Kind == corrupt.Flip && (v.Region == "chunk header" || v.Region == "template definition")) {
 			continue
 		}
 		kinds[k] = true
