@@ -98,6 +98,9 @@ type Ledger interface {
 	DeleteCase(caseID uint64) (store.Case, error)
 	CaseAudit(c store.Case, fn func(e store.AuditEntry) error) error
 	WriteStats() store.WriteStats
+	Suppressions(caseID uint64) ([]store.Suppression, error)
+	AddSuppression(s store.Suppression) (store.Suppression, error)
+	SetSuppressionActive(caseID, id uint64, active bool, by string) (store.Suppression, error)
 }
 
 // Admitter bounds concurrent work by memory: Acquire blocks until a file of

@@ -437,7 +437,8 @@ func (e *Engine) failFileWith(f store.File, err error, set func(r *store.File)) 
 // the index batch.
 type pendingDoc struct {
 	store.Doc
-	id string
+	id         string
+	suppressed []store.SigmaHit // hits a false-positive suppression keeps out of Doc.Sigma
 }
 
 // parallelMinBytes is the file size from which a file's chunks are
@@ -528,6 +529,10 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		return res, err
 	}
 	det := e.det
+	sup, err := e.suppressor(f.CaseID)
+	if err != nil {
+		return res, err
+	}
 	res.triage = triage.New()
 	batch := make([]store.Doc, 0, e.cfg.BatchSize+1)
 	var hits []store.EventHits
@@ -594,7 +599,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	detect := func(ev *evtx.Event) pendingDoc {
 		p := pendingDoc{Doc: store.Doc{FileID: f.ID, Event: ev}, id: store.DocID(f.ID, ev)}
 		t0 := time.Now()
-		p.Sigma = det.sigmaHits(ev, nil)
+		p.Sigma, p.suppressed = sup.split(ev, det.sigmaHits(ev, nil))
 		t1 := time.Now()
 		p.IOCs = det.iocHits(f.CaseID, ev, nil)
 		e.stages.sigma.Add(int64(t1.Sub(t0)))
@@ -608,13 +613,14 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		if t, ok := tags.of(p.id, f.ID, ev); ok {
 			p.Tags = t.Terms()
 		}
-		if len(p.Sigma) > 0 || len(p.IOCs) > 0 {
+		if len(p.Sigma) > 0 || len(p.IOCs) > 0 || len(p.suppressed) > 0 {
 			res.sigma += int64(len(p.Sigma))
 			if len(p.IOCs) > 0 {
 				res.ioc++
 			}
 			hits = append(hits, store.EventHits{DocID: p.id, FileID: f.ID, Time: ev.TimeCreated,
-				Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: p.Sigma, IOCs: p.IOCs})
+				Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: p.Sigma, IOCs: p.IOCs,
+				Suppressed: p.suppressed})
 		}
 		if !store.TimeInRange(ev.TimeCreated) {
 			badTimes++

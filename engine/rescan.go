@@ -235,6 +235,10 @@ func (e *Engine) rescanFile(ctx context.Context, j *Job, f store.File) error {
 	if err != nil {
 		return err
 	}
+	sup, err := e.suppressor(f.CaseID)
+	if err != nil {
+		return err
+	}
 	var hits []store.EventHits
 	var batch []store.Doc
 	var events, changed, sigmaN, iocN int64
@@ -242,19 +246,19 @@ func (e *Engine) rescanFile(ctx context.Context, j *Job, f store.File) error {
 		events++
 		id := store.DocID(f.ID, ev)
 		prev := old[id]
-		sig, iocs := prev.Sigma, prev.IOCs
+		sig, iocs, suppressed := prev.Sigma, prev.IOCs, prev.Suppressed
 		if j.Kind == RescanIOC {
 			iocs = e.det.iocHits(f.CaseID, ev, nil)
 		} else {
-			sig = e.det.sigmaHits(ev, nil)
+			sig, suppressed = sup.split(ev, e.det.sigmaHits(ev, nil))
 		}
-		if len(sig) > 0 || len(iocs) > 0 {
+		if len(sig) > 0 || len(iocs) > 0 || len(suppressed) > 0 {
 			sigmaN += int64(len(sig))
 			if len(iocs) > 0 {
 				iocN++
 			}
 			hits = append(hits, store.EventHits{DocID: id, FileID: f.ID, Time: ev.TimeCreated, Computer: ev.Computer,
-				Channel: ev.Channel, EventID: ev.EventID, Sigma: sig, IOCs: iocs})
+				Channel: ev.Channel, EventID: ev.EventID, Sigma: sig, IOCs: iocs, Suppressed: suppressed})
 		}
 		if hitKey(sig, iocs) == hitKey(prev.Sigma, prev.IOCs) {
 			return nil

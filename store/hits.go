@@ -44,6 +44,9 @@ type EventHits struct {
 	EventID  uint32     `json:"event_id"`
 	Sigma    []SigmaHit `json:"sigma,omitempty"`
 	IOCs     []IOCHit   `json:"iocs,omitempty"`
+	// Suppressed are Sigma hits an active Suppression kept out of Sigma
+	// (and so out of counts, summaries and the index).
+	Suppressed []SigmaHit `json:"suppressed,omitempty"`
 }
 
 func hitPrefix(caseID, fileID uint64) []byte { return key2(caseID, fileID) }

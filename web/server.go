@@ -129,6 +129,10 @@ type Engine interface {
 	Metrics(ctx context.Context, caseID uint64) (triage.Metrics, error)
 	Attack(caseID uint64) (triage.Attack, error)
 	RuleContext(ctx context.Context, caseID uint64, docID, ruleID string) (engine.RuleContext, error)
+	Suppressions(caseID uint64) ([]engine.SuppressionView, error)
+	SuppressedHits(caseID uint64, limit int) ([]store.EventHits, error)
+	AddSuppression(caseID uint64, s store.Suppression) (store.Suppression, engine.Job, error)
+	SetSuppressionActive(caseID, id uint64, active bool, by string) (store.Suppression, engine.Job, error)
 }
 
 // Server is the HTTP front end.
@@ -277,6 +281,10 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "GET", "/logons", ro, "", s.handleLogons)
 			s.route(r, "GET", "/metrics", ro, "", s.handleMetrics)
 			s.route(r, "GET", "/attack", ro, "", s.handleAttack)
+			s.route(r, "GET", "/suppressions", ro, "", s.handleSuppressions)
+			s.route(r, "GET", "/suppressed", ro, "", s.handleSuppressed)
+			s.route(r, "POST", "/suppressions", analyst, "sigma.suppress", s.handleAddSuppression)
+			s.route(r, "PATCH", "/suppressions/{id}", analyst, "sigma.suppression.update", s.handleUpdateSuppression)
 			s.route(r, "POST", "/iocs", analyst, "ioc.add", s.handleAddIOCs)
 			s.route(r, "PATCH", "/iocs/{id}", analyst, "ioc.update", s.handleUpdateIOC)
 			s.route(r, "DELETE", "/iocs/{id}", analyst, "ioc.delete", s.handleDeleteIOC)

@@ -1,0 +1,127 @@
+package engine_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"casescope/engine"
+	"casescope/internal/corpus"
+	"casescope/store"
+)
+
+// TestSuppression suppresses a rule that fires on a corpus file, whole
+// and for a field value: its hits leave the summary, the case counts and
+// the index, stay listable, survive re-processing the file, and come back
+// when the suppression is turned off.
+func TestSuppression(t *testing.T) {
+	r := newRig(t, true)
+	rs, err := engine.LoadRules(engine.RuleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.eng.Detection().SetRules(rs)
+	path := filepath.Join(corpus.Shared(t), "evtx", "evtx-attack-samples", "Command and Control", "DE_RDP_Tunnel_5156.evtx")
+	c, _ := r.ingest(t, "fp", path)
+
+	// The Kerberos rule fires on the file's 5156 events to port 88.
+	const rule = "e54979bd-c5f9-4d6c-967b-a04b19ac4c74"
+	ruleCount := func() int {
+		t.Helper()
+		sum, err := r.eng.SigmaSummary(c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sum {
+			if s.RuleID == rule {
+				return s.Count
+			}
+		}
+		return 0
+	}
+	searched := func() uint64 {
+		t.Helper()
+		p, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Query: `sigma.rule:"` + rule + `"`, Size: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Total
+	}
+	sigmaEvents := func() int {
+		t.Helper()
+		st, err := r.eng.Stats(c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, v := range st.SigmaByLevel {
+			n += v
+		}
+		return n
+	}
+	wait := func(j engine.Job, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j, err = r.eng.WaitJob(t.Context(), j.ID); err != nil || j.State != "done" {
+			t.Fatalf("sigma re-run: %+v %v", j, err)
+		}
+	}
+	n := ruleCount()
+	if n == 0 || searched() != uint64(n) {
+		t.Fatalf("rule %s: %d hits, %d found by search; want some, equal", rule, n, searched())
+	}
+	before := sigmaEvents()
+
+	for _, tc := range []struct {
+		name, field, value string
+		suppressed         int
+	}{
+		{"another value", "DestPort", "89", 0},
+		{"field value", "DestPort", "88", n},
+		{"whole rule", "", "", n},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s store.Suppression
+			var j engine.Job
+			s, j, err = r.eng.AddSuppression(c.ID, store.Suppression{RuleID: rule, Field: tc.field, Value: tc.value, Reason: "test", Author: "analyst"})
+			wait(j, err)
+			if got := ruleCount(); got != n-tc.suppressed || searched() != uint64(n-tc.suppressed) {
+				t.Errorf("rule hits: got %d (search %d), want %d", got, searched(), n-tc.suppressed)
+			}
+			views, err := r.eng.Suppressions(c.ID)
+			if err != nil || len(views) == 0 || views[len(views)-1].Events != tc.suppressed {
+				t.Errorf("suppressions: got %+v %v, want the last with %d events", views, err, tc.suppressed)
+			}
+			listed, err := r.eng.SuppressedHits(c.ID, 1000)
+			if err != nil || len(listed) != tc.suppressed {
+				t.Errorf("suppressed hits: got %d %v, want %d", len(listed), err, tc.suppressed)
+			}
+			if tc.suppressed > 0 && sigmaEvents() >= before {
+				t.Errorf("case Sigma events: got %d, want fewer than %d", sigmaEvents(), before)
+			}
+			if tc.suppressed == n {
+				// Re-processing the file keeps the suppression.
+				files, err := r.ledger.Files(c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := r.eng.RequeueFile(c.ID, files[0].ID); err != nil {
+					t.Fatal(err)
+				}
+				if err := r.eng.WaitIdle(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if got := ruleCount(); got != 0 || searched() != 0 {
+					t.Errorf("after re-processing: %d hits (search %d), want 0", got, searched())
+				}
+			}
+			// Off again: the hits come back.
+			wait2 := func(_ store.Suppression, j engine.Job, err error) { wait(j, err) }
+			wait2(r.eng.SetSuppressionActive(c.ID, s.ID, false, "admin"))
+			if got := ruleCount(); got != n || searched() != uint64(n) || sigmaEvents() != before {
+				t.Errorf("after turning it off: %d hits (search %d), %d Sigma events; want %d, %d", got, searched(), sigmaEvents(), n, before)
+			}
+		})
+	}
+}
