@@ -24,6 +24,9 @@ type RuleContext struct {
 	// was removed or filtered out after the hit was stored): only the
 	// hit's title and level are known then.
 	Loaded bool `json:"loaded"`
+	// Computer is the event's computer (a suppression may be scoped to
+	// it).
+	Computer string `json:"computer"`
 }
 
 // ruleSources are the rule sources in load order (see LoadRules).
@@ -48,7 +51,7 @@ func (e *Engine) RuleContext(ctx context.Context, caseID uint64, docID, ruleID s
 	if err != nil {
 		return RuleContext{}, err
 	}
-	var rc RuleContext
+	rc := RuleContext{Computer: v.Event.Computer}
 	for _, h := range v.Sigma {
 		if h.RuleID == ruleID {
 			rc.Hit = &h

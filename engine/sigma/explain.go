@@ -37,14 +37,15 @@ type SelectionMatch struct {
 
 // FieldMatch is one field condition of a search identifier.
 type FieldMatch struct {
-	Field     string   `json:"field"`    // as the rule writes it, modifiers included ("CommandLine|contains")
-	Values    []string `json:"values"`   // the rule's values (at most maxExplainValues)
-	MoreCount int      `json:"more"`     // values left out
-	Event     string   `json:"event"`    // the event's value of the field ("" when absent)
-	Present   bool     `json:"present"`  // the event has the field
-	Keywords  bool     `json:"keywords"` // a keyword list (matched against every value)
-	Matched   bool     `json:"matched"`  // this field's condition alone holds for the event
-	Skipped   string   `json:"skipped,omitempty"`
+	Field      string   `json:"field"`       // as the rule writes it, modifiers included ("CommandLine|contains")
+	Values     []string `json:"values"`      // the rule's values (at most maxExplainValues)
+	MoreCount  int      `json:"more"`        // values left out
+	Event      string   `json:"event"`       // the event's value of the field ("" when absent)
+	EventField string   `json:"event_field"` // the event\'s name of the field (the log source may rename it)
+	Present    bool     `json:"present"`     // the event has the field
+	Keywords   bool     `json:"keywords"`    // a keyword list (matched against every value)
+	Matched    bool     `json:"matched"`     // this field's condition alone holds for the event
+	Skipped    string   `json:"skipped,omitempty"`
 }
 
 const maxExplainValues = 20
@@ -154,7 +155,8 @@ func explainFields(lm *logsourceMap, pr *parsedRule, name string, v *yaml.Node, 
 			field, _, _ := strings.Cut(key, "|")
 			fm := FieldMatch{Field: key}
 			fm.Values, fm.MoreCount = valuesOf(val)
-			fm.Event, fm.Present = eventValue(ev, renamed(lm, pr, ev, field))
+			fm.EventField = renamed(lm, pr, ev, field)
+			fm.Event, fm.Present = eventValue(ev, fm.EventField)
 			one := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{m.Content[i], val}}
 			ok, err := matchAlone(lm, pr, name, one, ev)
 			fm.Matched = ok

@@ -19,6 +19,7 @@ import * as accountsView from './accounts.js';
 import * as logonsView from './logons.js';
 import * as metricsView from './metrics.js';
 import * as attackView from './attack.js';
+import * as suppressView from './suppress.js';
 import * as dashboardView from './dashboard.js';
 import * as usersView from './users.js';
 import * as auditView from './audit.js';
@@ -26,7 +27,7 @@ import * as auditView from './audit.js';
 const VIEWS = {
   cases: casesView, evidence: evidenceView, search: searchView,
   detections: detectionsView, iocs: iocsView, timeline: timelineView, dashboard: dashboardView,
-  hosts: hostsView, accounts: accountsView, logons: logonsView, metrics: metricsView, attack: attackView,
+  hosts: hostsView, accounts: accountsView, logons: logonsView, metrics: metricsView, attack: attackView, suppressions: suppressView,
   users: usersView, audit: auditView,
 };
 

@@ -5,6 +5,7 @@
 
 import {h, replace, levelBadge} from './dom.js';
 import {api} from './api.js';
+import {suppressForm} from './suppress.js';
 
 // showRuleContext opens a dialog on the rule ruleId's hit on event docId.
 export async function showRuleContext(caseId, docId, ruleId) {
@@ -47,5 +48,21 @@ export async function showRuleContext(caseId, docId, ruleId) {
     list('References', r.references),
     list('False positives', r.false_positives),
     why,
+    rc.loaded ? suppressForm(caseId, r, suppressChoices(rc), () => dlg.close()) : null,
     rc.yaml ? h('details', {class: 'rule-ctx-sec'}, h('summary', {text: 'Rule YAML'}), h('pre', {class: 'rule-yaml mono small', id: 'rule-ctx-yaml', text: rc.yaml})) : null);
+}
+
+// suppressChoices are the field values a suppression can be scoped to:
+// the event's values of the fields the rule's matching selections test,
+// then its computer.
+function suppressChoices(rc) {
+  const out = [];
+  const seen = new Set();
+  const add = (f, v) => { const k = f + '\u0000' + v; if (!seen.has(k) && v !== '') { seen.add(k); out.push([f, v]); } };
+  for (const s of (rc.explanation && rc.explanation.selections) || []) {
+    if (!s.matched) continue;
+    for (const f of s.fields) if (f.present && !f.keywords) add(f.event_field || f.field.split('|')[0], f.event);
+  }
+  if (rc.computer) add('Computer', rc.computer);
+  return out;
 }
