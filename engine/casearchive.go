@@ -48,9 +48,13 @@ const (
 	memberManifestOK = "manifest.json.sha256"
 )
 
+// memberSuppress holds the false-positive suppressions; archives made
+// before suppressions existed lack it.
+const memberSuppress = "ledger/suppressions.jsonl"
+
 // memberName is every name an archive may hold; anything else is refused,
 // and no member name is ever used as a path on disk.
-var memberName = regexp.MustCompile(`^(case\.json|rules\.json|ledger/(files|iocs|tags|hits|audit)\.jsonl|evidence/([0-9a-f]{64}|file-[0-9]{1,20})|provenance/[A-Za-z0-9][A-Za-z0-9._-]{0,100})$`)
+var memberName = regexp.MustCompile(`^(case\.json|rules\.json|ledger/(files|iocs|tags|hits|audit|suppressions)\.jsonl|evidence/([0-9a-f]{64}|file-[0-9]{1,20})|provenance/[A-Za-z0-9][A-Za-z0-9._-]{0,100})$`)
 
 // ErrArchive reports an archive refused on import: damaged, incomplete,
 // altered, or not a casescope case archive.
@@ -248,6 +252,20 @@ func (e *Engine) ExportCase(ctx context.Context, caseID uint64, w io.Writer, opt
 	if err := x.addLines(memberIOCs, func(emit func(v any) error) error {
 		for _, i := range iocs {
 			if err := emit(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return m, err
+	}
+	sups, err := e.ledger.Suppressions(caseID)
+	if err != nil {
+		return m, err
+	}
+	if err := x.addLines(memberSuppress, func(emit func(v any) error) error {
+		for _, sp := range sups {
+			if err := emit(sp); err != nil {
 				return err
 			}
 		}
@@ -564,6 +582,19 @@ func (e *Engine) ImportCase(ctx context.Context, r io.Reader, opts ImportOptions
 	}); err != nil {
 		return res, fmt.Errorf("%s: %w: %w", memberIOCs, ErrArchive, err)
 	}
+	var sups []store.Suppression
+	if mem, ok := members[memberSuppress]; ok {
+		if err := readLines(mem.path, func(dec *json.Decoder) error {
+			var sp store.Suppression
+			if err := dec.Decode(&sp); err != nil {
+				return err
+			}
+			sups = append(sups, sp)
+			return nil
+		}); err != nil {
+			return res, fmt.Errorf("%s: %w: %w", memberSuppress, ErrArchive, err)
+		}
+	}
 	if cur, err := e.RuleIdentity(); err == nil {
 		res.RulesDiffer = !cur.Same(m.Rules)
 	}
@@ -591,6 +622,11 @@ func (e *Engine) ImportCase(ctx context.Context, r io.Reader, opts ImportOptions
 		}
 		for _, i := range iocs {
 			if err := w.PutIOC(i); err != nil {
+				return err
+			}
+		}
+		for _, sp := range sups {
+			if err := w.PutSuppression(sp); err != nil {
 				return err
 			}
 		}

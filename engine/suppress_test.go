@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"path/filepath"
 	"testing"
 
@@ -123,5 +124,61 @@ func TestSuppression(t *testing.T) {
 				t.Errorf("after turning it off: %d hits (search %d), %d Sigma events; want %d, %d", got, searched(), sigmaEvents(), n, before)
 			}
 		})
+	}
+}
+
+// TestSuppressionArchive: a case's suppressions travel in its archive
+// (with their history) and leave the ledger with the deleted case.
+func TestSuppressionArchive(t *testing.T) {
+	a, _ := openRigAt(t, filepath.Join(t.TempDir(), "a"))
+	c, err := a.ledger.CreateCase("fp-travel", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []store.Suppression{
+		{RuleID: "r1", Reason: "noisy here", Author: "analyst"},
+		{RuleID: "r2", Field: "TargetUserName", Value: "svc_backup", Reason: "backup account", Author: "analyst"},
+	} {
+		if _, err := a.ledger.AddSuppression(store.Suppression{CaseID: c.ID, RuleID: s.RuleID, Field: s.Field, Value: s.Value,
+			Reason: s.Reason, Author: s.Author}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.ledger.SetSuppressionActive(c.ID, 1, false, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	want, err := a.ledger.Suppressions(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blob bytes.Buffer
+	if _, err := a.eng.ExportCase(t.Context(), c.ID, &blob, engine.ExportOptions{User: "tester", Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.DeleteCase(t.Context(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := a.ledger.Suppressions(c.ID); err != nil || len(left) != 0 {
+		t.Errorf("suppressions of the deleted case: %d left, err %v", len(left), err)
+	}
+	b, _ := openRigAt(t, filepath.Join(t.TempDir(), "b"))
+	res, err := b.eng.ImportCase(t.Context(), bytes.NewReader(blob.Bytes()), engine.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.ledger.Suppressions(res.Case.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("imported suppressions: got %d, want %d", len(got), len(want))
+	}
+	for i := range want {
+		w := want[i]
+		w.CaseID = res.Case.ID
+		if g := got[i]; g.ID != w.ID || g.RuleID != w.RuleID || g.Field != w.Field || g.Value != w.Value || g.Reason != w.Reason ||
+			g.Author != w.Author || g.Active != w.Active || g.ChangedBy != w.ChangedBy || !g.Created.Equal(w.Created) {
+			t.Errorf("suppression %d: got %+v, want %+v", i, g, w)
+		}
 	}
 }

@@ -160,6 +160,11 @@ func (l *Ledger) DeleteCase(caseID uint64) (Case, error) {
 				return err
 			}
 		}
+		if b := tx.Bucket(bktSuppress); b != nil {
+			if err := deletePrefix(b, p); err != nil {
+				return err
+			}
+		}
 		states := tx.Bucket(bktByState)
 		if err := states.ForEachBucket(func(k []byte) error {
 			return deletePrefix(states.Bucket(k), p)

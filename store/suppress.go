@@ -123,3 +123,17 @@ func (l *Ledger) SetSuppressionActive(caseID, id uint64, active bool, by string)
 	}
 	return s, nil
 }
+
+// PutSuppression writes a suppression under an imported case, keeping
+// its ID and history.
+func (w *CaseWriter) PutSuppression(s Suppression) error {
+	s.CaseID = w.id
+	b, err := w.tx.CreateBucketIfNotExists(bktSuppress)
+	if err != nil {
+		return err
+	}
+	if err := bumpSequence(b, s.ID); err != nil {
+		return err
+	}
+	return putJSON(b, key2(w.id, s.ID), s)
+}
