@@ -187,7 +187,10 @@ func (e *Engine) ExportCase(ctx context.Context, caseID uint64, w io.Writer, opt
 	m := ArchiveManifest{Format: ArchiveFormat, Version: opts.Version, ExportedBy: opts.User, ExportedAt: time.Now().UTC(), Case: c, Rules: rules}
 	root := e.caseDirs(caseID).root
 	tw := tar.NewWriter(w)
-	x := &exporter{ctx: ctx, tw: tw, m: &m, progress: opts.Progress, tmpDir: e.cfg.DataDir}
+	if err := os.MkdirAll(e.transferDir(), 0o750); err != nil {
+		return m, fmt.Errorf("create transfer dir: %w", err)
+	}
+	x := &exporter{ctx: ctx, tw: tw, m: &m, progress: opts.Progress, tmpDir: e.transferDir()}
 
 	// The evidence: one member per distinct content (duplicates are hard
 	// links of one file), named by its recorded sha256.
@@ -427,6 +430,21 @@ func (p progressWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// transferDir holds an import's staged members and an export's spooled
+// record lists, inside the data directory (same filesystem: the verified
+// case folder is renamed out of it).
+func (e *Engine) transferDir() string { return filepath.Join(e.cfg.DataDir, "transfer") }
+
+// clearTransfers removes what an export or import interrupted by a crash
+// left in the transfer folder; at Start nothing can be using it (the
+// ledger admits one process).
+func (e *Engine) clearTransfers() error {
+	if err := os.RemoveAll(e.transferDir()); err != nil {
+		return fmt.Errorf("clear transfer dir: %w", err)
+	}
+	return nil
+}
+
 // ImportOptions name the imported case and report progress.
 type ImportOptions struct {
 	// As names the case; empty keeps the archive's name.
@@ -457,7 +475,7 @@ type staged struct {
 }
 
 // ImportCase reads a case archive from r into a new case. Every member is
-// staged in the data directory and hashed; only when the manifest's
+// staged in the data directory's transfer folder and hashed; only when the manifest's
 // hash, every member's hash and size, and the member list all agree is
 // anything recorded, in one ledger transaction that also moves the
 // verified case folder into place. A damaged or incomplete archive is
@@ -465,9 +483,9 @@ type staged struct {
 // store.ErrExists (choose another with ImportOptions.As).
 func (e *Engine) ImportCase(ctx context.Context, r io.Reader, opts ImportOptions) (CaseImport, error) {
 	var res CaseImport
-	base := filepath.Join(e.cfg.DataDir, "imports")
+	base := e.transferDir()
 	if err := os.MkdirAll(base, 0o750); err != nil {
-		return res, fmt.Errorf("create imports dir: %w", err)
+		return res, fmt.Errorf("create transfer dir: %w", err)
 	}
 	stage, err := os.MkdirTemp(base, "import-*")
 	if err != nil {

@@ -34,7 +34,7 @@
 //
 // Case archives (casearchive.go): ExportCase streams a case (evidence,
 // records, audit entries, rule-set identity, SHA-256 manifest) as a tar;
-// ImportCase stages and verifies every member in <data>/imports before
+// ImportCase stages and verifies every member in <data>/transfer before
 // one ledger transaction records the case and renames its verified folder
 // into place, then the index is rebuilt from the evidence. DeleteCase
 // closes the case's index and removes its records and folder.

@@ -233,6 +233,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.recoverInterrupted(); err != nil {
 		return err
 	}
+	if err := e.clearTransfers(); err != nil {
+		return err
+	}
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.runCtx = ctx
 	e.started = time.Now()

@@ -318,7 +318,7 @@ func TestCaseArchiveRoundTrip(t *testing.T) {
 		if cases, _ := b.ledger.Cases(); len(cases) != wantCases {
 			t.Errorf("%s: %d cases after refusal, want %d", name, len(cases), wantCases)
 		}
-		if left, _ := os.ReadDir(filepath.Join(b.data, "imports")); len(left) != 0 {
+		if left, _ := os.ReadDir(filepath.Join(b.data, "transfer")); len(left) != 0 {
 			t.Errorf("%s: staging left behind: %v", name, left)
 		}
 		if left, _ := os.ReadDir(filepath.Join(b.data, "cases")); len(left) != wantCases {
