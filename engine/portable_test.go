@@ -36,11 +36,15 @@ func openRigAt(t *testing.T, data string) (*rig, func()) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := engine.New(engine.Config{DataDir: data, BatchSize: 500}, log, led, nil)
-	rs, err := engine.LoadRules(engine.RuleOptions{})
+	// A few embedded rules that hit the inputs, not all 2,400: compiling
+	// them all per rig made these tests slow under -race.
+	opts := engine.RuleOptions{NoBuiltin: true, Dir: portableRules(t)}
+	rs, err := engine.LoadRules(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	eng.Detection().SetRules(rs)
+	eng.SetRuleOptions(opts)
 	if err := eng.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +63,24 @@ func openRigAt(t *testing.T, data string) (*rig, func()) {
 	}
 	t.Cleanup(closeFn)
 	return &rig{eng: eng, ledger: led, data: data}, closeFn
+}
+
+// portableRules copies three embedded Sigma rules that hit the portable
+// inputs into a folder (the same content each call, so the rule-set
+// identity matches across rigs).
+func portableRules(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"proc_creation_win_susp_eventlog_clear.yml", "proc_creation_win_reg_susp_paths.yml", "proc_creation_win_reg_dumping_sensitive_hives.yml"} {
+		b, err := os.ReadFile(filepath.Join("sigma", "rules", "windows", "process_creation", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // portableInputs are a few small corpus files with Sigma hits, IOC
@@ -293,7 +315,7 @@ func TestCaseArchiveRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ExportedBy != "tester" || m.Files != 4 || len(m.Members) < 9 || m.Rules.EmbeddedSHA256 == "" {
+	if m.ExportedBy != "tester" || m.Files != 4 || len(m.Members) < 9 || m.Rules.CustomSHA256 == "" || m.Rules.Loaded != 3 {
 		t.Errorf("manifest: by %q, files %d, %d members, rules %+v", m.ExportedBy, m.Files, len(m.Members), m.Rules)
 	}
 	if _, err := a.eng.DeleteCase(t.Context(), c.ID); err != nil {
