@@ -2,12 +2,21 @@ package engine_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"casescope/engine"
+	"casescope/engine/sigma"
 	"casescope/internal/corpus"
 	"casescope/store"
+)
+
+// kerberosRule (SigmaHQ "Uncommon Outbound Kerberos Connection") fires on
+// DE_RDP_Tunnel_5156.evtx's Security 5156 events to port 88.
+const (
+	kerberosRule = "e54979bd-c5f9-4d6c-967b-a04b19ac4c74"
+	kerberosPath = "windows/network_connection/net_connection_win_susp_outbound_kerberos_connection.yml"
 )
 
 // TestSuppression suppresses a rule that fires on a corpus file, whole
@@ -16,16 +25,26 @@ import (
 // when the suppression is turned off.
 func TestSuppression(t *testing.T) {
 	r := newRig(t, true)
-	rs, err := engine.LoadRules(engine.RuleOptions{})
+	// Only the rule under test (loading all of SigmaHQ costs seconds
+	// under -race).
+	rules := t.TempDir()
+	src, err := sigma.RuleSource(kerberosRule, kerberosPath, sigma.Embedded())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rules, "rule.yml"), src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := engine.LoadRules(engine.RuleOptions{Dir: rules, NoBuiltin: true})
+	if err != nil || rs.Len() != 1 {
+		t.Fatalf("load the rule: %v (%d rules)", err, rs.Len())
 	}
 	r.eng.Detection().SetRules(rs)
 	path := filepath.Join(corpus.Shared(t), "evtx", "evtx-attack-samples", "Command and Control", "DE_RDP_Tunnel_5156.evtx")
 	c, _ := r.ingest(t, "fp", path)
 
 	// The Kerberos rule fires on the file's 5156 events to port 88.
-	const rule = "e54979bd-c5f9-4d6c-967b-a04b19ac4c74"
+	const rule = kerberosRule
 	ruleCount := func() int {
 		t.Helper()
 		sum, err := r.eng.SigmaSummary(c.ID)
@@ -130,7 +149,7 @@ func TestSuppression(t *testing.T) {
 // TestSuppressionArchive: a case's suppressions travel in its archive
 // (with their history) and leave the ledger with the deleted case.
 func TestSuppressionArchive(t *testing.T) {
-	a, _ := openRigAt(t, filepath.Join(t.TempDir(), "a"))
+	a := newRig(t, true) // no rules: none are needed, and loading them costs seconds under -race
 	c, err := a.ledger.CreateCase("fp-travel", "")
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +180,7 @@ func TestSuppressionArchive(t *testing.T) {
 	if left, err := a.ledger.Suppressions(c.ID); err != nil || len(left) != 0 {
 		t.Errorf("suppressions of the deleted case: %d left, err %v", len(left), err)
 	}
-	b, _ := openRigAt(t, filepath.Join(t.TempDir(), "b"))
+	b := newRig(t, true)
 	res, err := b.eng.ImportCase(t.Context(), bytes.NewReader(blob.Bytes()), engine.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -83,6 +83,22 @@ func TestBrowserTriage(t *testing.T) {
 	if got := eval[string](b, `document.querySelector('#hosts-table tbody tr[data-computer] td.num').textContent`); got != commas(hosts[0].Events) {
 		t.Errorf("first host's events: got %s, want %d", got, hosts[0].Events)
 	}
+	// Logon sources without events of their own are listed apart.
+	known := map[string]bool{}
+	for _, h := range hosts {
+		short, _, _ := strings.Cut(h.Computer, ".")
+		known[strings.ToLower(h.Computer)], known[strings.ToLower(short)] = true, true
+	}
+	sources := map[string]bool{}
+	for _, h := range hosts {
+		for src := range h.LogonSources {
+			short, _, _ := strings.Cut(src, ".")
+			if !known[strings.ToLower(src)] && !known[strings.ToLower(short)] {
+				sources[src] = true
+			}
+		}
+	}
+	b.waitFor("the source-only rows", fmt.Sprintf(`document.querySelectorAll('#sources-table tbody tr[data-source]').length === %d`, len(sources)), 10*time.Second)
 	b.shot("triage-01-hosts")
 	b.do("open the first host", chromedp.Click(chromedp.CSS(`#hosts-table tbody tr[data-computer] td`)), chromedp.WaitVisible(chromedp.CSS("#q")))
 	b.waitFor("the host's events", `document.querySelector('#q').value.startsWith('Computer:') && `+

@@ -20,6 +20,31 @@ export function mount(root, app) {
     h('section', {class: 'card'},
       h('div', {class: 'card-head'}, h('h2', {class: 'card-title', text: 'Computers'}), info, h('span', {class: 'spacer'}), filter),
       h('div', {class: 'table-wrap'}, table)));
+  // Machines seen only as logon sources (workstation names and IPs of
+  // 4624/4625 and RDP events) that have no events of their own here.
+  const srcBody = h('tbody');
+  root.appendChild(h('section', {class: 'card'},
+    h('h2', {class: 'card-title', text: 'Seen only as logon sources'}),
+    h('p', {class: 'muted small', text: 'Workstation names and IP addresses that logged on to a host of this case but have no events in it.'}),
+    h('div', {class: 'table-wrap'}, h('table', {class: 'grid dense', id: 'sources-table'},
+      head('Source', 'num:Logons', 'To hosts'), srcBody))));
+  const renderSources = () => {
+    const known = new Set(hosts.flatMap((x) => [x.computer.toLowerCase(), x.computer.split('.')[0].toLowerCase()]));
+    const by = new Map();
+    for (const x of hosts) {
+      for (const [src, n] of Object.entries(x.logon_sources || {})) {
+        if (known.has(src.toLowerCase()) || known.has(src.split('.')[0].toLowerCase())) continue;
+        const e = by.get(src) || {n: 0, to: {}};
+        e.n += n;
+        e.to[x.computer] = (e.to[x.computer] || 0) + n;
+        by.set(src, e);
+      }
+    }
+    const rows = [...by.entries()].sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1));
+    if (!rows.length) { replace(srcBody, emptyRow(3, 'None: every logon source has events in this case.')); return; }
+    replace(srcBody, rows.map(([src, e]) => h('tr', clickRow({data: {source: src}}, () => app.go('search', {q: 'IpAddress:' + q(src) + ' OR WorkstationName:' + q(src)})),
+      h('td', {class: 'mono', text: src}), h('td', {class: 'num strong', text: num(e.n)}), h('td', {class: 'small'}, counts(e.to, 3)))));
+  };
   replace(tbody, emptyRow(8, 'Counting…'));
   let hosts = [];
   const render = () => {
@@ -52,6 +77,7 @@ export function mount(root, app) {
       return;
     }
     render();
+    renderSources();
   })();
   return {};
 }
