@@ -46,6 +46,10 @@ func TestBrowserCaseLifecycle(t *testing.T) {
 	if st, _ := r.upload(t, c.ID, uploadFile{"Empty.evtx", fixture(t, "Empty.evtx")}); st != http.StatusConflict {
 		t.Errorf("upload to the case closed in the UI: %d, want 409", st)
 	}
+	b.do("open the closed case", chromedp.Click(chromedp.CSS(`#cases-table tbody tr[data-id] .case-title`)))
+	b.waitFor("the read-only status in the top bar", `document.querySelector('#case-stats').textContent.includes('read-only')`, 15*time.Second)
+	b.shot("caselife-00-closed-case")
+	b.do("back to the cases", chromedp.Click(chromedp.CSS(`.nav-item[data-view="cases"]`)), chromedp.WaitVisible(chromedp.CSS("#import-archive-form")))
 	b.do("choose the archive", chromedp.SetUploadFiles(chromedp.CSS("#import-archive-file"), []string{archive}, chromedp.NodeReady),
 		chromedp.SendKeys(chromedp.CSS("#import-archive-as"), "shelf-restored"), chromedp.Click(chromedp.CSS("#import-archive")))
 	b.waitFor("the imported case in the table", `[...document.querySelectorAll('#cases-table .case-title')].some((e) => e.textContent === 'shelf-restored')`, 30*time.Second)

@@ -64,7 +64,7 @@ export function mount(root, app) {
     h('thead', null, h('tr', null,
       h('th', {text: 'Case'}), h('th', {text: 'Created (UTC)'}), h('th', {class: 'num', text: 'Files'}),
       h('th', {class: 'num', text: 'Events'}), h('th', {text: 'Sigma hits (events)'}),
-      h('th', {class: 'num', text: 'IOC events'}), h('th', {class: 'num', text: 'Tagged'}), h('th', {text: 'Status'}), h('th', {text: 'Case'}))),
+      h('th', {class: 'num', text: 'IOC events'}), h('th', {class: 'num', text: 'Tagged'}), h('th', {text: 'Status'}), h('th', {text: 'Lifecycle'}))),
     tbody);
 
   replace(root,

@@ -150,6 +150,8 @@ function renderCaseBar() {
     stat('Files', num(st.files), st.hidden_files ? num(st.hidden_files) + ' hidden' : ''),
     stat('Events', num(st.events)),
   ];
+  // A closed or archived case refuses changes; say so wherever it is open.
+  if (st.status === 'closed' || st.status === 'archived') items.unshift(stat('Status', st.status, 'read-only: reopen it on the Cases page', 'bad'));
   if (st.pending_files) items.push(stat('Processing', num(st.pending_files), '', 'busy'));
   if (st.failed_files) items.push(stat('Failed', num(st.failed_files), '', 'bad'));
   const sig = h('span', {class: 'stat stat-sigma'}, h('span', {class: 'stat-k', text: 'Sigma'}));
