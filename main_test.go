@@ -221,7 +221,8 @@ func caseRecords(t *testing.T, data, caseName string) []store.File {
 }
 
 // evidenceBytes sums the sizes of the files under the data dir's cases,
-// outside their indexes (each inode once: hard links share content).
+// outside their indexes and triage summaries (each inode once: hard links
+// share content).
 func evidenceBytes(t *testing.T, data string) int64 {
 	t.Helper()
 	var n int64
@@ -230,7 +231,9 @@ func evidenceBytes(t *testing.T, data string) int64 {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && d.Name() == "index" {
+		// The index and the per-file triage summaries are derived from the
+		// evidence, not evidence.
+		if d.IsDir() && (d.Name() == "index" || d.Name() == "triage") {
 			return filepath.SkipDir
 		}
 		if !d.Type().IsRegular() {
