@@ -160,9 +160,11 @@ func (l *Ledger) DeleteCase(caseID uint64) (Case, error) {
 				return err
 			}
 		}
-		if b := tx.Bucket(bktSuppress); b != nil {
-			if err := deletePrefix(b, p); err != nil {
-				return err
+		for _, name := range [][]byte{bktSuppress, bktSaved, bktHistory} {
+			if b := tx.Bucket(name); b != nil {
+				if err := deletePrefix(b, p); err != nil {
+					return err
+				}
 			}
 		}
 		states := tx.Bucket(bktByState)

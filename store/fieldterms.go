@@ -1,0 +1,531 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+
+	qparse "casescope/store/query"
+)
+
+// Aggregations and sorting on any field read the field's terms from the
+// inverted index: every term of a field is one value, and its postings
+// are the events carrying it. Intersected with the query's matches (a
+// bitmap of internal document numbers) they give exact counts per value
+// without doc values, which only the sort key and the facet term have.
+
+// maxFieldTerms bounds the distinct values one aggregation or field sort
+// visits; beyond it the answer is marked partial.
+const maxFieldTerms = 200_000
+
+// Aggregation is the top values of one field over a query's matches.
+type Aggregation struct {
+	Field string `json:"field"` // canonical name
+	// Total is the events matching the query; Missing those without a
+	// value for the field.
+	Total   uint64 `json:"total"`
+	Missing uint64 `json:"missing"`
+	// Values are the most frequent values, lower-cased as indexed (the
+	// engine restores their case), with the events carrying each; an
+	// event with several values (Data) counts once under each.
+	Values []AggValue `json:"values"`
+	// Other is the events carrying values beyond the top; Distinct the
+	// number of distinct values.
+	Other    uint64 `json:"other"`
+	Distinct int    `json:"distinct"`
+	// Partial is set when the field had more than maxFieldTerms values:
+	// the counts cover the first of them in term order.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// AggValue is one value of an aggregation.
+type AggValue struct {
+	Value string `json:"value"`
+	Count uint64 `json:"count"`
+	// Example is one matching event carrying the value, for reading the
+	// value's original case back.
+	Example string `json:"-"`
+}
+
+// matchSet runs req's query (with its time range) on r and returns the
+// internal numbers of every match (nil for match-all: every live
+// document) and their count.
+func (x *Index) matchSet(ctx context.Context, r index.IndexReader, req SearchRequest) (*roaring64.Bitmap, uint64, error) {
+	q, err := x.requestQuery(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, all := q.(*query.MatchAllQuery); all {
+		n, err := r.DocCount()
+		if err != nil {
+			return nil, 0, fmt.Errorf("count: %w", err)
+		}
+		return nil, n, nil
+	}
+	s, err := q.Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return nil, 0, fmt.Errorf("match: %w", err)
+	}
+	defer s.Close()
+	set := roaring64.New()
+	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, err
+			}
+		}
+		m, err := s.Next(sctx)
+		if err != nil {
+			return nil, 0, fmt.Errorf("match: %w", err)
+		}
+		if m == nil {
+			break
+		}
+		set.Add(m.IndexInternalID.Value())
+		sctx.DocumentMatchPool.Put(m)
+	}
+	return set, set.GetCardinality(), nil
+}
+
+// requestQuery is req's query with its time range.
+func (x *Index) requestQuery(req SearchRequest) (query.Query, error) {
+	q, err := parseQuery(req.Query, req.QueryOptions)
+	if err != nil {
+		return nil, err
+	}
+	rq, err := timeFilter(req.From, req.To)
+	if err != nil {
+		return nil, err
+	}
+	if rq != nil {
+		q = bleve.NewConjunctionQuery(q, rq)
+	}
+	return q, nil
+}
+
+// reader opens a snapshot of the index; close it with the returned func.
+func (x *Index) reader() (index.IndexReader, func() error, error) {
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return nil, nil, fmt.Errorf("index: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open reader: %w", err)
+	}
+	return r, r.Close, nil
+}
+
+// fieldValues calls fn for each value of t (in term order) with the
+// matches carrying it (every live carrier when set is nil). It stops after
+// maxFieldTerms values and reports whether it did.
+func fieldValues(ctx context.Context, r index.IndexReader, t qparse.Terms, set *roaring64.Bitmap,
+	fn func(value string, docs []uint64) error) (partial bool, err error) {
+	dict, err := r.FieldDictPrefix(t.Field, []byte(t.Prefix))
+	if err != nil {
+		return false, fmt.Errorf("terms of %s: %w", t.Name, err)
+	}
+	defer dict.Close()
+	var tfd index.TermFieldDoc
+	var docs []uint64
+	for n := 0; ; n++ {
+		if n%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		e, err := dict.Next()
+		if err != nil {
+			return false, fmt.Errorf("terms of %s: %w", t.Name, err)
+		}
+		if e == nil {
+			return false, nil
+		}
+		if n == maxFieldTerms {
+			return true, nil
+		}
+		tr, err := r.TermFieldReader(ctx, []byte(e.Term), t.Field, false, false, false)
+		if err != nil {
+			return false, fmt.Errorf("postings of %s: %w", t.Name, err)
+		}
+		docs = docs[:0]
+		for {
+			d, err := tr.Next(&tfd)
+			if err != nil {
+				tr.Close()
+				return false, fmt.Errorf("postings of %s: %w", t.Name, err)
+			}
+			if d == nil {
+				break
+			}
+			if id := d.ID.Value(); set == nil || set.Contains(id) {
+				docs = append(docs, id)
+			}
+		}
+		tr.Close()
+		if len(docs) == 0 {
+			continue
+		}
+		v := strings.TrimPrefix(e.Term, t.Prefix)
+		if t.Int {
+			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+				v = strconv.FormatUint(n, 10)
+			}
+		}
+		if err := fn(v, docs); err != nil {
+			return false, err
+		}
+	}
+}
+
+// Aggregate counts the values of field (any name the query language
+// takes: TargetUserName, Computer, EventID, …) over the events matching
+// req's query and time range, and returns the size most frequent (ties by
+// value).
+func (x *Index) Aggregate(ctx context.Context, req SearchRequest, field string, size int) (Aggregation, error) {
+	t, err := qparse.TermsOf(field)
+	if err != nil {
+		return Aggregation{}, fmt.Errorf("%w: %w", ErrBadQuery, err)
+	}
+	if size <= 0 {
+		size = 10
+	}
+	r, done, err := x.reader()
+	if err != nil {
+		return Aggregation{}, err
+	}
+	defer done()
+	set, total, err := x.matchSet(ctx, r, req)
+	if err != nil {
+		return Aggregation{}, err
+	}
+	out := Aggregation{Field: t.Name, Total: total, Values: []AggValue{}}
+	var vals []AggValue
+	carriers := roaring64.New()
+	partial, err := fieldValues(ctx, r, t, set, func(v string, docs []uint64) error {
+		carriers.AddMany(docs)
+		id, err := r.ExternalID(index.NewIndexInternalID(nil, docs[0]))
+		if err != nil {
+			return fmt.Errorf("aggregate: %w", err)
+		}
+		vals = append(vals, AggValue{Value: v, Count: uint64(len(docs)), Example: id})
+		return nil
+	})
+	if err != nil {
+		return Aggregation{}, err
+	}
+	out.Partial, out.Distinct = partial, len(vals)
+	out.Missing = total - min(total, carriers.GetCardinality())
+	slices.SortFunc(vals, func(a, b AggValue) int {
+		if a.Count != b.Count {
+			return cmp.Compare(b.Count, a.Count)
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	for i, v := range vals {
+		if i < size {
+			out.Values = append(out.Values, v)
+		} else {
+			out.Other += v.Count
+		}
+	}
+	return out, nil
+}
+
+// fieldCursorPrefix marks a cursor of a field-sorted search: an offset.
+const fieldCursorPrefix = "o"
+
+// searchByField runs req ordered by the values of req.SortField: numbers
+// numerically when every value is one (decimal or 0x hex), else as text;
+// events without the field last; within a value by time (in req's
+// direction). An event with several values sorts by its first in that
+// order. Cursors are offsets into that order.
+func (x *Index) searchByField(ctx context.Context, req SearchRequest, size int) (SearchResult, error) {
+	t, err := qparse.TermsOf(req.SortField)
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("sort: %w: %w", ErrInvalid, err)
+	}
+	offset := 0
+	if req.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(req.Cursor)
+		s, ok := strings.CutPrefix(string(raw), fieldCursorPrefix)
+		if err != nil || !ok {
+			return SearchResult{}, ErrBadCursor
+		}
+		if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
+			return SearchResult{}, ErrBadCursor
+		}
+	}
+	r, done, err := x.reader()
+	if err != nil {
+		return SearchResult{}, err
+	}
+	defer done()
+	set, total, err := x.matchSet(ctx, r, req)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	type group struct {
+		value string
+		num   float64
+		docs  []uint64
+	}
+	var groups []group
+	numeric := true
+	if _, err := fieldValues(ctx, r, t, set, func(v string, docs []uint64) error {
+		n, ok := sortNumber(v)
+		numeric = numeric && ok
+		groups = append(groups, group{value: v, num: n, docs: slices.Clone(docs)})
+		return nil
+	}); err != nil {
+		return SearchResult{}, err
+	}
+	desc := !req.Asc
+	slices.SortStableFunc(groups, func(a, b group) int {
+		c := strings.Compare(a.value, b.value)
+		if numeric {
+			c = cmp.Compare(a.num, b.num)
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
+	// Each event sorts under its first value; the rest go last.
+	seen := roaring64.New()
+	for i := range groups {
+		kept := groups[i].docs[:0]
+		for _, d := range groups[i].docs {
+			if seen.CheckedAdd(d) {
+				kept = append(kept, d)
+			}
+		}
+		groups[i].docs = kept
+	}
+	var rest []uint64
+	if set != nil {
+		rest = roaring64.AndNot(set, seen).ToArray()
+	} else if uint64(seen.GetCardinality()) < total {
+		rest, err = liveDocsExcept(ctx, r, seen)
+		if err != nil {
+			return SearchResult{}, err
+		}
+	}
+	groups = append(groups, group{docs: rest})
+	keys, err := r.DocValueReader([]string{FieldSortKey})
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("sort: %w", err)
+	}
+	out := SearchResult{Total: total, Hits: []SearchHit{}}
+	pos := 0
+	for _, g := range groups {
+		if pos >= offset+size {
+			break
+		}
+		if pos+len(g.docs) <= offset {
+			pos += len(g.docs)
+			continue
+		}
+		type keyed struct {
+			key string
+			id  uint64
+		}
+		ks := make([]keyed, 0, len(g.docs))
+		for _, d := range g.docs {
+			var k string
+			if err := keys.VisitDocValues(index.NewIndexInternalID(nil, d), func(_ string, term []byte) { k = string(term) }); err != nil {
+				return SearchResult{}, fmt.Errorf("sort: %w", err)
+			}
+			ks = append(ks, keyed{k, d})
+		}
+		slices.SortFunc(ks, func(a, b keyed) int {
+			if desc {
+				return strings.Compare(b.key, a.key)
+			}
+			return strings.Compare(a.key, b.key)
+		})
+		from := max(0, offset-pos)
+		to := min(len(ks), offset+size-pos)
+		for _, k := range ks[from:to] {
+			id, err := r.ExternalID(index.NewIndexInternalID(nil, k.id))
+			if err != nil {
+				return SearchResult{}, fmt.Errorf("sort: %w", err)
+			}
+			h := SearchHit{ID: id}
+			h.Time, _ = KeyTime(k.key)
+			if h.Summary, err = storedSummary(r, id); err != nil {
+				return SearchResult{}, err
+			}
+			out.Hits = append(out.Hits, h)
+		}
+		pos += len(g.docs)
+	}
+	if end := offset + len(out.Hits); uint64(end) < total && len(out.Hits) == size {
+		out.Next = base64.RawURLEncoding.EncodeToString([]byte(fieldCursorPrefix + strconv.Itoa(end)))
+	}
+	return out, nil
+}
+
+// liveDocsExcept lists every live document not in except.
+func liveDocsExcept(ctx context.Context, r index.IndexReader, except *roaring64.Bitmap) ([]uint64, error) {
+	all, err := r.DocIDReaderAll()
+	if err != nil {
+		return nil, fmt.Errorf("sort: %w", err)
+	}
+	defer all.Close()
+	var out []uint64
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		id, err := all.Next()
+		if err != nil {
+			return nil, fmt.Errorf("sort: %w", err)
+		}
+		if id == nil {
+			return out, nil
+		}
+		if v := id.Value(); !except.Contains(v) {
+			out = append(out, v)
+		}
+	}
+}
+
+// sortNumber reads a value as a number for sorting: decimal (signed or
+// not, with a fraction) or 0x hex.
+func sortNumber(v string) (float64, bool) {
+	if h, ok := strings.CutPrefix(v, "0x"); ok && h != "" {
+		n, err := strconv.ParseUint(h, 16, 64)
+		return float64(n), err == nil
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	return n, err == nil && !math.IsNaN(n) && !math.IsInf(n, 0)
+}
+
+// Around is a time-ordered window of events around one of them.
+type Around struct {
+	Total    uint64      `json:"total"`    // events in the window
+	Position uint64      `json:"position"` // the anchor's place in the window (0 = first)
+	Hits     []SearchHit `json:"hits"`     // up to before events, the anchor, up to after events, oldest first
+	Anchor   int         `json:"anchor"`   // the anchor's index in Hits, -1 when it is not in the window
+	// Earlier and Later continue the list: a cursor for a newest-first
+	// search (older events) and one for an oldest-first search (newer).
+	Earlier string `json:"earlier,omitempty"`
+	Later   string `json:"later,omitempty"`
+}
+
+// Around returns the events of req (query and time range) just before and
+// after the event id, in time order, with the event itself, so a view
+// opens at the event rather than at the window's start.
+func (x *Index) Around(ctx context.Context, req SearchRequest, id string, before, after int) (Around, error) {
+	key, err := x.docSortKey(id)
+	if err != nil {
+		return Around{}, err
+	}
+	cur, err := json.Marshal([]string{key})
+	if err != nil {
+		return Around{}, err
+	}
+	cursor := base64.RawURLEncoding.EncodeToString(cur)
+	req.Facets, req.Histogram, req.SortField = false, false, ""
+	b := req
+	b.Asc, b.Cursor, b.Size = false, cursor, before
+	older, err := x.Search(ctx, b)
+	if err != nil {
+		return Around{}, err
+	}
+	a := req
+	a.Asc, a.Cursor, a.Size = true, cursor, after
+	newer, err := x.Search(ctx, a)
+	if err != nil {
+		return Around{}, err
+	}
+	q, err := x.requestQuery(req)
+	if err != nil {
+		return Around{}, err
+	}
+	in, err := x.count(ctx, bleve.NewConjunctionQuery(q, bleve.NewDocIDQuery([]string{id})))
+	if err != nil {
+		return Around{}, err
+	}
+	lo := bleve.NewTermRangeQuery("", key)
+	lo.SetField(FieldSortKey)
+	pos, err := x.count(ctx, bleve.NewConjunctionQuery(q, lo))
+	if err != nil {
+		return Around{}, err
+	}
+	total, err := x.count(ctx, q)
+	if err != nil {
+		return Around{}, err
+	}
+	out := Around{Total: total, Position: pos, Anchor: -1}
+	for i := len(older.Hits) - 1; i >= 0; i-- {
+		out.Hits = append(out.Hits, older.Hits[i])
+	}
+	if in > 0 {
+		r, done, err := x.reader()
+		if err != nil {
+			return Around{}, err
+		}
+		s, err := storedSummary(r, id)
+		done()
+		if err != nil {
+			return Around{}, err
+		}
+		t, _ := KeyTime(key)
+		out.Anchor = len(out.Hits)
+		out.Hits = append(out.Hits, SearchHit{ID: id, Time: t, Summary: s})
+	}
+	out.Hits = append(out.Hits, newer.Hits...)
+	if older.Next != "" {
+		out.Earlier = older.Next
+	}
+	if newer.Next != "" {
+		out.Later = newer.Next
+	}
+	return out, nil
+}
+
+// docSortKey reads an event's sort key; an unknown id is ErrNotFound.
+func (x *Index) docSortKey(id string) (string, error) {
+	r, done, err := x.reader()
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	iid, err := r.InternalID(id)
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", id, err)
+	}
+	if len(iid) == 0 {
+		return "", fmt.Errorf("event %s: %w", id, ErrNotFound)
+	}
+	dv, err := r.DocValueReader([]string{FieldSortKey})
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", id, err)
+	}
+	var key []byte
+	if err := dv.VisitDocValues(iid, func(_ string, term []byte) { key = bytes.Clone(term) }); err != nil {
+		return "", fmt.Errorf("event %s: %w", id, err)
+	}
+	if len(key) == 0 {
+		return "", fmt.Errorf("event %s: %w", id, ErrNotFound)
+	}
+	return string(key), nil
+}
