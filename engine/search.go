@@ -45,6 +45,18 @@ type SearchPage struct {
 // Search runs a query on a case's index and reads the page's events back
 // from their files.
 func (e *Engine) Search(ctx context.Context, caseID uint64, req store.SearchRequest) (SearchPage, error) {
+	return e.SearchData(ctx, caseID, req, maxListChunks)
+}
+
+// MaxDataChunks is the most EVTX chunks SearchData reads for one page:
+// a page of 1,000 rows ordered by a field may touch as many chunks.
+const MaxDataChunks = 1000
+
+// SearchData is Search reading up to chunks EVTX chunks (at most
+// MaxDataChunks) to give the page's rows their data fields: more than
+// Search's few when the rows show data columns.
+func (e *Engine) SearchData(ctx context.Context, caseID uint64, req store.SearchRequest, chunks int) (SearchPage, error) {
+	chunks = min(max(chunks, 0), MaxDataChunks)
 	idx, err := e.Index(caseID)
 	if err != nil {
 		return SearchPage{}, err
@@ -62,7 +74,7 @@ func (e *Engine) Search(ctx context.Context, caseID uint64, req store.SearchRequ
 	for _, h := range res.Hits {
 		views = append(views, e.summaryView(caseID, h, files))
 	}
-	e.fillData(views, files, maxListChunks)
+	e.fillData(views, files, chunks)
 	page.Hits = views
 	return page, nil
 }

@@ -35,7 +35,9 @@ const sigmaLevels = "informational, low, medium, high, critical"
 // 7d…: a range ending at the case's newest event), filters channel,
 // event_id (comma list), computer, provider, sigma_level (a level: that
 // level or higher; "any": has a Sigma hit), ioc=1, tag; size, cursor,
-// sort=asc, facets=0, histogram=1.
+// sort=asc, sort_field (order by a field's values; see
+// store.SearchRequest), facets=0, histogram=1, data=all (every row's data
+// fields), history=1 (put the search in the user's history of the case).
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	s.searching.Add(1)
 	defer s.searching.Add(-1)
@@ -44,21 +46,14 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	opts := store.QueryOptions{Strict: q.Get("strict") == "1"}
-	// The analyst's own text is checked alone first, so the column in an
-	// error message points into what they typed, not the combined query.
-	if err := store.ValidateQuery(q.Get("q"), opts); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	query, err := composeQuery(q)
+	req, query, err := s.searchRequest(r, c)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	req := store.SearchRequest{Query: query, QueryOptions: opts, Cursor: q.Get("cursor"), Asc: q.Get("sort") == "asc",
-		Facets: q.Get("facets") != "0", Histogram: q.Get("histogram") == "1"}
+	q := r.URL.Query()
+	req.Cursor, req.Asc = q.Get("cursor"), q.Get("sort") == "asc"
+	req.Facets, req.Histogram = q.Get("facets") != "0", q.Get("histogram") == "1"
 	if v := q.Get("size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -67,44 +62,28 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Size = n
 	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &req.From}, {"to", &req.To}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				s.writeError(w, r, badRequest("%s must be an RFC 3339 time such as 2024-05-01T10:00:00Z", p.name))
-				return
+	// data=all: every row's data fields (the page shows data columns).
+	chunks := 0
+	if q.Get("data") == "all" {
+		chunks = max(req.Size, 50)
+	}
+	if q.Get("history") == "1" && req.Cursor == "" {
+		if p, ok := principalOf(r); ok {
+			if err := s.ledger.RecordSearch(c.ID, p.User, historyEntry(q)); err != nil {
+				s.log.Warn("record search history", "case_id", c.ID, "err", err)
 			}
-			*p.dst = t.UTC()
-		}
-	}
-	if q.Get("from") != "" && q.Get("to") != "" && !req.From.Before(req.To) {
-		s.writeError(w, r, badRequest("from (%s) must be before to (%s)", q.Get("from"), q.Get("to")))
-		return
-	}
-	if v := q.Get("last"); v != "" {
-		d, err := parseSpan(v)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		latest, err := s.latest(r, c)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if !latest.IsZero() {
-			req.From = latest.Add(-d)
-			req.To = time.Time{} // up to and including the newest event
 		}
 	}
 	// The request's context ends the search when the client goes away;
 	// the timeout ends one that would run on regardless.
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SearchTimeout)
 	defer cancel()
-	page, err := s.eng.Search(ctx, c.ID, req)
+	var page engine.SearchPage
+	if chunks > 0 {
+		page, err = s.eng.SearchData(ctx, c.ID, req, chunks)
+	} else {
+		page, err = s.eng.Search(ctx, c.ID, req)
+	}
 	if err != nil {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			err = &searchTimeoutError{limit: s.cfg.SearchTimeout}
@@ -113,6 +92,77 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, searchView{SearchPage: page, Query: query, From: req.From, To: req.To})
+}
+
+// searchRequest reads a search's query and time range from the URL
+// parameters (see handleSearch): the store request without paging, and
+// the composed query. sort_field orders by a field's values.
+func (s *Server) searchRequest(r *http.Request, c store.Case) (store.SearchRequest, string, error) {
+	q := r.URL.Query()
+	opts := store.QueryOptions{Strict: q.Get("strict") == "1"}
+	// The analyst's own text is checked alone first, so the column in an
+	// error message points into what they typed, not the combined query.
+	if err := store.ValidateQuery(q.Get("q"), opts); err != nil {
+		return store.SearchRequest{}, "", err
+	}
+	query, err := composeQuery(q)
+	if err != nil {
+		return store.SearchRequest{}, "", err
+	}
+	req := store.SearchRequest{Query: query, QueryOptions: opts, SortField: strings.TrimSpace(q.Get("sort_field"))}
+	if len(req.SortField) > 200 {
+		return store.SearchRequest{}, "", badRequest("sort_field longer than 200 bytes")
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &req.From}, {"to", &req.To}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return store.SearchRequest{}, "", badRequest("%s must be an RFC 3339 time such as 2024-05-01T10:00:00Z", p.name)
+			}
+			*p.dst = t.UTC()
+		}
+	}
+	if q.Get("from") != "" && q.Get("to") != "" && !req.From.Before(req.To) {
+		return store.SearchRequest{}, "", badRequest("from (%s) must be before to (%s)", q.Get("from"), q.Get("to"))
+	}
+	if v := q.Get("last"); v != "" {
+		d, err := parseSpan(v)
+		if err != nil {
+			return store.SearchRequest{}, "", err
+		}
+		latest, err := s.latest(r, c)
+		if err != nil {
+			return store.SearchRequest{}, "", err
+		}
+		if !latest.IsZero() {
+			req.From = latest.Add(-d)
+			req.To = time.Time{} // up to and including the newest event
+		}
+	}
+	return req, query, nil
+}
+
+// historyEntry is a search's URL parameters in the search page's terms
+// (last is its time, tag=starred its starred box).
+func historyEntry(q url.Values) store.HistoryEntry {
+	e := store.HistoryEntry{Query: strings.TrimSpace(q.Get("q")), Params: map[string]string{}}
+	for _, k := range store.SearchParams {
+		if v := q.Get(k); v != "" {
+			e.Params[k] = v
+		}
+	}
+	if v := q.Get("last"); v != "" {
+		e.Params["time"] = v
+	} else if q.Get("from") != "" || q.Get("to") != "" {
+		e.Params["time"] = "custom"
+	}
+	if q.Get("tag") == "starred" {
+		e.Params["starred"] = "1"
+	}
+	return e
 }
 
 // searchTimeoutError is a search stopped by Config.SearchTimeout (400:

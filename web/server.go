@@ -94,11 +94,24 @@ type Ledger interface {
 	SetPassword(name, password string) error
 	Audit(e store.AuditEntry) error
 	AuditLog(before uint64, fn func(e store.AuditEntry) bool) error
+
+	SavedSearches(caseID uint64) ([]store.SavedSearch, error)
+	SavedSearch(caseID, id uint64) (store.SavedSearch, error)
+	AddSavedSearch(ss store.SavedSearch) (store.SavedSearch, error)
+	UpdateSavedSearch(caseID, id uint64, by string, fn func(ss *store.SavedSearch) error) (store.SavedSearch, error)
+	DeleteSavedSearch(caseID, id uint64) (store.SavedSearch, error)
+	RecordSearch(caseID uint64, user string, e store.HistoryEntry) error
+	SearchHistory(caseID uint64, user string) ([]store.HistoryEntry, error)
+	UserPrefs(user string) (store.Prefs, error)
+	SetUserPrefs(user string, p store.Prefs) error
 }
 
 // Engine is what the web layer needs of the engine.
 type Engine interface {
 	Search(ctx context.Context, caseID uint64, req store.SearchRequest) (engine.SearchPage, error)
+	SearchData(ctx context.Context, caseID uint64, req store.SearchRequest, chunks int) (engine.SearchPage, error)
+	Aggregate(ctx context.Context, caseID uint64, req store.SearchRequest, field string, size int) (store.Aggregation, error)
+	Context(ctx context.Context, caseID uint64, id, by string, minutes, n int) (engine.ContextPage, error)
 	Event(ctx context.Context, caseID uint64, id string) (engine.EventView, error)
 	EventXML(ctx context.Context, caseID uint64, id string) (string, error)
 	TagEvent(ctx context.Context, caseID uint64, t store.Tag) (store.Tag, error)
@@ -250,6 +263,13 @@ func (s *Server) Routes() chi.Router {
 		s.route(r, "GET", "/session", ro, "", s.handleSession)
 		s.route(r, "POST", "/session/password", ro, "user.password.own", s.handleOwnPassword)
 		s.route(r, "GET", "/system", ro, "", s.handleSystem)
+		s.route(r, "GET", "/session/prefs", ro, "", s.handlePrefs)
+		s.route(r, "PUT", "/session/prefs", ro, "user.prefs", s.handleSetPrefs)
+		s.route(r, "GET", "/search-templates", ro, "", s.handleSavedSearches)
+		s.route(r, "GET", "/search-templates/{id}", ro, "", s.handleSavedSearch)
+		s.route(r, "POST", "/search-templates", admin, "search.template.add", s.handleAddSavedSearch)
+		s.route(r, "PUT", "/search-templates/{id}", admin, "search.template.update", s.handleUpdateSavedSearch)
+		s.route(r, "DELETE", "/search-templates/{id}", admin, "search.template.delete", s.handleDeleteSavedSearch)
 		s.route(r, "GET", "/jobs/{id}", ro, "", s.handleJob)
 		s.route(r, "GET", "/cases", ro, "", s.handleCases)
 		s.route(r, "POST", "/cases", analyst, "case.create", s.handleCreateCase)
@@ -267,6 +287,14 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "POST", "/files/{id}/unhide", analyst, "file.unhide", s.handleHide(false))
 			s.route(r, "DELETE", "/files/{id}", analyst, "file.delete", s.handleDeleteFile)
 			s.route(r, "GET", "/search", ro, "", s.handleSearch)
+			s.route(r, "GET", "/aggregate", ro, "", s.handleAggregate)
+			s.route(r, "GET", "/events/{id}/context", ro, "", s.handleContext)
+			s.route(r, "GET", "/history", ro, "", s.handleHistory)
+			s.route(r, "GET", "/saved-searches", ro, "", s.handleSavedSearches)
+			s.route(r, "GET", "/saved-searches/{id}", ro, "", s.handleSavedSearch)
+			s.route(r, "POST", "/saved-searches", analyst, "search.save", s.handleAddSavedSearch)
+			s.route(r, "PUT", "/saved-searches/{id}", analyst, "search.update", s.handleUpdateSavedSearch)
+			s.route(r, "DELETE", "/saved-searches/{id}", analyst, "search.delete", s.handleDeleteSavedSearch)
 			s.route(r, "GET", "/export", ro, "case.export", s.handleExport)
 			s.route(r, "GET", "/events/{id}", ro, "", s.handleEvent)
 			s.route(r, "GET", "/events/{id}/xml", ro, "", s.handleEventXML)
