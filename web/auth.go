@@ -314,19 +314,18 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A burst (a team logging in at once) waits its turn for a slot; only
-	// a login still waiting after loginSlotWait is refused.
-	wctx, cancel := context.WithTimeout(r.Context(), loginSlotWait)
-	select {
-	case s.loginSlots <- struct{}{}:
-		cancel()
-	case <-wctx.Done():
-		cancel()
+	// a flood beyond the gate's queue is refused (see loginGate).
+	release, err := s.logins.enter(r.Context())
+	if errors.Is(err, errLoginsBusy) {
 		s.refused(r, "throttled", http.StatusTooManyRequests, "too many logins in progress")
 		s.writeError(w, r, &rateLimitError{wait: time.Second, busy: true})
 		return
 	}
+	if err != nil {
+		return // the client went away
+	}
 	u, err := s.ledger.Authenticate(req.Name, req.Password)
-	<-s.loginSlots
+	release()
 	if errors.Is(err, store.ErrBadCredentials) {
 		s.limiter.fail(time.Now(), ip, name)
 		entry.Outcome, entry.Detail = "failed", "bad user name or password"

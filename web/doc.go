@@ -43,7 +43,10 @@
 // (100 failures, any names) and one name (50 failures, any addresses)
 // have ceilings of their own (limiter.go). Keys are forgotten after 15
 // quiet minutes and each map holds at most 10 000 keys. At most 4
-// password checks run at once; a login waits up to 10 s for one. Proxy
+// password checks run at once; up to 64 logins queue for them, each
+// waiting as long as its client does (at most 2 min), so a team behind one
+// address logging in together on a machine busy with an import is served
+// in turn; only a 65th login in flight is refused (429). Proxy
 // headers are not trusted: the remote address is the connection's.
 //
 // Every state-changing route, the case export and each login attempt

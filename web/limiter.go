@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -147,5 +150,49 @@ func evict(m map[string]*limitEntry, now time.Time) {
 	}
 	if len(m) >= maxLimiterKeys && ve != nil {
 		delete(m, victim)
+	}
+}
+
+// loginGate admits password checks: at most slots hash at once (each
+// argon2id hash takes 19 MiB and a core for a moment), and at most queue
+// logins are in flight, hashing or waiting. Admission is one atomic step
+// on the in-flight count: past queue a login is refused at once (a flood,
+// not a team); within it a login waits for a slot as long as its client
+// does, up to maxWait, however slow the machine is. So a team behind one
+// address logging in together on a machine busy with an import is served
+// in turn, never refused for the time its colleagues' checks take.
+type loginGate struct {
+	slots    chan struct{}
+	inFlight atomic.Int64
+	queue    int64
+	maxWait  time.Duration
+}
+
+func newLoginGate(slots, queue int, maxWait time.Duration) *loginGate {
+	return &loginGate{slots: make(chan struct{}, slots), queue: int64(queue), maxWait: maxWait}
+}
+
+// errLoginsBusy is enter's refusal: too many logins in flight.
+var errLoginsBusy = errors.New("too many logins in progress")
+
+// enter takes a slot, waiting for one while ctx lives (at most maxWait).
+// It returns errLoginsBusy when the queue is full or the wait ran out, or
+// ctx's error when the client went away. Call release once done.
+func (g *loginGate) enter(ctx context.Context) (release func(), err error) {
+	if g.inFlight.Add(1) > g.queue {
+		g.inFlight.Add(-1)
+		return nil, errLoginsBusy
+	}
+	wctx, cancel := context.WithTimeout(ctx, g.maxWait)
+	defer cancel()
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots; g.inFlight.Add(-1) }, nil
+	case <-wctx.Done():
+		g.inFlight.Add(-1)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errLoginsBusy
 	}
 }

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"errors"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -136,5 +139,67 @@ func TestLoginLimiterBounded(t *testing.T) {
 	}
 	if wait, _ := l.check(now, "attacker", "admin"); wait == 0 {
 		t.Fatal("the attacking pair was evicted by the flood")
+	}
+}
+
+// TestLoginGate: a burst beyond the hashing slots queues instead of being
+// refused, however long the checks ahead of it take; only logins beyond
+// the queue are refused, and a login whose client leaves frees its place.
+func TestLoginGate(t *testing.T) {
+	const slots, queue = 2, 8
+	g := newLoginGate(slots, queue, time.Hour)
+	var held []func()
+	for range slots {
+		rel, err := g.enter(t.Context())
+		if err != nil {
+			t.Fatalf("slot: got %v, want a slot", err)
+		}
+		held = append(held, rel)
+	}
+	// A client that gives up while queued leaves the queue.
+	gone, cancel := context.WithCancel(t.Context())
+	left := make(chan error, 1)
+	go func() { _, err := g.enter(gone); left <- err }()
+	waitInFlight(t, g, slots+1)
+	cancel()
+	if err := <-left; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled waiter: got %v, want context.Canceled", err)
+	}
+	waitInFlight(t, g, slots)
+	// The rest of the queue fills with waiting logins, none refused.
+	results := make(chan error, queue)
+	for range queue - slots {
+		go func() {
+			rel, err := g.enter(t.Context())
+			if err == nil {
+				rel()
+			}
+			results <- err
+		}()
+	}
+	waitInFlight(t, g, queue)
+	if _, err := g.enter(t.Context()); !errors.Is(err, errLoginsBusy) {
+		t.Fatalf("login beyond the queue: got %v, want errLoginsBusy", err)
+	}
+	for _, rel := range held {
+		rel()
+	}
+	for range queue - slots {
+		if err := <-results; err != nil {
+			t.Errorf("queued login: got %v, want a slot", err)
+		}
+	}
+	waitInFlight(t, g, 0)
+}
+
+// waitInFlight polls until the gate holds n logins (with a deadline).
+func waitInFlight(t *testing.T, g *loginGate, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for g.inFlight.Load() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("in flight: got %d, want %d", g.inFlight.Load(), n)
+		}
+		runtime.Gosched()
 	}
 }

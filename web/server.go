@@ -156,11 +156,10 @@ type Server struct {
 	eng    Engine
 
 	limiter *loginLimiter
-	// loginSlots bounds concurrent password checks: each argon2id hash
+	// logins bounds concurrent password checks: each argon2id hash
 	// takes 19 MiB, and a burst of logins must not eat the ingest
-	// budget. A login waits up to loginSlotWait for a slot, then is
-	// refused.
-	loginSlots chan struct{}
+	// budget; a burst queues (see loginGate).
+	logins *loginGate
 	// usersMu serialises account changes, so two admins cannot demote
 	// each other at once and leave no admin.
 	usersMu sync.Mutex
@@ -183,10 +182,15 @@ func (s *Server) SearchesRunning() int64 { return s.searching.Load() }
 // maxConcurrentLogins is the number of password checks run at once.
 const maxConcurrentLogins = 4
 
-// loginSlotWait is how long a login waits for a password-check slot: a
-// check takes well under a second, so a burst of a few dozen logins from
-// one team gets through.
-const loginSlotWait = 10 * time.Second
+// maxQueuedLogins is how many logins may be in flight (checking or
+// waiting for a check) before more are refused: a team or a classroom
+// behind one address fits; a flood does not pile up goroutines.
+const maxQueuedLogins = 64
+
+// loginSlotWait bounds how long a queued login waits for a check: a
+// check takes well under a second even on a busy machine, so only a
+// stalled server reaches it.
+const loginSlotWait = 2 * time.Minute
 
 // New builds a server.
 func New(cfg Config, log *slog.Logger, ledger Ledger, eng Engine) *Server {
@@ -200,7 +204,7 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, eng Engine) *Server {
 		cfg.SearchTimeout = DefaultSearchTimeout
 	}
 	s := &Server{cfg: cfg, log: log.With("component", "web"), ledger: ledger, eng: eng,
-		limiter: newLoginLimiter(), loginSlots: make(chan struct{}, maxConcurrentLogins), revoked: map[string]time.Time{}}
+		limiter: newLoginLimiter(), logins: newLoginGate(maxConcurrentLogins, maxQueuedLogins, loginSlotWait), revoked: map[string]time.Time{}}
 	s.refusals = newRefusalLog(s.writeAudit)
 	return s
 }
