@@ -217,3 +217,59 @@ func (h *histBuilder) buckets() []Bucket {
 	}
 	return out
 }
+
+// mergeCounts adds kept per-combination counts (nil f: nothing asked).
+func (f *facetBuilder) mergeCounts(counts map[string]int) {
+	if f == nil {
+		return
+	}
+	for t, n := range counts {
+		f.add(t, n)
+	}
+}
+
+// mergeFacets adds o's counts (nil f: nothing asked).
+func (f *facetBuilder) mergeFacets(o *facetBuilder) {
+	if f == nil || o == nil {
+		return
+	}
+	for t, n := range o.counts {
+		f.add(t, *n)
+	}
+}
+
+func (f *facetBuilder) add(term string, n int) {
+	c, ok := f.counts[term]
+	if !ok {
+		c = new(int)
+		f.counts[term] = c
+	}
+	*c += n
+}
+
+// merge adds o's counts to h, at the coarser of their steps; o is not
+// changed (it may be a kept segment's). Steps divide each other, so the
+// sum is exact, and it ends at the step one pass over both would have
+// reached: the finest that keeps histMaxFine intervals.
+func (h *histBuilder) merge(o *histBuilder) {
+	if h == nil || o == nil || !o.seen {
+		return
+	}
+	if o.step > h.step {
+		h.coarsen(o.step)
+	}
+	from, to := stepTicks(o.step), stepTicks(h.step)
+	for k, n := range o.counts {
+		h.counts[k*from/to] += n
+	}
+	if !h.seen || o.min < h.min {
+		h.min = o.min
+	}
+	if !h.seen || o.max > h.max {
+		h.max = o.max
+	}
+	h.seen = true
+	for len(h.counts) > histMaxFine && h.step < histMaxStep {
+		h.coarsen(h.step + 1)
+	}
+}

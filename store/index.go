@@ -292,6 +292,11 @@ type Index struct {
 	// case's facets and histogram at one count.
 	mutations atomic.Uint64
 	overview  overviewCache
+	// counts keeps facet and histogram counts per query and segment
+	// (see tally); segments of at least countMinDocs documents.
+	counts       *countCache
+	countMinDocs uint64
+	segsCounted  atomic.Int64 // segments tally counted (tests)
 }
 
 // Mapping returns the explicit event mapping (no dynamic fields).
@@ -410,7 +415,8 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 	}
 	cache := idx.Mapping().AnalyzerNamed(keyword.Name)
 	std := idx.Mapping().AnalyzerNamed(standard.Name)
-	return &Index{idx: idx, path: dir, keyword: cache, standard: std}, nil
+	return &Index{idx: idx, path: dir, keyword: cache, standard: std,
+		counts: newCountCache(defaultCountCacheBytes), countMinDocs: segCacheMinDocs}, nil
 }
 
 // createIndex builds a new empty index beside dir and renames it into

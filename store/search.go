@@ -288,7 +288,8 @@ func (c *overviewCache) put(before, after uint64, ov overview) {
 // collect runs q on a snapshot of the index: the top size matches by sort
 // key (newest first when desc) after the cursor key; then fn reads the
 // page from the same snapshot. Facets and the histogram count every match
-// in a second pass over the same snapshot, run on another core.
+// in a second pass over the same snapshot, run on another core (see
+// tally: segments counted before are not counted again).
 func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool, after []string,
 	facets *facetBuilder, hist *histBuilder,
 	fn func(total uint64, hits search.DocumentMatchCollection, r index.IndexReader) error) (err error) {
@@ -309,21 +310,10 @@ func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool,
 	var facetErr error
 	defer wg.Wait() // before the reader closes
 	if facets != nil || hist != nil {
-		fb := search.NewFacetsBuilder(r)
-		if facets != nil {
-			fb.Add("facets", facets)
-		}
-		if hist != nil {
-			fb.Add("histogram", hist)
-		}
-		// Sorted by (constant) score: the pass reads only the facet
-		// fields' doc values.
-		coll := collector.NewTopNCollector(0, 0, search.SortOrder{&search.SortScore{}})
-		coll.SetFacetsBuilder(fb)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			facetErr = x.run(ctx, r, q, coll)
+			facetErr = x.tally(ctx, r, q, facets, hist)
 		}()
 	}
 	total, hits, err := x.sorted(ctx, r, q, size, desc, after)

@@ -1,0 +1,286 @@
+package store
+
+import (
+	"container/list"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// Facet and histogram counts per segment.
+//
+// A Scorch index is a list of segments: each batch adds one, merges
+// replace several with one, and a segment's documents never change (a
+// re-indexed or deleted document is only marked deleted in it). So the
+// counts of a query's matches in a segment stay true for as long as the
+// segment lives and none of its documents is deleted. tally keeps them,
+// per query and segment, for segments of at least segCacheMinDocs
+// documents (Index.countMinDocs): while an import adds batches, a facet view recounts only
+// the segments made since it last ran (the new batches and merges), not
+// the whole case.
+
+// segCacheMinDocs is the smallest segment whose counts are kept: smaller
+// ones are recounted each time (cheap), and they come and go with every
+// batch and merge while an import runs.
+const segCacheMinDocs = 20_000
+
+// defaultCountCacheBytes bounds the memory the kept counts take, about:
+// a segment's facet counts hold its distinct (channel, event ID,
+// computer, provider) combinations, a few thousand, and its histogram at
+// most histMaxFine intervals.
+const defaultCountCacheBytes = 32 << 20
+
+// segCounts are one query's facet and histogram counts in one segment.
+type segCounts struct {
+	deleted uint64 // the segment's deleted documents when counted
+	facets  map[string]int
+	hist    *histBuilder // nil when not counted
+	bytes   int
+}
+
+// countCache keeps segCounts by query and segment ID, least recently
+// used query first out. Safe for concurrent use.
+type countCache struct {
+	mu       sync.Mutex
+	maxBytes int
+	bytes    int
+	lru      *list.List // of *countEntry, most recent at the front
+	byQuery  map[string]*list.Element
+}
+
+// countEntry is one query's counts, by segment ID.
+type countEntry struct {
+	query string
+	segs  map[uint64]*segCounts
+	bytes int
+}
+
+func newCountCache(maxBytes int) *countCache {
+	return &countCache{maxBytes: maxBytes, lru: list.New(), byQuery: map[string]*list.Element{}}
+}
+
+// get returns the counts of query in segment id if they were taken with
+// deleted documents deleted and hold what is asked.
+func (c *countCache) get(query string, id, deleted uint64, facets, hist bool) *segCounts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byQuery[query]
+	if !ok {
+		return nil
+	}
+	sc := el.Value.(*countEntry).segs[id]
+	if sc == nil || sc.deleted != deleted || (facets && sc.facets == nil) || (hist && sc.hist == nil) {
+		return nil
+	}
+	c.lru.MoveToFront(el)
+	return sc
+}
+
+// put replaces query's counts with those of the live segments: counts
+// of segments gone from the index (merged away) are dropped.
+func (c *countCache) put(query string, segs map[uint64]*segCounts) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byQuery[query]; ok {
+		c.bytes -= el.Value.(*countEntry).bytes
+		c.lru.Remove(el)
+		delete(c.byQuery, query)
+	}
+	if len(segs) == 0 {
+		return
+	}
+	e := &countEntry{query: query, segs: segs, bytes: len(query) + 64}
+	for _, sc := range segs {
+		e.bytes += sc.bytes
+	}
+	if e.bytes > c.maxBytes {
+		return
+	}
+	c.byQuery[query] = c.lru.PushFront(e)
+	c.bytes += e.bytes
+	for c.bytes > c.maxBytes {
+		old := c.lru.Back()
+		oe := old.Value.(*countEntry)
+		c.bytes -= oe.bytes
+		c.lru.Remove(old)
+		delete(c.byQuery, oe.query)
+	}
+}
+
+// countKey is the cache key of a query: its Bleve form as JSON (relative
+// times already resolved), or "" when it has none (then nothing is kept).
+func countKey(q query.Query) string {
+	b, err := json.Marshal(q)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%T%s", q, b)
+}
+
+// tally counts q's matches in r into facets and hist (either may be
+// nil), reusing the kept counts of unchanged segments and keeping those
+// of the large segments it counts. It visits each match's facet and sort
+// key doc values once.
+func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, facets *facetBuilder, hist *histBuilder) error {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	key := ""
+	if ok {
+		key = countKey(q)
+	}
+	if key == "" {
+		return x.tallyRange(ctx, r, q, []docRange{{0, ^uint64(0), -1}}, facets, hist, nil)
+	}
+	// A segment's documents are numbered from the sum of the full counts
+	// (deleted documents included) of the segments before it.
+	segs := snap.Segments()
+	var todo []docRange
+	keep := map[uint64]*segCounts{}
+	var start uint64
+	for i, ss := range segs {
+		n := ss.Segment().Count()
+		var deleted uint64
+		if d := ss.Deleted(); d != nil {
+			deleted = d.GetCardinality()
+		}
+		if sc := x.counts.get(key, ss.Id(), deleted, facets != nil, hist != nil); sc != nil {
+			facets.mergeCounts(sc.facets)
+			hist.merge(sc.hist)
+			keep[ss.Id()] = sc
+		} else {
+			todo = append(todo, docRange{start, start + n, i})
+		}
+		start += n
+	}
+	x.segsCounted.Add(int64(len(todo)))
+	counted := map[int]*segCounts{}
+	if err := x.tallyRange(ctx, r, q, todo, facets, hist, func(seg int, f *facetBuilder, h *histBuilder) {
+		if segs[seg].Segment().Count() < x.countMinDocs {
+			return
+		}
+		sc := &segCounts{bytes: 64}
+		if d := segs[seg].Deleted(); d != nil {
+			sc.deleted = d.GetCardinality()
+		}
+		if f != nil {
+			sc.facets = make(map[string]int, len(f.counts))
+			for t, n := range f.counts {
+				sc.facets[t] = *n
+				sc.bytes += len(t) + 48
+			}
+		}
+		if h != nil {
+			sc.hist = h
+			sc.bytes += h.Size()
+		}
+		counted[seg] = sc
+	}); err != nil {
+		return err
+	}
+	for seg, sc := range counted {
+		keep[segs[seg].Id()] = sc
+	}
+	x.counts.put(key, keep)
+	return nil
+}
+
+// docRange is a span of internal document numbers, [from, to), and the
+// index of the segment it covers (-1: the whole index).
+type docRange struct {
+	from, to uint64
+	seg      int
+}
+
+// tallyRange counts q's matches within ranges (ascending) into facets
+// and hist; with done set, each range is counted on its own builders
+// first, handed to done, then merged.
+func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Query, ranges []docRange,
+	facets *facetBuilder, hist *histBuilder, done func(seg int, f *facetBuilder, h *histBuilder)) error {
+	if len(ranges) == 0 {
+		return nil
+	}
+	var fields []string
+	if facets != nil {
+		fields = append(fields, FieldFacet)
+	}
+	if hist != nil {
+		fields = append(fields, FieldSortKey)
+	}
+	dvr, err := r.DocValueReader(fields)
+	if err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	s, err := q.Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	defer s.Close()
+	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+	var f *facetBuilder
+	var h *histBuilder
+	visit := func(field string, term []byte) {
+		if field == FieldFacet {
+			f.UpdateVisitor(term)
+		} else {
+			h.UpdateVisitor(term)
+		}
+	}
+	id := make(index.IndexInternalID, 8)
+	var cur *search.DocumentMatch // the next match not yet counted
+	n := 0
+	for _, rg := range ranges {
+		f, h = facets, hist
+		if done != nil {
+			f, h = nil, nil
+			if facets != nil {
+				f = newFacetBuilder()
+			}
+			if hist != nil {
+				h = newHistBuilder()
+			}
+		}
+		if cur == nil || cur.IndexInternalID.Value() < rg.from {
+			if cur != nil {
+				sctx.DocumentMatchPool.Put(cur)
+			}
+			id.SetValue(rg.from)
+			if cur, err = s.Advance(sctx, id); err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+		}
+		for cur != nil && cur.IndexInternalID.Value() < rg.to {
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if h != nil {
+				h.StartDoc()
+			}
+			if err := dvr.VisitDocValues(cur.IndexInternalID, visit); err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+			if h != nil {
+				h.EndDoc()
+			}
+			sctx.DocumentMatchPool.Put(cur)
+			if cur, err = s.Next(sctx); err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+		}
+		if done != nil {
+			done(rg.seg, f, h)
+			facets.mergeFacets(f)
+			hist.merge(h)
+		}
+		if cur == nil {
+			break // no more matches
+		}
+	}
+	return nil
+}
