@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"casescope/engine"
+	"casescope/engine/sigma"
 	"casescope/store"
 )
 
@@ -20,6 +21,7 @@ const caseUsage = `usage:
   casescope case export --case NAME --out FILE [--json]   archive a case (evidence, records, manifest)
   casescope case import FILE [--as NAME] [--json]         restore an archive as a new case, re-indexed
   casescope case delete --case NAME                       delete a case and all its files on disk
+  casescope case packs --case NAME [--set P,P] [--json]   Sigma rule packs the case runs; --set re-runs Sigma
 `
 
 // cmdCase runs the case lifecycle subcommands: export, import, delete.
@@ -35,6 +37,8 @@ func cmdCase(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cmdCaseImport(ctx, args[1:], stdout, stderr)
 	case "delete":
 		return cmdCaseDelete(ctx, args[1:], stdout, stderr)
+	case "packs":
+		return cmdCasePacks(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "unknown case command %q\n\n%s", args[0], caseUsage)
 	return exitCode(2)
@@ -236,4 +240,75 @@ func cmdCaseDelete(ctx context.Context, args []string, stdout, stderr io.Writer)
 // case's entries travel with its archive.
 func caseTarget(c store.Case) string {
 	return fmt.Sprintf("case %d (%s)", c.ID, c.Name)
+}
+
+// cmdCasePacks shows, or with --set chooses, the Sigma rule packs a case
+// runs; a change re-runs Sigma over the case and waits for it.
+func cmdCasePacks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("case packs", stderr, &c)
+	caseName := fs.String("case", "", "case name (env CASESCOPE_CASE)")
+	set := fs.String("set", "", "comma-separated packs to run: core, emerging-threats, threat-hunting (custom rules always run); \"default\" for the defaults")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr, *set != "")
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cs, err := a.ledger.CaseByName(*caseName)
+	if err != nil {
+		return err
+	}
+	if *set != "" {
+		names := []string{}
+		if strings.TrimSpace(*set) == "default" {
+			names = nil
+		} else {
+			for _, n := range strings.Split(*set, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					names = append(names, n)
+				}
+			}
+		}
+		var job engine.Job
+		if names == nil {
+			for _, p := range sigma.Packs() {
+				if p.Optional && p.Default {
+					names = append(names, p.Name)
+				}
+			}
+		}
+		if _, job, err = a.eng.SetRulePacks(cs.ID, names); err != nil {
+			return err
+		}
+		if job.ID != 0 {
+			started := time.Now()
+			if job, err = a.eng.WaitJob(ctx, job.ID); err != nil {
+				return err
+			}
+			if job.State == "failed" {
+				return fmt.Errorf("sigma re-run failed: %s", job.Error)
+			}
+			a.log.Info("sigma re-run done", "files", job.Files, "events", job.Events, "changed", job.Changed,
+				"seconds", time.Since(started).Seconds())
+		}
+	}
+	rp, err := a.eng.CaseRulePacks(cs.ID)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(rp)
+	}
+	for _, p := range rp.Packs {
+		on := "off"
+		if p.Enabled {
+			on = "on"
+		}
+		fmt.Fprintf(stdout, "%-17s %-3s %5d rules\n", p.Name, on, p.Rules)
+	}
+	return nil
 }

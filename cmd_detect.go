@@ -18,6 +18,7 @@ import (
 
 	"casescope/engine"
 	"casescope/engine/ioc"
+	"casescope/engine/sigma"
 	"casescope/store"
 )
 
@@ -146,12 +147,66 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c common
 	fs := newFlags("rules", stderr, &c)
 	asJSON := fs.Bool("json", false, "print JSON")
+	caseName := fs.String("case", "", "also count this case's hits per pack, and say which packs it runs")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	rs, err := engine.LoadRules(c.ruleOptions())
 	if err != nil {
 		return err
+	}
+	// Per pack: rules loaded and skipped, whether a case runs it by
+	// default, and with --case whether that case runs it and its hits
+	// (events and rules).
+	type packCount struct {
+		sigma.PackInfo
+		Loaded  int   `json:"loaded"`
+		Skipped int   `json:"skipped"`
+		Enabled *bool `json:"enabled,omitempty"`
+		Hits    *int  `json:"hits,omitempty"`
+		Rules   *int  `json:"rules_hit,omitempty"`
+	}
+	packs := map[string]*packCount{}
+	for _, p := range sigma.Packs() {
+		packs[p.Name] = &packCount{PackInfo: p}
+	}
+	for _, r := range rs.Rules() {
+		if p := packs[r.Pack]; p != nil {
+			p.Loaded++
+		}
+	}
+	for _, s := range rs.Skipped() {
+		if p := packs[s.Pack]; p != nil {
+			p.Skipped++
+		}
+	}
+	if *caseName != "" {
+		a, cs, err := c.openCase(ctx, stderr, *caseName)
+		if err != nil {
+			return err
+		}
+		a.eng.Detection().SetRules(rs)
+		sum, err := a.eng.SigmaSummary(cs.ID)
+		if err == nil {
+			var rp engine.RulePacks
+			rp, err = a.eng.CaseRulePacks(cs.ID)
+			for _, ch := range rp.Packs {
+				if p := packs[ch.Name]; p != nil {
+					on, hits, rules := ch.Enabled, 0, 0
+					p.Enabled, p.Hits, p.Rules = &on, &hits, &rules
+				}
+			}
+			for _, r := range sum {
+				if p := packs[r.Pack]; p != nil && p.Hits != nil {
+					*p.Hits += r.Count
+					*p.Rules++
+				}
+			}
+		}
+		a.close()
+		if err != nil {
+			return err
+		}
 	}
 	// Coverage per logsource ("windows/process_creation", "webserver"):
 	// how many of its rules run and how many are skipped.
@@ -180,10 +235,14 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"loaded": rs.Rules(), "skipped": rs.Skipped(), "loaded_count": rs.Len(), "skipped_count": len(rs.Skipped()),
-			"coverage": coverage,
+			"coverage": coverage, "packs": packs,
 		})
 	}
 	fmt.Fprintf(stdout, "%d rules loaded, %d skipped\n", rs.Len(), len(rs.Skipped()))
+	for _, pi := range sigma.Packs() {
+		p := packs[pi.Name]
+		fmt.Fprintf(stdout, "pack %-17s %5d loaded %4d skipped  default %v\n", p.Name, p.Loaded, p.Skipped, p.Default)
+	}
 	for _, s := range rs.Skipped() {
 		fmt.Fprintf(stdout, "skipped %s: %s\n", s.Path, s.Reason)
 	}

@@ -61,12 +61,12 @@ Usage:
   casescope accounts --case NAME --json                  accounts: where they appear, logons by type
   casescope logons  --case NAME --json                   logon summary (4624/4625/4648, RDP)
   casescope metrics --case NAME [--json|--csv TABLE]     event counts by ID, channel, computer, file, time
-  casescope rules   [--rules DIR] --json                 loaded and skipped Sigma rules
+  casescope rules   [--rules DIR] [--case NAME] --json   loaded and skipped Sigma rules, per pack
   casescope doctor  [--case NAME] [--fix] [--json]       check ledger, disk and index agree; repair
   casescope status  [--json]                             memory budget, workers, queue (asks a running server)
   casescope export  --case NAME --format csv|jsonl|sigma-csv|report [--query Q] [--tagged] --out FILE
   casescope user    add|passwd|list|disable|enable ...   accounts (roles: admin, analyst, read-only)
-  casescope case    export --case NAME --out FILE | import FILE [--as NAME] | delete --case NAME
+  casescope case    export --case NAME --out FILE | import FILE [--as NAME] | delete --case NAME | packs --case NAME [--set P,P]
   casescope version
 
 Every command takes --data DIR (env CASESCOPE_DATA, default ./casescope-data).

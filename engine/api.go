@@ -18,6 +18,7 @@ type RuleSummary struct {
 	Title     string    `json:"title"`
 	Level     string    `json:"level"`
 	Tags      []string  `json:"tags,omitempty"`
+	Pack      string    `json:"pack"` // the rule's pack (sigma.Packs)
 	Count     int       `json:"count"`
 	First     time.Time `json:"first_seen"`
 	Last      time.Time `json:"last_seen"`
@@ -33,7 +34,7 @@ func (e *Engine) SigmaSummary(caseID uint64) ([]RuleSummary, error) {
 		for _, s := range h.Sigma {
 			r := by[s.RuleID]
 			if r == nil {
-				r = &RuleSummary{RuleID: s.RuleID, Title: s.Title, Level: s.Level, Tags: s.Tags, First: h.Time, Last: h.Time}
+				r = &RuleSummary{RuleID: s.RuleID, Title: s.Title, Level: s.Level, Tags: s.Tags, Pack: s.Pack, First: h.Time, Last: h.Time}
 				by[s.RuleID] = r
 				comps[s.RuleID] = map[string]bool{}
 			}
@@ -51,8 +52,20 @@ func (e *Engine) SigmaSummary(caseID uint64) ([]RuleSummary, error) {
 	if err != nil {
 		return nil, err
 	}
+	var packOf map[string]string // hits stored before packs: the loaded rule's
 	out := make([]RuleSummary, 0, len(by))
 	for id, r := range by {
+		if r.Pack == "" {
+			if packOf == nil {
+				packOf = map[string]string{}
+				if rs := e.det.Rules(); rs != nil {
+					for _, x := range rs.Rules() {
+						packOf[x.ID] = x.Pack
+					}
+				}
+			}
+			r.Pack = packOf[id]
+		}
 		for c := range comps[id] {
 			r.Computers = append(r.Computers, c)
 		}

@@ -621,6 +621,9 @@ func (e *Engine) ImportCase(ctx context.Context, r io.Reader, opts ImportOptions
 	moved := false
 	nc, err := e.ledger.ImportCase(name, c.Description, c.Created, func(w *store.CaseWriter) error {
 		target = e.caseDirs(w.CaseID()).root
+		if err := w.SetRulePacks(c.RulePacks); err != nil {
+			return err
+		}
 		for _, af := range lines {
 			f := af.File
 			f.Path = ""

@@ -87,14 +87,15 @@ func (d *Detection) matcher(caseID uint64) *ioc.Matcher {
 	return d.iocs[caseID]
 }
 
-func (d *Detection) sigmaHits(ev *evtx.Event, dst []store.SigmaHit) []store.SigmaHit {
+// sigmaHits matches ev against the rules of the packs in set.
+func (d *Detection) sigmaHits(ev *evtx.Event, set sigma.PackSet, dst []store.SigmaHit) []store.SigmaHit {
 	rs := d.rules.Load()
 	if rs == nil {
 		return dst
 	}
 	var buf [8]sigma.Hit
-	for _, h := range rs.Match(ev, buf[:0]) {
-		dst = append(dst, store.SigmaHit{RuleID: h.RuleID, Title: h.Title, Level: h.Level, Tags: h.Tags})
+	for _, h := range rs.MatchPacks(ev, set, buf[:0]) {
+		dst = append(dst, store.SigmaHit{RuleID: h.RuleID, Title: h.Title, Level: h.Level, Tags: h.Tags, Pack: h.Pack})
 	}
 	return dst
 }

@@ -101,6 +101,7 @@ type Ledger interface {
 	Suppressions(caseID uint64) ([]store.Suppression, error)
 	AddSuppression(s store.Suppression) (store.Suppression, error)
 	SetSuppressionActive(caseID, id uint64, active bool, by string) (store.Suppression, error)
+	SetCaseRulePacks(caseID uint64, packs []string) (store.Case, error)
 }
 
 // Admitter bounds concurrent work by memory: Acquire blocks until a file of

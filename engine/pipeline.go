@@ -533,6 +533,10 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	if err != nil {
 		return res, err
 	}
+	packs, err := e.casePacks(f.CaseID)
+	if err != nil {
+		return res, err
+	}
 	res.triage = triage.New()
 	batch := make([]store.Doc, 0, e.cfg.BatchSize+1)
 	var hits []store.EventHits
@@ -599,7 +603,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	detect := func(ev *evtx.Event) pendingDoc {
 		p := pendingDoc{Doc: store.Doc{FileID: f.ID, Event: ev}, id: store.DocID(f.ID, ev)}
 		t0 := time.Now()
-		p.Sigma, p.suppressed = sup.split(ev, det.sigmaHits(ev, nil))
+		p.Sigma, p.suppressed = sup.split(ev, det.sigmaHits(ev, packs, nil))
 		t1 := time.Now()
 		p.IOCs = det.iocHits(f.CaseID, ev, nil)
 		e.stages.sigma.Add(int64(t1.Sub(t0)))

@@ -239,6 +239,10 @@ func (e *Engine) rescanFile(ctx context.Context, j *Job, f store.File) error {
 	if err != nil {
 		return err
 	}
+	packs, err := e.casePacks(f.CaseID)
+	if err != nil {
+		return err
+	}
 	var hits []store.EventHits
 	var batch []store.Doc
 	var events, changed, sigmaN, iocN int64
@@ -250,7 +254,7 @@ func (e *Engine) rescanFile(ctx context.Context, j *Job, f store.File) error {
 		if j.Kind == RescanIOC {
 			iocs = e.det.iocHits(f.CaseID, ev, nil)
 		} else {
-			sig, suppressed = sup.split(ev, e.det.sigmaHits(ev, nil))
+			sig, suppressed = sup.split(ev, e.det.sigmaHits(ev, packs, nil))
 		}
 		if len(sig) > 0 || len(iocs) > 0 || len(suppressed) > 0 {
 			sigmaN += int64(len(sig))

@@ -66,6 +66,17 @@ func (w *CaseWriter) PutTag(t Tag) error {
 	return putJSON(w.tx.Bucket(bktTags), tagKey(w.id, t.DocID), t)
 }
 
+// SetRulePacks records the new case's choice of Sigma rule packs (nil:
+// the defaults).
+func (w *CaseWriter) SetRulePacks(packs []string) error {
+	var c Case
+	if err := getJSON(w.tx.Bucket(bktCases), u64(w.id), &c); err != nil {
+		return fmt.Errorf("case %d: %w", w.id, err)
+	}
+	c.RulePacks = packs
+	return putJSON(w.tx.Bucket(bktCases), u64(w.id), c)
+}
+
 // PutHit writes one event's stored detections under the new case.
 func (w *CaseWriter) PutHit(h EventHits) error {
 	k := append(hitPrefix(w.id, h.FileID), []byte(h.DocID)...)
@@ -218,6 +229,20 @@ func (l *Ledger) SetCaseStatus(caseID uint64, status string) (Case, error) {
 			return fmt.Errorf("case %d: %w", caseID, err)
 		}
 		c.Status = status
+		return putJSON(tx.Bucket(bktCases), u64(caseID), c)
+	})
+	return c, err
+}
+
+// SetCaseRulePacks records the Sigma rule packs a case runs (nil: the
+// default packs). The names are the caller's to check.
+func (l *Ledger) SetCaseRulePacks(caseID uint64, packs []string) (Case, error) {
+	var c Case
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bktCases), u64(caseID), &c); err != nil {
+			return fmt.Errorf("case %d: %w", caseID, err)
+		}
+		c.RulePacks = packs
 		return putJSON(tx.Bucket(bktCases), u64(caseID), c)
 	})
 	return c, err

@@ -23,6 +23,9 @@ type SigmaHit struct {
 	Title  string   `json:"title"`
 	Level  string   `json:"level"`
 	Tags   []string `json:"tags,omitempty"`
+	// Pack is the rule's pack (core, emerging-threats, threat-hunting,
+	// custom); empty in hits stored before packs.
+	Pack string `json:"pack,omitempty"`
 }
 
 // IOCHit is one IOC found in an event field.

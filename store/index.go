@@ -47,7 +47,8 @@ const (
 	FieldSigmaTitle = "sigma.title"
 	FieldSigmaLevel = "sigma.level"
 	FieldSigmaMax   = "sigma.max" // numeric rank of the highest level, 0 = none
-	FieldIOC        = "ioc"       // IOC ids
+	FieldSigmaPack  = "sigma.pack"
+	FieldIOC        = "ioc" // IOC ids
 	FieldIOCType    = "ioc.type"
 	FieldIOCCount   = "ioc.count"
 	FieldTag        = "tag"
@@ -337,7 +338,7 @@ func Mapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(FieldLevel, kw(false))
 	dm.AddFieldMappingsAt(FieldSigmaMax, num(false))
 	dm.AddFieldMappingsAt(FieldIOCCount, num(false))
-	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer, FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldIOC, FieldIOCType, FieldTag, FieldStarred, FieldTimeInvalid} {
+	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer, FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldSigmaPack, FieldIOC, FieldIOCType, FieldTag, FieldStarred, FieldTimeInvalid} {
 		dm.AddFieldMappingsAt(f, kw(false))
 	}
 	sf := bleve.NewTextFieldMapping()
@@ -585,6 +586,9 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 		x.kw(doc, FieldSigmaRule, strings.ToLower(h.RuleID), false)
 		x.kw(doc, FieldSigmaTitle, strings.ToLower(h.Title), false)
 		x.kw(doc, FieldSigmaLevel, strings.ToLower(h.Level), false)
+		if h.Pack != "" {
+			x.kw(doc, FieldSigmaPack, h.Pack, false)
+		}
 		if r := level.Rank(h.Level); r > maxRank {
 			maxRank = r
 		}

@@ -70,6 +70,9 @@ type Case struct {
 	// Status is open (also when empty: cases made before statuses),
 	// closed or archived; see SetCaseStatus.
 	Status string `json:"status,omitempty"`
+	// RulePacks names the Sigma rule packs the case runs (engine/sigma
+	// Packs); nil runs the default packs.
+	RulePacks []string `json:"rule_packs,omitempty"`
 }
 
 // File is the ledger's record of one evidence file. The ledger is the

@@ -3,8 +3,10 @@
 //
 // It owns the rule loader (YAML → compiled rule), the logsource mapping
 // (which channels, event IDs and field names a rule is about), the
-// embedded default rule set (SigmaHQ's rules/windows, Detection Rule
-// License 1.1, see rules/README.md) and the matcher. It does not store
+// embedded rule packs (SigmaHQ's rules/windows and rules/web as pack
+// core, rules-emerging-threats and rules-threat-hunting; Detection Rule
+// License 1.1, see rules/README.md and pack.go) and the matcher. Every
+// rule and hit names its pack; MatchPacks runs only the chosen packs. It does not store
 // hits or decide what to do with them.
 //
 // # Use
@@ -18,9 +20,10 @@
 // that cannot be compiled is not an error: it is listed by Skipped with the
 // reason (unknown modifier, a regular expression RE2 cannot compile, a
 // logsource with no event log source, an aggregation, ...). With the
-// embedded set, the only skipped rules are those of the file_access and
-// file_rename categories, which come from an ETW provider that never writes
-// to an event log.
+// embedded core pack, the only skipped rules are those of the file_access
+// and file_rename categories, which come from an ETW provider that never
+// writes to an event log, and the proxy and web-server error-log rules;
+// the other packs also skip their rules for other products.
 //
 // # Matching semantics
 //

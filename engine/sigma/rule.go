@@ -17,6 +17,7 @@ type Hit struct {
 	Title  string   `json:"title"`
 	Level  string   `json:"level"`
 	Tags   []string `json:"tags,omitempty"`
+	Pack   string   `json:"pack,omitempty"` // the rule's pack (see Packs)
 }
 
 // Rule is the metadata of a loaded rule. Path is the file's path inside
@@ -35,6 +36,8 @@ type Rule struct {
 	// Logsource names the rule's logsource as product/category/service,
 	// the parts it gives ("windows/process_creation", "webserver").
 	Logsource string `json:"logsource,omitempty"`
+	// Pack is the rule's pack (see Packs).
+	Pack string `json:"pack"`
 }
 
 // Skipped is a rule file (or one document of it) that was not loaded, and
@@ -46,6 +49,8 @@ type Skipped struct {
 	Reason string `json:"reason"`
 	// Logsource as in Rule ("" when the file could not be read that far).
 	Logsource string `json:"logsource,omitempty"`
+	// Pack is the pack of the rule's file (see Packs).
+	Pack string `json:"pack"`
 }
 
 // logsource is a rule's logsource block.

@@ -13,23 +13,27 @@ import (
 	"casescope/evtx"
 )
 
-// rulesFS holds the default rule set (SigmaHQ rules/windows, DRL 1.1; see
-// rules/README.md).
+// rulesFS holds the embedded rule packs (SigmaHQ rules/windows,
+// rules/web, rules-emerging-threats and rules-threat-hunting, DRL 1.1;
+// see rules/README.md).
 //
 //go:embed rules
 var rulesFS embed.FS
 
-// Embedded returns the default rule set: SigmaHQ's Windows and web
-// rules, as an fs.FS rooted at the rules folder (paths like
+// Embedded returns the embedded rule packs: SigmaHQ's Windows and web
+// rules (pack core), its emerging-threats and its threat-hunting rules,
+// as an fs.FS rooted at the rules folder (paths like
 // "windows/process_creation/proc_creation_win_....yml",
-// "web/webserver_generic/web_....yml").
+// "web/webserver_generic/web_....yml", "emerging-threats/2024/...",
+// "threat-hunting/windows/..."). Load tells each rule's pack by its
+// folder (see Packs).
 func Embedded() fs.FS {
 	sub, err := fs.Sub(rulesFS, "rules")
 	if err != nil {
 		// fs.Sub fails only for an invalid path; "rules" is valid.
 		panic(err)
 	}
-	return sub
+	return embeddedFS{sub}
 }
 
 // Options filter the rules Load accepts. The zero value accepts all.
@@ -65,6 +69,7 @@ type Ruleset struct {
 type loadedRule struct {
 	meta Rule
 	hit  Hit
+	pack PackSet // the rule's pack, one bit
 }
 
 // variant is a rule compiled for one source (its renames applied).
@@ -162,19 +167,24 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 				return nil
 			}
 			if info, err := d.Info(); err == nil && info.Size() > maxRuleFile {
-				skipped = append(skipped, Skipped{Path: p, Reason: fmt.Sprintf("file larger than %d bytes", maxRuleFile)})
+				skipped = append(skipped, Skipped{Path: p, Pack: packOf(fsys, p), Reason: fmt.Sprintf("file larger than %d bytes", maxRuleFile)})
 				return nil
 			}
 			data, err := fs.ReadFile(fsys, p)
 			if err != nil {
 				return err
 			}
+			pack := packOf(fsys, p)
 			rules, sk := parseRuleDocs(p, data)
+			for i := range sk {
+				sk[i].Pack = pack
+			}
 			skipped = append(skipped, sk...)
 			for _, r := range rules {
+				r.meta.Pack = pack
 				if first, dup := seen[r.meta.ID]; dup {
-					skipped = append(skipped, Skipped{Path: p, ID: r.meta.ID, Title: r.meta.Title,
-						Reason: "duplicate rule id, already defined in " + first})
+					skipped = append(skipped, Skipped{Path: p, ID: r.meta.ID, Title: r.meta.Title, Pack: pack,
+						Reason: "duplicate rule id, already defined in " + first, Logsource: r.meta.Logsource})
 					continue
 				}
 				seen[r.meta.ID] = p
@@ -212,7 +222,8 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 			if i > 0 {
 				reason += "; using the version in " + versions[i-1].meta.Path + " instead"
 			}
-			skipped = append(skipped, Skipped{Path: pr.meta.Path, ID: pr.meta.ID, Title: pr.meta.Title, Reason: reason, Logsource: pr.meta.Logsource})
+			skipped = append(skipped, Skipped{Path: pr.meta.Path, ID: pr.meta.ID, Title: pr.meta.Title, Reason: reason,
+				Logsource: pr.meta.Logsource, Pack: pr.meta.Pack})
 		}
 	}
 	sort.SliceStable(skipped, func(i, j int) bool { return skipped[i].Path < skipped[j].Path })
@@ -276,7 +287,11 @@ func (b *builder) add(lm *logsourceMap, pr parsedRule) (err error) {
 		return err
 	}
 	lr := &loadedRule{meta: pr.meta}
-	lr.hit = Hit{RuleID: pr.meta.ID, Title: pr.meta.Title, Level: pr.meta.Level, Tags: pr.meta.Tags}
+	var ok bool
+	if lr.pack, ok = packBit(pr.meta.Pack); !ok {
+		lr.pack, _ = packBit(PackCustom) // a rule built outside Load
+	}
+	lr.hit = Hit{RuleID: pr.meta.ID, Title: pr.meta.Title, Level: pr.meta.Level, Tags: pr.meta.Tags, Pack: pr.meta.Pack}
 
 	if srcs == nil {
 		c := &compiler{b: b}
@@ -378,7 +393,12 @@ func (rs *Ruleset) Len() int { return len(rs.rules) }
 // rule). It allocates nothing unless dst must grow. Safe for concurrent
 // use.
 func (rs *Ruleset) Match(ev *evtx.Event, dst []Hit) []Hit {
-	if rs == nil || len(rs.rules) == 0 || ev == nil {
+	return rs.MatchPacks(ev, AllPacks, dst)
+}
+
+// MatchPacks is Match with only the rules of the packs in set.
+func (rs *Ruleset) MatchPacks(ev *evtx.Event, set PackSet, dst []Hit) []Hit {
+	if rs == nil || len(rs.rules) == 0 || ev == nil || set == 0 {
 		return dst
 	}
 	p := rs.pool.Get().(*prepared)
@@ -400,15 +420,18 @@ func (rs *Ruleset) Match(ev *evtx.Event, dst []Hit) []Hit {
 	start := len(dst)
 	for _, l := range lists {
 		if l != nil {
-			dst = matchList(p, l.vs, pre, dst, start)
+			dst = matchList(p, l.vs, set, pre, dst, start)
 		}
 	}
 	rs.pool.Put(p)
 	return dst
 }
 
-func matchList(p *prepared, vs []*variant, pre bool, dst []Hit, start int) []Hit {
+func matchList(p *prepared, vs []*variant, set PackSet, pre bool, dst []Hit, start int) []Hit {
 	for _, v := range vs {
+		if v.rule.pack&set == 0 {
+			continue
+		}
 		if pre && v.pre && !p.anyFound(v.req) {
 			continue
 		}

@@ -128,7 +128,7 @@ func TestHit(t *testing.T) {
 	rs := compileRule(t, "    sel:\n        A: '1'\n    condition: sel\n")
 	dst := []Hit{{RuleID: "earlier"}}
 	got := rs.Match(secEvent("A", "1"), dst)
-	want := []Hit{{RuleID: "earlier"}, {RuleID: "00000000-0000-0000-0000-000000000001", Title: "Test rule", Level: "high", Tags: []string{"attack.t1000"}}}
+	want := []Hit{{RuleID: "earlier"}, {RuleID: "00000000-0000-0000-0000-000000000001", Title: "Test rule", Level: "high", Tags: []string{"attack.t1000"}, Pack: PackCustom}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -137,30 +137,62 @@ func TestHit(t *testing.T) {
 	}
 }
 
-// TestLoadEmbedded loads the full embedded rule set. The only rules that
-// may be skipped are the file_access and file_rename ones (those
-// categories come from an ETW provider that writes no event log), the
-// web proxy ones (no proxy-log reader) and the Apache/Nginx error-log
-// ones (no error-log reader).
+// TestLoadEmbedded loads the full embedded rule set. In the core pack
+// the only rules that may be skipped are the file_access and file_rename
+// ones (those categories come from an ETW provider that writes no event
+// log), the web proxy ones (no proxy-log reader) and the Apache/Nginx
+// error-log ones (no error-log reader). The emerging-threats and
+// threat-hunting packs also hold rules for other products (Linux, macOS,
+// cloud, network devices), skipped as not supported or not mapped, and
+// two rules with the expand modifier (placeholders).
 func TestLoadEmbedded(t *testing.T) {
 	rs := loadEmbedded(t)
-	files := 0
-	err := walkRuleFiles(func(string) { files++ })
+	files := map[string]int{}
+	err := walkRuleFiles(func(p string) { files[packOf(Embedded(), p)]++ })
 	if err != nil {
 		t.Fatalf("walk embedded rules: %v", err)
 	}
-	if files != 2407+45 {
-		t.Errorf("embedded rule files: got %d, want 2452 (2,407 windows, 45 web)", files)
+	// The counts of testdata/sigma/SOURCES.md.
+	want := map[string]int{PackCore: 2407 + 45, PackEmergingThreats: 473, PackThreatHunting: 140}
+	total := 0
+	for p, n := range want {
+		if files[p] != n {
+			t.Errorf("embedded rule files of pack %s: got %d, want %d", p, files[p], n)
+		}
+		total += files[p]
 	}
 	sk := rs.Skipped()
+	perPack := map[string]int{}
 	for _, s := range sk {
 		t.Logf("skipped %s (%s): %s", s.Path, s.Title, s.Reason)
-		if !strings.Contains(s.Path, "/file_access/") && !strings.Contains(s.Path, "/file_rename/") &&
-			!strings.HasPrefix(s.Path, "web/proxy_generic/") && !strings.HasPrefix(s.Path, "web/product/") {
-			t.Errorf("unexpected skip %s: %s", s.Path, s.Reason)
+		perPack[s.Pack]++
+		switch s.Pack {
+		case PackCore:
+			if !strings.Contains(s.Path, "/file_access/") && !strings.Contains(s.Path, "/file_rename/") &&
+				!strings.HasPrefix(s.Path, "web/proxy_generic/") && !strings.HasPrefix(s.Path, "web/product/") {
+				t.Errorf("unexpected skip %s: %s", s.Path, s.Reason)
+			}
+		case PackEmergingThreats, PackThreatHunting:
+			if !strings.Contains(s.Reason, "is not supported") && !strings.Contains(s.Reason, "has no mapping") &&
+				!strings.Contains(s.Reason, "modifier expand") {
+				t.Errorf("unexpected skip %s: %s", s.Path, s.Reason)
+			}
+		default:
+			t.Errorf("skipped %s: pack %q", s.Path, s.Pack)
 		}
 	}
-	if got, want := rs.Len()+len(sk), files; got != want {
+	loaded := map[string]int{}
+	for _, r := range rs.Rules() {
+		loaded[r.Pack]++
+	}
+	for p := range want {
+		if loaded[p]+perPack[p] != files[p] {
+			t.Errorf("pack %s: loaded %d + skipped %d, want %d files", p, loaded[p], perPack[p], files[p])
+		}
+		t.Logf("pack %s: %d files, %d loaded, %d skipped", p, files[p], loaded[p], perPack[p])
+	}
+	files2 := total
+	if got, want := rs.Len()+len(sk), files2; got != want {
 		t.Errorf("loaded %d + skipped %d = %d, want %d", rs.Len(), len(sk), got, want)
 	}
 	t.Logf("loaded %d rules, skipped %d", rs.Len(), len(sk))

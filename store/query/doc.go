@@ -34,7 +34,8 @@
 // id); user/UserID (the user keyword field, which also holds
 // TargetUserName, SubjectUserName, User, … values); sigma/sigma.rule;
 // sigma.title; sigma.level (a level name; comparisons such as
-// sigma.level:>=high go through sigma.max); sigma.max; ioc; ioc.type;
+// sigma.level:>=high go through sigma.max); sigma.max; sigma.pack (the
+// hit rule's pack: core, emerging-threats, threat-hunting, custom); ioc; ioc.type;
 // ioc.count; tag/tags; starred; time_invalid (true on events whose time
 // the index clamped). sigma:*, ioc:* and tag:* mean "has any". The System
 // fields without a field of their own are kv terms under "system.<name>":

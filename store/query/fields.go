@@ -26,6 +26,7 @@ const (
 	fieldSigmaTitle  = "sigma.title"
 	fieldSigmaLevel  = "sigma.level"
 	fieldSigmaMax    = "sigma.max"
+	fieldSigmaPack   = "sigma.pack"
 	fieldIOC         = "ioc"
 	fieldIOCType     = "ioc.type"
 	fieldIOCCount    = "ioc.count"
@@ -86,6 +87,8 @@ func systemField(lower string) (fieldSpec, bool) {
 		return fieldSpec{kindSigmaLevel, fieldSigmaLevel, "sigma.level"}, true
 	case "sigma.max":
 		return fieldSpec{kindSigmaMax, fieldSigmaMax, "sigma.max"}, true
+	case "sigma.pack":
+		return fieldSpec{kindKeyword, fieldSigmaPack, "sigma.pack"}, true
 	case "ioc":
 		return fieldSpec{kindKeyword, fieldIOC, "ioc"}, true
 	case "ioc.type":

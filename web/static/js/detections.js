@@ -1,7 +1,7 @@
 // Detections: Sigma hits grouped by level and rule, with drill-down into
-// the rule's events.
+// the rule's events, and the case's choice of rule packs.
 
-import {h, replace, num, ts, levelBadge, emptyRow, LEVELS} from './dom.js';
+import {h, replace, num, ts, levelBadge, emptyRow, toast, LEVELS} from './dom.js';
 import {api} from './api.js';
 
 export const caseView = true;
@@ -16,10 +16,15 @@ export function mount(root, app) {
       h('th', {text: 'Level'}), h('th', {text: 'Rule'}), h('th', {class: 'num', text: 'Events'}),
       h('th', {text: 'First seen (UTC)'}), h('th', {text: 'Last seen (UTC)'}), h('th', {text: 'Computers'}), h('th', {text: ''}))),
     tbody);
+  const packsBox = h('div', {class: 'packs', id: 'rule-packs'});
   replace(root,
     h('div', {class: 'view-head'}, h('h1', {text: 'Detections'}),
       h('p', {class: 'muted', text: 'Sigma rule hits in this case, highest level first. Open a rule to see its events.'})),
     summary,
+    h('section', {class: 'card'},
+      h('div', {class: 'card-head'}, h('h2', {class: 'card-title', text: 'Rule packs'}),
+        h('span', {class: 'muted small', text: 'SigmaHQ packs this case runs; a change re-runs Sigma over the case.'})),
+      packsBox),
     h('section', {class: 'card'},
       h('div', {class: 'card-head'}, h('h2', {class: 'card-title', text: 'Sigma rules'}), h('span', {class: 'spacer'}), filter),
       h('div', {class: 'table-wrap'}, table)));
@@ -29,7 +34,7 @@ export function mount(root, app) {
   const render = () => {
     const f = filter.value.toLowerCase();
     const shown = rules.filter((r) => (!level || String(r.level).toLowerCase() === level) &&
-      (!f || r.title.toLowerCase().includes(f) || r.rule_id.toLowerCase().includes(f) ||
+      (!f || r.title.toLowerCase().includes(f) || r.rule_id.toLowerCase().includes(f) || (r.pack || '').includes(f) ||
         (r.tags || []).some((t) => t.toLowerCase().includes(f))));
     if (!rules.length) { replace(tbody, emptyRow(7, 'No Sigma hits in this case yet.')); return; }
     if (!shown.length) { replace(tbody, emptyRow(7, 'No rules match.')); return; }
@@ -48,7 +53,8 @@ export function mount(root, app) {
       rows.push(h('tr', {class: 'clickable', tabindex: 0, data: {rule: r.rule_id}, onclick: open,
         onkeydown: (e) => { if (e.key === 'Enter') open(); }},
       h('td', null, levelBadge(r.level)),
-      h('td', null, h('div', {class: 'rule-title', text: r.title}),
+      h('td', null, h('div', {class: 'rule-title', text: r.title},
+        r.pack ? h('span', {class: 'badge pack pack-' + r.pack, text: r.pack}) : null),
         h('div', {class: 'mono small muted', text: r.rule_id + ((r.tags || []).length ? ' · ' + r.tags.join(' ') : '')})),
       h('td', {class: 'num strong', text: num(r.count)}),
       h('td', {class: 'mono small nowrap', text: ts(r.first_seen, false)}),
@@ -74,6 +80,27 @@ export function mount(root, app) {
     replace(summary, ...cards);
   };
   filter.addEventListener('input', render);
+  const renderPacks = (rp) => {
+    const boxes = [];
+    const items = rp.packs.map((p) => {
+      const cb = h('input', {type: 'checkbox', value: p.name, id: 'pack-' + p.name, checked: p.enabled,
+        disabled: !p.optional || !app.can('analyst')});
+      if (p.optional) boxes.push(cb);
+      return h('label', {class: 'pack-choice', for: 'pack-' + p.name}, cb,
+        h('span', {class: 'strong', text: ' ' + p.name}),
+        h('span', {class: 'muted small', text: ' · ' + num(p.rules) + ' rules' + (p.optional ? (p.default ? ' · on by default' : ' · off by default') : ' · always on')}));
+    });
+    const apply = h('button', {type: 'button', class: 'btn btn-small needs-analyst', id: 'packs-apply', text: 'Apply',
+      onclick: async () => {
+        try {
+          const res = await api.setRulePacks(caseId, boxes.filter((b) => b.checked).map((b) => b.value));
+          toast(res.job && res.job.id ? 'Rule packs changed; re-running Sigma over the case' : 'Rule packs unchanged', 'ok', 3000);
+          renderPacks(res);
+        } catch (ex) { toast(ex.message, 'error'); }
+      }});
+    replace(packsBox, ...items, apply);
+  };
+  api.rulePacks(caseId).then(renderPacks).catch((ex) => replace(packsBox, h('span', {class: 'muted', text: 'Cannot load rule packs: ' + ex.message})));
   (async () => {
     try {
       rules = await api.sigma(caseId);
