@@ -101,6 +101,21 @@ export const api = {
   setCaseStatus: (id, status) => call('POST', c(id) + '/status', {status}),
   deleteCase: (id) => call('DELETE', c(id) + '/'),
   caseArchiveURL: (id) => c(id) + '/archive',
+  aggregate: (id, params) => call('GET', c(id) + '/aggregate?' + new URLSearchParams(params).toString()),
+  context: (id, docId, params) => call('GET', c(id) + '/events/' + encodeURIComponent(docId) + '/context?' + new URLSearchParams(params).toString()),
+  history: (id) => call('GET', c(id) + '/history'),
+  savedSearches: (id) => call('GET', c(id) + '/saved-searches'),
+  savedSearch: (id, sid) => call('GET', c(id) + '/saved-searches/' + sid),
+  saveSearch: (id, body) => call('POST', c(id) + '/saved-searches', body),
+  updateSavedSearch: (id, sid, body) => call('PUT', c(id) + '/saved-searches/' + sid, body),
+  deleteSavedSearch: (id, sid) => call('DELETE', c(id) + '/saved-searches/' + sid),
+  templates: () => call('GET', '/api/search-templates'),
+  template: (tid) => call('GET', '/api/search-templates/' + tid),
+  addTemplate: (body) => call('POST', '/api/search-templates', body),
+  updateTemplate: (tid, body) => call('PUT', '/api/search-templates/' + tid, body),
+  deleteTemplate: (tid) => call('DELETE', '/api/search-templates/' + tid),
+  prefs: () => call('GET', '/api/session/prefs'),
+  setPrefs: (prefs) => call('PUT', '/api/session/prefs', prefs),
 };
 
 // importCaseArchive streams a case archive (the .tar a case export

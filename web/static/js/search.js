@@ -4,6 +4,9 @@
 import {h, $$, replace, clear, num, ts, levelBadge, toast, emptyRow, LEVELS, progressBar} from './dom.js';
 import {api, exportURL} from './api.js';
 import {showRuleContext} from './rulectx.js';
+import {aggPanel, valuesClause, FIELD_HINTS} from './aggs.js';
+import {openContext} from './context.js';
+import {savedPanel} from './saved.js';
 
 export const caseView = true;
 
@@ -37,7 +40,11 @@ export function mount(root, app, params) {
     channel: params.get('channel') || '', event_id: params.get('event_id') || '', computer: params.get('computer') || '',
     provider: params.get('provider') || '', sigma_level: params.get('sigma_level') || '', ioc: params.get('ioc') === '1',
     starred: params.get('starred') === '1', sort: params.get('sort') || '',
+    sort_field: params.get('sort_field') || '', cols: splitCols(params.get('cols')),
   };
+  // Columns come from the address, else from the user's settings (read
+  // below, before the first search).
+  const colsFromURL = params.has('cols');
   let cursors = ['']; // cursor of each page visited; the last is the current page's
   let nextCursor = '';
   let hits = [];
@@ -60,10 +67,17 @@ export function mount(root, app, params) {
     help.hidden = !help.hidden;
     helpBtn.setAttribute('aria-expanded', String(!help.hidden));
   });
-  const sortLabel = () => { sortBtn.textContent = st.sort === 'asc' ? 'Oldest first' : 'Newest first'; };
+  const sortLabel = () => {
+    sortBtn.textContent = st.sort_field ? 'By ' + st.sort_field + (st.sort === 'asc' ? ' ↑' : ' ↓') :
+      st.sort === 'asc' ? 'Oldest first' : 'Newest first';
+  };
   sortLabel();
   sortBtn.addEventListener('click', () => { st.sort = st.sort === 'asc' ? '' : 'asc'; sortLabel(); runNew(); });
-  const form = h('form', {class: 'q-bar', id: 'search-form'}, q, runBtn, helpBtn, sortBtn);
+  const savedBtn = h('button', {type: 'button', class: 'btn', id: 'saved-btn', 'aria-expanded': 'false', text: 'Saved ▾',
+    title: 'Saved searches, your recent searches and templates'});
+  const colsBtn = h('button', {type: 'button', class: 'btn', id: 'cols-btn', 'aria-expanded': 'false', text: 'Columns',
+    title: 'Choose the result columns (any field)'});
+  const form = h('form', {class: 'q-bar', id: 'search-form'}, q, runBtn, helpBtn, sortBtn, savedBtn, colsBtn);
   // After Enter the box lets go of the keyboard, so j/k move through the
   // results at once.
   form.addEventListener('submit', (e) => { e.preventDefault(); q.blur(); runNew(); });
@@ -114,12 +128,8 @@ export function mount(root, app, params) {
   const hist = h('div', {class: 'histogram', id: 'histogram', 'aria-label': 'Events over time'});
   const facets = h('aside', {class: 'facets', id: 'facets'});
   const tbody = h('tbody');
-  const table = h('table', {class: 'grid dense results', id: 'results'},
-    h('thead', null, h('tr', null,
-      h('th', {class: 'star-col', title: 'Starred', text: '★'}), h('th', {class: 'time-h', text: 'Time (UTC)'}),
-      h('th', {class: 'comp-h', text: 'Computer'}), h('th', {class: 'chan-h', text: 'Channel'}), h('th', {class: 'num eid-h', text: 'ID'}),
-      h('th', {class: 'event-h', text: 'Event'}), h('th', {class: 'det-h', text: 'Detections'}))),
-    tbody);
+  const thead = h('thead');
+  const table = h('table', {class: 'grid dense results', id: 'results'}, thead, tbody);
   const info = h('span', {class: 'page-info', id: 'page-info'});
   const prev = h('button', {type: 'button', class: 'btn btn-small', id: 'prev-page', text: '‹ Prev', title: 'Previous page (p)'});
   const next = h('button', {type: 'button', class: 'btn btn-small', id: 'next-page', text: 'Next ›', title: 'Next page (n)'});
@@ -157,8 +167,18 @@ export function mount(root, app, params) {
     h('div', {class: 'table-wrap results-wrap', id: 'results-wrap'}, table),
     h('div', {class: 'pager'}, info, jobBox, h('span', {class: 'spacer'}), bulkForm, exportSel, prev, next));
   const body = h('div', {class: 'search-body'}, facets, resultsCol, detail);
+  const agg = aggPanel(caseId, () => apiParams(''), addClause);
+  const saved = savedPanel(app, caseId, savedState, applyState);
+  const colsPanel = h('div', {class: 'cols-panel card', id: 'cols-panel', hidden: true});
+  savedBtn.addEventListener('click', () => savedBtn.setAttribute('aria-expanded', String(saved.toggle())));
+  colsBtn.addEventListener('click', () => {
+    colsPanel.hidden = !colsPanel.hidden;
+    colsBtn.setAttribute('aria-expanded', String(!colsPanel.hidden));
+    if (!colsPanel.hidden) renderColsPanel();
+  });
 
-  replace(root, h('div', {class: 'search-top'}, form, err, help, filters, hist), body);
+  replace(root, h('div', {class: 'search-top'}, form, err, help, saved.el, colsPanel, filters, hist, agg.chart), body);
+  renderHead();
 
   function opt(v, label) { return h('option', {value: v, text: label}); }
 
@@ -180,15 +200,18 @@ export function mount(root, app, params) {
     if (st.ioc) p.ioc = '1';
     if (st.starred) p.tag = 'starred';
     if (st.sort) p.sort = st.sort;
+    if (st.sort_field) p.sort_field = st.sort_field;
+    if (st.cols.some((c) => !SYSTEM_COLS[c.toLowerCase()])) p.data = 'all';
     if (cursor) { p.cursor = cursor; p.facets = '0'; } else { p.histogram = '1'; }
     return p;
   }
 
   function urlState() {
     const p = {};
-    for (const k of ['q', 'time', 'from', 'to', 'channel', 'event_id', 'computer', 'provider', 'sigma_level', 'sort']) if (st[k]) p[k] = st[k];
+    for (const k of ['q', 'time', 'from', 'to', 'channel', 'event_id', 'computer', 'provider', 'sigma_level', 'sort', 'sort_field']) if (st[k]) p[k] = st[k];
     if (st.ioc) p.ioc = '1';
     if (st.starred) p.starred = '1';
+    if (st.cols.length) p.cols = st.cols.join(',');
     return p;
   }
 
@@ -196,7 +219,125 @@ export function mount(root, app, params) {
     readFilters();
     cursors = [''];
     app.setParams(urlState());
-    load();
+    load(true);
+  }
+
+  // addClause narrows the query by one clause (a pick in the top values).
+  function addClause(clause) {
+    q.value = q.value.trim() ? q.value.trim() + ' ' + clause : clause;
+    runNew();
+  }
+
+  // savedState is the search on screen as a saved search keeps it.
+  function savedState() {
+    readFilters();
+    const p = urlState();
+    delete p.q;
+    delete p.cols;
+    return {query: st.q, params: p, columns: st.cols};
+  }
+
+  // applyState opens a saved search, template or recent search.
+  function applyState(s) {
+    const p = s.params || {};
+    q.value = s.query || '';
+    timeSel.value = p.time || '';
+    custom.hidden = timeSel.value !== 'custom';
+    from.value = (p.from || '').replace(/Z$/, '');
+    to.value = (p.to || '').replace(/Z$/, '');
+    channel.value = p.channel || ''; eid.value = p.event_id || ''; computer.value = p.computer || '';
+    sigma.value = p.sigma_level || ''; ioc.checked = p.ioc === '1'; starred.checked = p.starred === '1';
+    st.provider = p.provider || '';
+    st.sort = p.sort || ''; st.sort_field = p.sort_field || '';
+    if (s.columns) st.cols = s.columns.slice();
+    sortLabel();
+    renderHead();
+    saved.el.hidden = true;
+    savedBtn.setAttribute('aria-expanded', 'false');
+    runNew();
+  }
+
+  // renderHead draws the result columns: the fixed ones, then the chosen
+  // fields. A header click sorts on its field (again: the other way).
+  function renderHead() {
+    const sortable = (label, field, cls) => {
+      const on = field ? st.sort_field.toLowerCase() === field.toLowerCase() : !st.sort_field;
+      const arrow = on ? (st.sort === 'asc' ? ' ↑' : ' ↓') : '';
+      return h('th', {class: cls + ' sortable' + (on ? ' sorted' : ''), title: 'Sort on ' + (field || 'time'), data: {field: field || ''},
+        onclick: () => sortOn(field)}, label + arrow);
+    };
+    // Chosen columns widen the table (it scrolls sideways) rather than
+    // squeeze the Event column away. CSSOM writes are allowed by the CSP.
+    table.style.minWidth = st.cols.length ? (900 + 150 * st.cols.length) + 'px' : '';
+    replace(thead, h('tr', null,
+      h('th', {class: 'star-col', title: 'Starred', text: '★'}), sortable('Time (UTC)', '', 'time-h'),
+      sortable('Computer', 'Computer', 'comp-h'), sortable('Channel', 'Channel', 'chan-h'), sortable('ID', 'EventID', 'num eid-h'),
+      h('th', {class: 'event-h', text: 'Event'}),
+      st.cols.map((c) => sortable(c, c, 'xcol-h')),
+      h('th', {class: 'det-h', text: 'Detections'})));
+  }
+
+  function sortOn(field) {
+    if ((field || '').toLowerCase() === st.sort_field.toLowerCase()) st.sort = st.sort === 'asc' ? '' : 'asc';
+    else { st.sort_field = field || ''; st.sort = field ? 'asc' : ''; }
+    sortLabel();
+    renderHead();
+    runNew();
+  }
+
+  function setCols(cols, persist) {
+    st.cols = cols;
+    renderHead();
+    renderColsPanel();
+    runNew();
+    if (persist) api.setPrefs({columns: cols}).catch((ex) => toast(ex.message, 'error'));
+  }
+
+  function renderColsPanel() {
+    if (colsPanel.hidden) return;
+    const add = h('input', {type: 'text', id: 'col-add', placeholder: 'Add a column: any field, e.g. IpAddress', list: 'dl-col-fields',
+      autocomplete: 'off', spellcheck: 'false'});
+    const dl = h('datalist', {id: 'dl-col-fields'}, FIELD_HINTS.map((f) => h('option', {value: f})));
+    const form = h('form', {class: 'cols-form'}, add, dl, h('button', {type: 'submit', class: 'btn btn-small', id: 'col-add-btn', text: 'Add'}));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const f = add.value.trim();
+      if (f && !st.cols.some((c) => c.toLowerCase() === f.toLowerCase())) setCols([...st.cols, f], true);
+    });
+    const chips = st.cols.map((c, i) => h('span', {class: 'col-chip', data: {col: c}},
+      h('button', {type: 'button', class: 'chip-move', title: 'Move left', text: '‹', disabled: i === 0,
+        onclick: () => { const n = st.cols.slice(); [n[i - 1], n[i]] = [n[i], n[i - 1]]; setCols(n, true); }}),
+      h('span', {class: 'mono', text: c}),
+      h('button', {type: 'button', class: 'chip-x', title: 'Remove ' + c, text: '×',
+        onclick: () => setCols(st.cols.filter((x) => x !== c), true)})));
+    replace(colsPanel, h('div', {class: 'cols-head'}, h('h3', {text: 'Result columns'}),
+      h('span', {class: 'muted small', text: 'Kept for you, and with a search when you save it. Click a header to sort on it.'})),
+    h('div', {class: 'col-chips', id: 'col-chips'}, chips.length ? chips : h('span', {class: 'muted small', text: 'Only the standard columns.'})),
+    form);
+  }
+
+
+  // start opens a saved search or template named in the address
+  // (?saved=N, ?template=N), else the user's columns, then searches.
+  async function start() {
+    const sid = params.get('saved');
+    const tid = params.get('template');
+    if (sid || tid) {
+      try {
+        const s = sid ? await api.savedSearch(caseId, sid) : await api.template(tid);
+        applyState(s);
+        return;
+      } catch (ex) {
+        toast('Saved search ' + (sid || tid) + ': ' + ex.message, 'error');
+      }
+    }
+    if (!colsFromURL) {
+      try {
+        const p = await api.prefs();
+        if (p.columns && p.columns.length) { st.cols = p.columns; renderHead(); }
+      } catch (ex) { /* keep the standard columns */ }
+    }
+    load(true);
   }
 
   function page(dir) {
@@ -204,7 +345,7 @@ export function mount(root, app, params) {
     if (dir < 0 && cursors.length > 1) { cursors.pop(); load(); }
   }
 
-  async function load() {
+  async function load(fresh) {
     const my = ++seq;
     const cursor = cursors[cursors.length - 1];
     renderProvider();
@@ -212,12 +353,14 @@ export function mount(root, app, params) {
     resultsCol.classList.add('loading');
     let res;
     try {
-      res = await api.search(caseId, apiParams(cursor));
+      const p = apiParams(cursor);
+      if (fresh && !cursor) p.history = '1';
+      res = await api.search(caseId, p);
     } catch (ex) {
       if (my !== seq) return;
       err.textContent = ex.message;
       q.classList.toggle('invalid', ex.status === 400);
-      replace(tbody, emptyRow(7, ex.status === 400 ? 'Fix the query above.' : 'Search failed.'));
+      replace(tbody, emptyRow(7 + st.cols.length, ex.status === 400 ? 'Fix the query above.' : 'Search failed.'));
       hits = []; selected = -1; nextCursor = '';
       updatePager();
       return;
@@ -235,6 +378,7 @@ export function mount(root, app, params) {
     if (!cursor) {
       renderFacets(res.facets || {});
       renderHistogram(res.histogram || []);
+      agg.refresh();
     }
     renderRows();
     updatePager(res.took_ms);
@@ -301,7 +445,7 @@ export function mount(root, app, params) {
   function renderRows() {
     if (!hits.length) {
       const msg = app.caseStats && app.caseStats.events === 0 ? 'This case has no events yet — add evidence first.' : 'No events match.';
-      replace(tbody, emptyRow(7, msg));
+      replace(tbody, emptyRow(7 + st.cols.length, msg));
       return;
     }
     replace(tbody, ...hits.map((hit, i) => resultRow(hit, i)));
@@ -330,7 +474,7 @@ export function mount(root, app, params) {
     if (hit.tag && hit.tag.tags && hit.tag.tags.length) det.appendChild(h('span', {class: 'badge tagb', text: '#' + hit.tag.tags.join(' #')}));
     if (!ev) {
       return h('tr', {class: 'clickable', data: {i}, onclick: () => select(i, true)},
-        h('td', null, starBtn), h('td', {colspan: 5, class: 'muted', text: 'Event unavailable (its file was removed) · ' + hit.id}), det);
+        h('td', null, starBtn), h('td', {colspan: 5 + st.cols.length, class: 'muted', text: 'Event unavailable (its file was removed) · ' + hit.id}), det);
     }
     const summary = summarize(ev);
     const desc = hit.description || ev.provider || '';
@@ -345,6 +489,11 @@ export function mount(root, app, params) {
         h('div', {class: 'ev-desc ellip', title: desc},
           desc, firstRule ? h('span', {class: 'ev-rule', text: ' ▸ ' + firstRule}) : null),
         h('div', {class: 'ev-sum mono ellip', title: summary, text: summary})),
+      st.cols.map((c) => {
+        const v = colValue(hit, c);
+        return h('td', {class: 'xcol mono ellip' + (v === undefined ? ' muted' : ''), title: v === undefined ? 'Open the event to read it' : v,
+          text: v === undefined ? '…' : v});
+      }),
       det);
   }
 
@@ -434,6 +583,10 @@ export function mount(root, app, params) {
         h('button', {type: 'button', class: 'btn btn-tiny', text: 'IOC events', onclick: () => { q.value = 'ioc:' + quote(c.ioc_id); runNew(); }})));
     }
 
+    const around = h('section', {class: 'detail-sec ctx-launch'}, h('h3', {text: 'Context'}),
+      h('button', {type: 'button', class: 'btn btn-small', id: 'ctx-open', text: 'Events around this one',
+        title: '±5 minutes on this computer, opening at this event (then: logon session, process)',
+        onclick: () => openContext(root, caseId, hit.id, (p) => { app.go('search', p); }, summarize)}));
     replace(detail,
       h('div', {class: 'detail-head'},
         h('div', null,
@@ -445,6 +598,7 @@ export function mount(root, app, params) {
             h('span', {text: ev.computer}),
             h('span', {class: 'muted', text: 'record ' + ev.record_id}))),
         close),
+      around,
       dets.length ? h('section', {class: 'detail-sec'}, h('h3', {text: 'Detections'}), dets) : null,
       h('section', {class: 'detail-sec'}, h('h3', {text: 'Event data'}),
         dataRows.length ? h('table', {class: 'kv data-table', id: 'event-data'}, h('tbody', null, dataRows)) :
@@ -569,14 +723,16 @@ export function mount(root, app, params) {
       if (!vals.length) continue;
       const list = h('ul', {class: 'facet-list'});
       for (const v of vals) {
-        list.appendChild(h('li', null, h('button', {type: 'button', class: 'facet-btn', title: v.value,
-          onclick: () => facetPick(key, v.value)},
-        h('span', {class: 'facet-v', text: v.value}), h('span', {class: 'facet-n', text: num(v.count)}))));
+        list.appendChild(h('li', {class: 'facet-li'}, h('button', {type: 'button', class: 'facet-btn', title: v.value + '\nclick: filter · alt-click: exclude',
+          onclick: (e) => { if (e.altKey) addClause(valuesClause(FACET_FIELDS[key], [v.value], true)); else facetPick(key, v.value); }},
+        h('span', {class: 'facet-v', text: v.value}), h('span', {class: 'facet-n', text: num(v.count)})),
+        h('button', {type: 'button', class: 'btn btn-tiny agg-x', title: 'Exclude ' + v.value, text: '−',
+          onclick: () => addClause(valuesClause(FACET_FIELDS[key], [v.value], true))})));
       }
       out.push(h('div', {class: 'facet'}, h('h3', {text: label}), list));
     }
     if (!out.length) out.push(h('p', {class: 'muted small', text: 'No facets.'}));
-    replace(facets, ...out);
+    replace(facets, agg.el, ...out);
     replace(dlChannel, ...(f.channel || []).map((v) => h('option', {value: v.value})));
     replace(dlComputer, ...(f.computer || []).map((v) => h('option', {value: v.value})));
   }
@@ -597,29 +753,67 @@ export function mount(root, app, params) {
         onclick: () => { st.provider = ''; runNew(); }}));
   }
 
+  // renderHistogram draws events per interval with a y-axis; a click on
+  // a bar, or a drag across bars (brush), narrows the range to them.
   function renderHistogram(buckets) {
     if (!buckets.length) { hist.hidden = true; clear(hist); return; }
     hist.hidden = false;
     const max = Math.max(1, ...buckets.map((b) => b.count));
     const bars = buckets.map((b, i) => {
-      const end = buckets[i + 1] ? buckets[i + 1].start : null;
-      const bar = h('button', {type: 'button', class: 'hbar' + (b.count ? '' : ' zero'),
-        title: ts(b.start, false) + ' UTC — ' + num(b.count) + ' events',
-        onclick: () => {
-          if (!b.count) return;
-          timeSel.value = 'custom';
-          custom.hidden = false;
-          from.value = b.start.replace(/Z$/, '').slice(0, 19);
-          to.value = end ? end.replace(/Z$/, '').slice(0, 19) : '';
-          runNew();
-        }});
+      const bar = h('button', {type: 'button', class: 'hbar' + (b.count ? '' : ' zero'), data: {i},
+        title: ts(b.start, false) + ' UTC — ' + num(b.count) + ' events'});
       // CSSOM writes are not inline markup; the CSP allows them.
       bar.style.height = (b.count ? Math.max(4, Math.round(100 * b.count / max)) : 1) + '%';
       return bar;
     });
+    const barBox = h('div', {class: 'hist-bars', id: 'hist-bars'}, bars);
+    const brush = h('div', {class: 'hist-brush', hidden: true});
+    barBox.appendChild(brush);
+    let from0 = -1;
+    const idxAt = (e) => {
+      const r = barBox.getBoundingClientRect();
+      return Math.max(0, Math.min(buckets.length - 1, Math.floor((e.clientX - r.left) / r.width * buckets.length)));
+    };
+    const showBrush = (a, b) => {
+      const lo = Math.min(a, b), hi = Math.max(a, b);
+      brush.hidden = false;
+      brush.style.left = (100 * lo / buckets.length) + '%';
+      brush.style.width = (100 * (hi - lo + 1) / buckets.length) + '%';
+    };
+    barBox.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0) return;
+      e.preventDefault();
+      from0 = idxAt(e);
+      barBox.setPointerCapture(e.pointerId);
+      showBrush(from0, from0);
+    });
+    barBox.addEventListener('pointermove', (e) => { if (from0 >= 0) showBrush(from0, idxAt(e)); });
+    barBox.addEventListener('pointerup', (e) => {
+      if (from0 < 0) return;
+      const a = Math.min(from0, idxAt(e)), b = Math.max(from0, idxAt(e));
+      from0 = -1;
+      brush.hidden = true;
+      zoom(a, b);
+    });
+    // Keyboard: Enter on a bar zooms to it.
+    barBox.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && e.target.dataset.i !== undefined) { e.preventDefault(); zoom(+e.target.dataset.i, +e.target.dataset.i); }
+    });
+    function zoom(a, b) {
+      if (!buckets.slice(a, b + 1).some((x) => x.count)) return;
+      const end = buckets[b + 1] ? buckets[b + 1].start : null;
+      timeSel.value = 'custom';
+      custom.hidden = false;
+      from.value = buckets[a].start.replace(/Z$/, '').slice(0, 19);
+      to.value = end ? end.replace(/Z$/, '').slice(0, 19) : '';
+      runNew();
+    }
+    const yAxis = h('div', {class: 'hist-y', id: 'hist-y', 'aria-hidden': 'true'},
+      h('span', {text: num(max)}), h('span', {text: num(Math.round(max / 2))}), h('span', {text: '0'}));
     replace(hist,
-      h('div', {class: 'hist-bars'}, bars),
+      h('div', {class: 'hist-main'}, yAxis, barBox),
       h('div', {class: 'hist-axis'}, h('span', {text: ts(buckets[0].start, false)}),
+        h('span', {class: 'muted', text: 'drag across bars to zoom'}),
         h('span', {text: ts(buckets[buckets.length - 1].start, false)})));
   }
 
@@ -641,12 +835,48 @@ export function mount(root, app, params) {
     return false;
   }
 
-  load();
+  start();
   if (!st.q) q.focus();
   return {onKey, unmount() { seq++; detailSeq++; alive = false; clearTimeout(jobTimer); }};
 }
 
+// splitCols reads the cols parameter: field names separated by commas.
+function splitCols(v) {
+  return (v || '').split(',').map((c) => c.trim()).filter(Boolean);
+}
+
+// FACET_FIELDS are the query fields of the facets.
+const FACET_FIELDS = {channel: 'Channel', event_id: 'EventID', computer: 'Computer', provider: 'Provider'};
+
+// SYSTEM_COLS are the columns a result row has without its data fields,
+// and how to read them.
+const SYSTEM_COLS = {
+  computer: (ev) => ev.computer, channel: (ev) => ev.channel, provider: (ev) => ev.provider,
+  eventid: (ev) => String(ev.event_id), eventrecordid: (ev) => String(ev.record_id), level: (ev) => String(ev.level),
+  task: (ev) => String(ev.task), opcode: (ev) => String(ev.opcode), keywords: (ev) => ev.keywords,
+  'system.processid': (ev) => String(ev.process_id), threadid: (ev) => String(ev.thread_id), user: (ev) => ev.user_id,
+  userid: (ev) => ev.user_id, activityid: (ev) => ev.activity_id, providerguid: (ev) => ev.provider_guid,
+};
+
+// colValue is a row's value of a column: a System field, or a data field
+// by name (a UserData path by its leaf); undefined when the row does not
+// hold its data fields yet, '' when the event has none.
+function colValue(hit, col) {
+  const ev = hit.event;
+  if (!ev) return '';
+  const sys = SYSTEM_COLS[col.toLowerCase()];
+  if (sys) return sys(ev) || '';
+  const want = col.toLowerCase();
+  const vals = (ev.data || []).filter((f) => {
+    const n = f.name.toLowerCase();
+    return n === want || n.endsWith('.' + want);
+  }).map((f) => f.value);
+  if (vals.length) return vals.join(' · ');
+  return hit.partial ? undefined : '';
+}
+
 // syntaxHelp is the query language cheat sheet; clicking an example runs it.
+
 function syntaxHelp(run) {
   const rows = EXAMPLES.map(([ex, what]) => h('tr', null,
     h('td', null, h('button', {type: 'button', class: 'example mono', text: ex, onclick: () => run(ex)})),
