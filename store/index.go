@@ -298,6 +298,9 @@ type Index struct {
 	counts       *countCache
 	countMinDocs uint64
 	segsCounted  atomic.Int64 // segments tally counted (tests)
+	// sortParallelMin and sortWorkers tune topSorted (tests lower them).
+	sortParallelMin uint64
+	sortWorkers     int
 }
 
 // Mapping returns the explicit event mapping (no dynamic fields).
@@ -417,7 +420,8 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 	cache := idx.Mapping().AnalyzerNamed(keyword.Name)
 	std := idx.Mapping().AnalyzerNamed(standard.Name)
 	return &Index{idx: idx, path: dir, keyword: cache, standard: std,
-		counts: newCountCache(defaultCountCacheBytes), countMinDocs: segCacheMinDocs}, nil
+		counts: newCountCache(defaultCountCacheBytes), countMinDocs: segCacheMinDocs,
+		sortParallelMin: parallelMinMatches}, nil
 }
 
 // createIndex builds a new empty index beside dir and renames it into

@@ -334,18 +334,14 @@ func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool,
 // every event outside it is older than the whole page, so the page is
 // exact. The window grows 32× until it does (1 h, 32 h, 43 days, 3.7 and
 // 120 years), and the full pass is the fallback. The total is the
-// document count.
+// document count. Each pass runs on every core (see topSorted).
 func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, size int, desc bool, after []string) (uint64, search.DocumentMatchCollection, error) {
-	order := search.SortOrder{&search.SortField{Field: FieldSortKey, Desc: desc,
-		Type: search.SortFieldAsString, Missing: search.SortFieldMissingLast}}
-	top := func(q query.Query) (*collector.TopNCollector, error) {
-		var coll *collector.TopNCollector
-		if after != nil {
-			coll = collector.NewTopNCollectorAfter(size, order, after)
-		} else {
-			coll = collector.NewTopNCollector(size, 0, order)
-		}
-		return coll, x.run(ctx, r, q, coll)
+	var afterKey []byte
+	if after != nil {
+		afterKey = []byte(after[0])
+	}
+	top := func(q query.Query) (uint64, search.DocumentMatchCollection, error) {
+		return x.topSorted(ctx, r, q, size, desc, afterKey)
 	}
 	if _, all := q.(*query.MatchAllQuery); all && desc {
 		bound, upper, ok := time.Time{}, false, false
@@ -373,21 +369,17 @@ func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, 
 			}
 			rq := bleve.NewDateRangeInclusiveQuery(bound.Add(-w), hi, &yes, &yes)
 			rq.SetField(FieldTime)
-			coll, err := top(rq)
+			_, hits, err := top(rq)
 			if err != nil {
 				return 0, nil, err
 			}
-			if hits := coll.Results(); len(hits) == size {
+			if len(hits) == size {
 				x.windowed.Add(1)
 				return total, hits, nil
 			}
 		}
 	}
-	coll, err := top(q)
-	if err != nil {
-		return 0, nil, err
-	}
-	return coll.Total(), coll.Results(), nil
+	return top(q)
 }
 
 // run feeds q's matches in r to coll.
