@@ -299,8 +299,9 @@ type Index struct {
 	countMinDocs uint64
 	segsCounted  atomic.Int64 // segments tally counted (tests)
 	// sortParallelMin and sortWorkers tune topSorted (tests lower them).
-	sortParallelMin uint64
-	sortWorkers     int
+	sortParallelMin  uint64
+	tallyParallelMin uint64
+	sortWorkers      int
 }
 
 // Mapping returns the explicit event mapping (no dynamic fields).
@@ -421,7 +422,7 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 	std := idx.Mapping().AnalyzerNamed(standard.Name)
 	return &Index{idx: idx, path: dir, keyword: cache, standard: std,
 		counts: newCountCache(defaultCountCacheBytes), countMinDocs: segCacheMinDocs,
-		sortParallelMin: parallelMinMatches}, nil
+		sortParallelMin: parallelMinMatches, tallyParallelMin: parallelMinDocs}, nil
 }
 
 // createIndex builds a new empty index beside dir and renames it into

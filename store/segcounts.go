@@ -134,7 +134,7 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 		key = countKey(q)
 	}
 	if key == "" {
-		return x.tallyRange(ctx, r, q, []docRange{{0, ^uint64(0), -1}}, facets, hist, nil)
+		return x.tallyGroups(ctx, r, q, [][]docRange{docGroups(r, 1)}, facets, hist, nil)
 	}
 	// A segment's documents are numbered from the sum of the full counts
 	// (deleted documents included) of the segments before it.
@@ -159,7 +159,8 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 	}
 	x.segsCounted.Add(int64(len(todo)))
 	counted := map[int]*segCounts{}
-	if err := x.tallyRange(ctx, r, q, todo, facets, hist, func(seg int, f *facetBuilder, h *histBuilder) {
+	var mu sync.Mutex
+	if err := x.tallyGroups(ctx, r, q, splitRanges(todo, x.workers(), x.tallyParallelMin), facets, hist, func(seg int, f *facetBuilder, h *histBuilder) {
 		if segs[seg].Segment().Count() < x.countMinDocs {
 			return
 		}
@@ -178,7 +179,9 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 			sc.hist = h
 			sc.bytes += h.Size()
 		}
+		mu.Lock()
 		counted[seg] = sc
+		mu.Unlock()
 	}); err != nil {
 		return err
 	}
@@ -186,6 +189,76 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 		keep[segs[seg].Id()] = sc
 	}
 	x.counts.put(key, keep)
+	return nil
+}
+
+// parallelMinDocs is the size of recount from which tally splits its
+// work over the cores.
+const parallelMinDocs = 200_000
+
+// splitRanges deals ranges (ascending) into at most k contiguous groups
+// of about equal documents; one group under minDocs documents in all.
+func splitRanges(ranges []docRange, k int, minDocs uint64) [][]docRange {
+	var total uint64
+	for _, rg := range ranges {
+		total += rg.to - rg.from
+	}
+	if k <= 1 || total < minDocs {
+		return [][]docRange{ranges}
+	}
+	var out [][]docRange
+	var cur []docRange
+	var n uint64
+	for _, rg := range ranges {
+		cur = append(cur, rg)
+		n += rg.to - rg.from
+		if n >= total/uint64(k) && len(out) < k-1 {
+			out, cur, n = append(out, cur), nil, 0
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// tallyGroups runs tallyRange on each group of ranges at once, each on
+// builders of its own, and adds them up into facets and hist. done may
+// be called from several goroutines.
+func (x *Index) tallyGroups(ctx context.Context, r index.IndexReader, q query.Query, groups [][]docRange,
+	facets *facetBuilder, hist *histBuilder, done func(seg int, f *facetBuilder, h *histBuilder)) error {
+	if len(groups) == 1 {
+		return x.tallyRange(ctx, r, q, groups[0], facets, hist, done)
+	}
+	type part struct {
+		f   *facetBuilder
+		h   *histBuilder
+		err error
+	}
+	parts := make([]part, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		p := &parts[i]
+		if facets != nil {
+			p.f = newFacetBuilder()
+		}
+		if hist != nil {
+			p.h = newHistBuilder()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.err = x.tallyRange(ctx, r, q, g, p.f, p.h, done)
+		}()
+	}
+	wg.Wait()
+	for _, p := range parts {
+		if p.err != nil {
+			return p.err
+		}
+		facets.mergeFacets(p.f)
+		hist.merge(p.h)
+	}
 	return nil
 }
 

@@ -25,7 +25,8 @@ func TestCountsSurviveBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = x.Close() })
-	x.countMinDocs = 1 // keep every segment's counts
+	x.countMinDocs = 1                       // keep every segment's counts
+	x.tallyParallelMin, x.sortWorkers = 1, 2 // count on two goroutines
 	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	channels := []string{"Security", "System", "Microsoft-Windows-Sysmon/Operational"}
 	live := map[string]Doc{} // by document ID: the ground truth

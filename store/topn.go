@@ -59,6 +59,15 @@ func docGroups(r index.IndexReader, k int) []docRange {
 	return out
 }
 
+// workers is how many groups a pass is split into: the cores, at most
+// maxSortWorkers.
+func (x *Index) workers() int {
+	if x.sortWorkers > 0 {
+		return x.sortWorkers
+	}
+	return min(runtime.GOMAXPROCS(0), maxSortWorkers)
+}
+
 // keyHit is a match's sort key and internal document number.
 type keyHit struct {
 	key []byte
@@ -109,12 +118,8 @@ func (x *Index) topSorted(ctx context.Context, r index.IndexReader, q query.Quer
 		return 0, nil, fmt.Errorf("search: %w", err)
 	}
 	groups := []docRange{{0, ^uint64(0), -1}}
-	workers := min(runtime.GOMAXPROCS(0), maxSortWorkers)
-	if x.sortWorkers > 0 {
-		workers = x.sortWorkers
-	}
 	if first.Count() >= x.sortParallelMin {
-		groups = docGroups(r, workers)
+		groups = docGroups(r, x.workers())
 	}
 	type part struct {
 		total uint64
