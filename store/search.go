@@ -12,7 +12,6 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/collector"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 )
@@ -380,20 +379,6 @@ func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, 
 		}
 	}
 	return top(q)
-}
-
-// run feeds q's matches in r to coll.
-func (x *Index) run(ctx context.Context, r index.IndexReader, q query.Query, coll *collector.TopNCollector) error {
-	ctx = search.ContextWithTermSearchersCounter(ctx)
-	s, err := q.Searcher(ctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
-	if err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	defer s.Close()
-	if err := coll.Collect(ctx, s, r); err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	return nil
 }
 
 // storedSummary reads a document's stored summary field.
