@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2/roaring64"
 	"github.com/blevesearch/bleve/v2"
@@ -464,9 +465,7 @@ func (x *Index) Around(ctx context.Context, req SearchRequest, id string, before
 	if err != nil {
 		return Around{}, err
 	}
-	lo := bleve.NewTermRangeQuery("", key)
-	lo.SetField(FieldSortKey)
-	pos, err := x.count(ctx, bleve.NewConjunctionQuery(q, lo))
+	pos, err := x.position(ctx, q, id, key)
 	if err != nil {
 		return Around{}, err
 	}
@@ -528,4 +527,44 @@ func (x *Index) docSortKey(id string) (string, error) {
 		return "", fmt.Errorf("event %s: %w", id, ErrNotFound)
 	}
 	return string(key), nil
+}
+
+// position counts the matches of q ordered before the event id (sort
+// key key): those of an earlier time, counted by a time range (a range
+// over sort keys would expand to a term per event), and those of the same
+// time ordered before it.
+func (x *Index) position(ctx context.Context, q query.Query, id, key string) (uint64, error) {
+	t, ok := KeyTime(key)
+	if !ok {
+		return 0, fmt.Errorf("event %s: %w", id, ErrNotFound)
+	}
+	before, err := timeFilter(time.Time{}, t)
+	if err != nil {
+		return 0, err
+	}
+	n := uint64(0)
+	if before != nil {
+		if n, err = x.count(ctx, bleve.NewConjunctionQuery(q, before)); err != nil {
+			return 0, err
+		}
+	}
+	same, err := timeFilter(t, t.Add(time.Nanosecond))
+	if err != nil || same == nil {
+		return n, err
+	}
+	r, done, err := x.reader()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	_, hits, err := x.sorted(ctx, r, bleve.NewConjunctionQuery(q, same), 10000, false, nil)
+	if err != nil {
+		return 0, err
+	}
+	for _, h := range hits {
+		if len(h.Sort) > 0 && h.Sort[0] < key {
+			n++
+		}
+	}
+	return n, nil
 }
