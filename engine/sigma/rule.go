@@ -18,6 +18,13 @@ type Hit struct {
 	Level  string   `json:"level"`
 	Tags   []string `json:"tags,omitempty"`
 	Pack   string   `json:"pack,omitempty"` // the rule's pack (see Packs)
+	// Correlation is the correlation type of a correlation's hit
+	// (Correlate); "" for a detection rule's.
+	Correlation string `json:"correlation,omitempty"`
+	// CorrelationOnly marks a hit of a rule that only feeds correlations
+	// (referred to by one that does not generate it): not a detection
+	// by itself.
+	CorrelationOnly bool `json:"-"`
 }
 
 // Rule is the metadata of a loaded rule. Path is the file's path inside
@@ -38,6 +45,11 @@ type Rule struct {
 	Logsource string `json:"logsource,omitempty"`
 	// Pack is the rule's pack (see Packs).
 	Pack string `json:"pack"`
+	// Name is the rule's optional name, by which correlations may refer
+	// to it.
+	Name string `json:"name,omitempty"`
+	// Correlation is set on a correlation rule (see correlation.go).
+	Correlation *CorrelationInfo `json:"correlation,omitempty"`
 }
 
 // Skipped is a rule file (or one document of it) that was not loaded, and
@@ -77,6 +89,7 @@ type parsedRule struct {
 	meta      Rule
 	logsource logsource
 	detection *yaml.Node // mapping node
+	corr      *parsedCorrelation
 }
 
 // parseRuleDocs parses every YAML document of one file. Documents that are
@@ -127,6 +140,7 @@ func parseRule(path string, doc *yaml.Node) (parsedRule, error) {
 	var (
 		ls       *yaml.Node
 		falsePos *yaml.Node
+		corr     *yaml.Node
 	)
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, v := doc.Content[i].Value, doc.Content[i+1]
@@ -155,8 +169,10 @@ func parseRule(path string, doc *yaml.Node) (parsedRule, error) {
 			r.detection = v
 		case "action":
 			return r, fmt.Errorf("rule collections (action: %s) are not supported", scalar(v))
+		case "name":
+			r.meta.Name = scalar(v)
 		case "correlation":
-			return r, errors.New("correlation rules are not supported")
+			corr = v
 		case "filter":
 			return r, errors.New("filter documents are not supported")
 		}
@@ -168,8 +184,22 @@ func parseRule(path string, doc *yaml.Node) (parsedRule, error) {
 		return r, errors.New("rule has no title")
 	}
 	if r.meta.ID == "" {
-		// Sigma makes id optional; the path identifies such a rule.
+		// Sigma makes id optional; the path identifies such a rule (and
+		// its name, when it has one, within a file of several).
 		r.meta.ID = path
+		if r.meta.Name != "" {
+			r.meta.ID = path + "#" + r.meta.Name
+		}
+	}
+	if corr != nil {
+		c, err := parseCorrelation(corr)
+		if err != nil {
+			return r, fmt.Errorf("correlation: %w", err)
+		}
+		r.corr = c
+		r.meta.Correlation = &c.info
+		r.meta.Logsource = "correlation/" + c.info.Type
+		return r, nil
 	}
 	if ls == nil || ls.Kind != yaml.MappingNode {
 		return r, errors.New("rule has no logsource mapping")

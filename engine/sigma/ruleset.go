@@ -58,6 +58,10 @@ type Ruleset struct {
 	catchAll  *ruleList             // rules bound to no channel
 	eventID   int32                 // slot of EventID
 	lix       *litIndex             // contains literals of all rules
+	// Correlations (correlation.go), each after those it refers to.
+	corrs      []*corrRule
+	corrByID   map[string]*corrRule
+	corrFields map[string][]string // referred detection rule id -> fields its correlations need
 	// Tuning, fixed at Load (tests turn the shortcuts off to check that
 	// they never change a result).
 	prefilterMin int       // candidate rules with literal sets from which to scan the event
@@ -202,6 +206,7 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 
 	b := newBuilder()
 
+	var corrs []parsedRule
 	for _, id := range order {
 		// The last source's version wins; if it cannot be compiled, the
 		// version it replaces is used instead.
@@ -212,6 +217,10 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 				break
 			}
 			if len(statuses) > 0 && !statuses[pr.meta.Status] {
+				break
+			}
+			if pr.corr != nil {
+				corrs = append(corrs, pr) // linked once every rule is in
 				break
 			}
 			err := b.add(lm, pr)
@@ -226,6 +235,7 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 				Logsource: pr.meta.Logsource, Pack: pr.meta.Pack})
 		}
 	}
+	skipped = append(skipped, b.resolveCorrelations(corrs)...)
 	sort.SliceStable(skipped, func(i, j int) bool { return skipped[i].Path < skipped[j].Path })
 	return b.finish(skipped), nil
 }
@@ -370,11 +380,15 @@ func (b *builder) add(lm *logsourceMap, pr parsedRule) (err error) {
 	return nil
 }
 
-// Rules returns the metadata of every loaded rule, in load order.
+// Rules returns the metadata of every loaded rule, in load order, then
+// of every correlation (Rule.Correlation set).
 func (rs *Ruleset) Rules() []Rule {
-	out := make([]Rule, len(rs.rules))
-	for i, r := range rs.rules {
-		out[i] = r.meta
+	out := make([]Rule, 0, len(rs.rules)+len(rs.corrs))
+	for _, r := range rs.rules {
+		out = append(out, r.meta)
+	}
+	for _, c := range rs.corrs {
+		out = append(out, c.meta)
 	}
 	return out
 }
@@ -385,8 +399,8 @@ func (rs *Ruleset) Skipped() []Skipped {
 	return append([]Skipped(nil), rs.skipped...)
 }
 
-// Len returns the number of loaded rules.
-func (rs *Ruleset) Len() int { return len(rs.rules) }
+// Len returns the number of loaded rules, correlations included.
+func (rs *Ruleset) Len() int { return len(rs.rules) + len(rs.corrs) }
 
 // Match tests ev against every rule that can apply to its channel and
 // event ID and appends a Hit per matching rule to dst (at most one per
