@@ -111,3 +111,33 @@ func (d *Detection) iocHits(caseID uint64, ev *evtx.Event, dst []store.IOCHit) [
 	}
 	return dst
 }
+
+// corrInputs takes from hits the inputs of correlation rules (with the
+// event's values of the fields they need) and drops the hits of rules
+// that only feed correlations. hits is returned as is when the rule set
+// has no correlation.
+func (d *Detection) corrInputs(ev *evtx.Event, hits []store.SigmaHit) (kept []store.SigmaHit, in []store.CorrInput) {
+	rs := d.rules.Load()
+	if !rs.HasCorrelations() || len(hits) == 0 {
+		return hits, nil
+	}
+	kept = hits[:0:0]
+	for _, h := range hits {
+		if fields, ok := rs.CorrelationFields(h.RuleID); ok {
+			ci := store.CorrInput{RuleID: h.RuleID}
+			for _, f := range fields {
+				if v, ok := sigma.FieldValue(ev, f); ok {
+					if ci.Fields == nil {
+						ci.Fields = map[string]string{}
+					}
+					ci.Fields[f] = v
+				}
+			}
+			in = append(in, ci)
+		}
+		if !rs.CorrelationOnly(h.RuleID) {
+			kept = append(kept, h)
+		}
+	}
+	return kept, in
+}

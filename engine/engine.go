@@ -122,6 +122,11 @@ type Engine struct {
 	jobs   jobs
 	// ruleOpts are the options the rules were loaded with (jobs.mu).
 	ruleOpts RuleOptions
+	// corrQueued marks the cases with a correlation job queued and not
+	// started (jobs.mu); corrOutstanding counts the correlation jobs not
+	// finished, which WaitIdle waits for.
+	corrQueued      map[uint64]bool
+	corrOutstanding atomic.Int64
 
 	idxMu   sync.Mutex
 	indexes map[uint64]*store.Index
@@ -583,7 +588,8 @@ func (e *Engine) Pending() (int, error) {
 	return total, nil
 }
 
-// WaitIdle blocks until no file has work left, or ctx ends, or intake
+// WaitIdle blocks until no file has work left (its completion recorded
+// and the correlations it may change evaluated), or ctx ends, or intake
 // stalls on disk space or a failed write (the *StorageError; the files
 // concerned stay queued).
 func (e *Engine) WaitIdle(ctx context.Context) error {
@@ -596,7 +602,7 @@ func (e *Engine) WaitIdle(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if n == 0 && e.Active() == 0 {
+		if n == 0 && e.Active() == 0 && e.persisting.Load() == 0 && e.corrOutstanding.Load() == 0 {
 			return nil
 		}
 		select {

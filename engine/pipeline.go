@@ -328,6 +328,7 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 		e.keepTriage(f, res.triage)
 		log.Info("file completed", "events", res.events, "sigma_hits", res.sigma, "ioc_hits", res.ioc,
 			"seconds", time.Since(start).Seconds())
+		e.scheduleCorrelate(f.CaseID)
 	})
 }
 
@@ -359,6 +360,7 @@ func (e *Engine) handOff(ctx context.Context, fn func(ctx context.Context)) {
 // archiveZeroFile records a zero-event file's accounting and archives it
 // (see archiveZero).
 func (e *Engine) archiveZeroFile(log *slog.Logger, f store.File, res fileResult) {
+	defer e.scheduleCorrelate(f.CaseID)
 	ledgerStart := time.Now()
 	err := e.archiveZero(f, func(r *store.File) {
 		r.Accounting, r.Warnings = res.acct, res.warnings
@@ -410,6 +412,7 @@ func (e *Engine) failFile(f store.File, err error) { e.failFileWith(f, err, nil)
 // failFileWith is failFile that also applies set (when non-nil) to the
 // record, in the same transaction.
 func (e *Engine) failFileWith(f store.File, err error, set func(r *store.File)) {
+	defer e.scheduleCorrelate(f.CaseID)
 	e.dropFileDocs(f)
 	_, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
 		r.State = store.StateFailed
@@ -439,6 +442,7 @@ type pendingDoc struct {
 	store.Doc
 	id         string
 	suppressed []store.SigmaHit // hits a false-positive suppression keeps out of Doc.Sigma
+	corr       []store.CorrInput
 }
 
 // parallelMinBytes is the file size from which a file's chunks are
@@ -604,6 +608,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		p := pendingDoc{Doc: store.Doc{FileID: f.ID, Event: ev}, id: store.DocID(f.ID, ev)}
 		t0 := time.Now()
 		p.Sigma, p.suppressed = sup.split(ev, det.sigmaHits(ev, packs, nil))
+		p.Sigma, p.corr = det.corrInputs(ev, p.Sigma)
 		t1 := time.Now()
 		p.IOCs = det.iocHits(f.CaseID, ev, nil)
 		e.stages.sigma.Add(int64(t1.Sub(t0)))
@@ -617,14 +622,14 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 		if t, ok := tags.of(p.id, f.ID, ev); ok {
 			p.Tags = t.Terms()
 		}
-		if len(p.Sigma) > 0 || len(p.IOCs) > 0 || len(p.suppressed) > 0 {
+		if len(p.Sigma) > 0 || len(p.IOCs) > 0 || len(p.suppressed) > 0 || len(p.corr) > 0 {
 			res.sigma += int64(len(p.Sigma))
 			if len(p.IOCs) > 0 {
 				res.ioc++
 			}
 			hits = append(hits, store.EventHits{DocID: p.id, FileID: f.ID, Time: ev.TimeCreated,
 				Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: p.Sigma, IOCs: p.IOCs,
-				Suppressed: p.suppressed})
+				Suppressed: p.suppressed, Corr: p.corr})
 		}
 		if !store.TimeInRange(ev.TimeCreated) {
 			badTimes++

@@ -152,6 +152,18 @@ func (e *Engine) startJob(j *Job, run func(ctx context.Context, j *Job) error, f
 }
 
 func (e *Engine) runRescan(ctx context.Context, j *Job) error {
+	if err := e.rescanFiles(ctx, j); err != nil {
+		return err
+	}
+	if j.Kind == RescanSigma {
+		// The detection hits changed: so may the correlations (also
+		// when the rule set has none left: their old hits go).
+		return e.correlateCase(ctx, j)
+	}
+	return nil
+}
+
+func (e *Engine) rescanFiles(ctx context.Context, j *Job) error {
 	done := map[uint64]bool{}
 	for pass := 0; pass < 3; pass++ {
 		files, err := e.ledger.Files(j.CaseID)
@@ -251,18 +263,23 @@ func (e *Engine) rescanFile(ctx context.Context, j *Job, f store.File) error {
 		id := store.DocID(f.ID, ev)
 		prev := old[id]
 		sig, iocs, suppressed := prev.Sigma, prev.IOCs, prev.Suppressed
+		corr := prev.Corr
 		if j.Kind == RescanIOC {
 			iocs = e.det.iocHits(f.CaseID, ev, nil)
 		} else {
 			sig, suppressed = sup.split(ev, e.det.sigmaHits(ev, packs, nil))
+			sig, corr = e.det.corrInputs(ev, sig)
+			// Correlation hits stay until the correlations are evaluated
+			// again at the end of the re-run.
+			sig, suppressed = keepCorrelationHits(sig, prev.Sigma), keepCorrelationHits(suppressed, prev.Suppressed)
 		}
-		if len(sig) > 0 || len(iocs) > 0 || len(suppressed) > 0 {
+		if len(sig) > 0 || len(iocs) > 0 || len(suppressed) > 0 || len(corr) > 0 {
 			sigmaN += int64(len(sig))
 			if len(iocs) > 0 {
 				iocN++
 			}
 			hits = append(hits, store.EventHits{DocID: id, FileID: f.ID, Time: ev.TimeCreated, Computer: ev.Computer,
-				Channel: ev.Channel, EventID: ev.EventID, Sigma: sig, IOCs: iocs, Suppressed: suppressed})
+				Channel: ev.Channel, EventID: ev.EventID, Sigma: sig, IOCs: iocs, Suppressed: suppressed, Corr: corr})
 		}
 		if hitKey(sig, iocs) == hitKey(prev.Sigma, prev.IOCs) {
 			return nil

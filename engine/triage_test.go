@@ -32,6 +32,7 @@ type plainEvent struct {
 	id                          uint32
 	computer, channel, provider string
 	time                        time.Time
+	recordID                    string
 	data                        map[string]string // first value of each name
 }
 
@@ -73,7 +74,7 @@ func plainScan(t *testing.T, paths []string) []plainEvent {
 			}
 			prov, _ := sys.Child("Provider").Attr("Name")
 			ev := plainEvent{id: uint32(id), computer: sys.Child("Computer").Text, channel: sys.Child("Channel").Text,
-				provider: prov, time: tm, data: map[string]string{}}
+				provider: prov, time: tm, recordID: strings.TrimSpace(sys.Child("EventRecordID").Text), data: map[string]string{}}
 			fields, _ := libevtx.Data(r.Root)
 			for _, f := range fields {
 				if _, ok := ev.data[f.Name]; !ok {

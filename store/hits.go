@@ -26,6 +26,20 @@ type SigmaHit struct {
 	// Pack is the rule's pack (core, emerging-threats, threat-hunting,
 	// custom); empty in hits stored before packs.
 	Pack string `json:"pack,omitempty"`
+	// Correlation is the type of a Sigma correlation rule's hit
+	// (event_count, value_count, temporal, temporal_ordered): the event
+	// is one of the events of a correlation match. "" for a detection
+	// rule's hit.
+	Correlation string `json:"correlation,omitempty"`
+}
+
+// CorrInput records that a rule some correlation refers to hit the
+// event, with the event's values of the fields the correlations need
+// (group-by, value_count field), so correlations are evaluated over the
+// ledger without reading the events.
+type CorrInput struct {
+	RuleID string            `json:"rule_id"`
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // IOCHit is one IOC found in an event field.
@@ -50,6 +64,8 @@ type EventHits struct {
 	// Suppressed are Sigma hits an active Suppression kept out of Sigma
 	// (and so out of counts, summaries and the index).
 	Suppressed []SigmaHit `json:"suppressed,omitempty"`
+	// Corr are the event's inputs to correlation rules.
+	Corr []CorrInput `json:"corr,omitempty"`
 }
 
 func hitPrefix(caseID, fileID uint64) []byte { return key2(caseID, fileID) }

@@ -310,6 +310,7 @@ func (b *builder) resolveCorrelations(pending []parsedRule) []Skipped {
 	rs.corrs = kept
 	rs.corrByID = map[string]*corrRule{}
 	rs.corrFields = map[string][]string{}
+	rs.corrOnly = map[string]bool{}
 	for _, cr := range rs.corrs {
 		rs.corrByID[cr.meta.ID] = cr
 	}
@@ -320,6 +321,7 @@ func (b *builder) resolveCorrelations(pending []parsedRule) []Skipped {
 					inner.hidden = true
 				} else if lr := base[ref]; lr != nil {
 					lr.hit.CorrelationOnly = true
+					rs.corrOnly[ref] = true
 				}
 			}
 			lr := base[ref]
@@ -366,6 +368,10 @@ func (rs *Ruleset) CorrelationFields(id string) (fields []string, ok bool) {
 	fields, ok = rs.corrFields[id]
 	return fields, ok
 }
+
+// CorrelationOnly reports whether rule id only feeds correlations: its
+// hits are no detections by themselves (see Hit.CorrelationOnly).
+func (rs *Ruleset) CorrelationOnly(id string) bool { return rs != nil && rs.corrOnly[id] }
 
 // FieldValue is the value of a field as correlations read it: an event
 // data field by name (exact, else case-insensitive), else a System field
