@@ -19,6 +19,10 @@ type RuleSummary struct {
 	Level     string    `json:"level"`
 	Tags      []string  `json:"tags,omitempty"`
 	Pack      string    `json:"pack"` // the rule's pack (sigma.Packs)
+	// Correlation is the type of a correlation rule (event_count,
+	// value_count, temporal, temporal_ordered); Count is then the events
+	// of its matches.
+	Correlation string `json:"correlation,omitempty"`
 	Count     int       `json:"count"`
 	First     time.Time `json:"first_seen"`
 	Last      time.Time `json:"last_seen"`
@@ -34,7 +38,8 @@ func (e *Engine) SigmaSummary(caseID uint64) ([]RuleSummary, error) {
 		for _, s := range h.Sigma {
 			r := by[s.RuleID]
 			if r == nil {
-				r = &RuleSummary{RuleID: s.RuleID, Title: s.Title, Level: s.Level, Tags: s.Tags, Pack: s.Pack, First: h.Time, Last: h.Time}
+				r = &RuleSummary{RuleID: s.RuleID, Title: s.Title, Level: s.Level, Tags: s.Tags, Pack: s.Pack,
+					Correlation: s.Correlation, First: h.Time, Last: h.Time}
 				by[s.RuleID] = r
 				comps[s.RuleID] = map[string]bool{}
 			}

@@ -91,11 +91,13 @@ func TestCorrelationsOnCorpus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "mr_spray.yml"), []byte(sprayRules), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := engine.LoadRules(engine.RuleOptions{Dir: dir, NoBuiltin: true})
+	opts := engine.RuleOptions{Dir: dir, NoBuiltin: true}
+	rs, err := engine.LoadRules(opts)
 	if err != nil || len(rs.Skipped()) > 0 || !rs.HasCorrelations() {
 		t.Fatalf("load: %v, skipped %v", err, rs.Skipped())
 	}
 	r.eng.Detection().SetRules(rs)
+	r.eng.SetRuleOptions(opts)
 	path := filepath.Join(corpus.Shared(t), "evtx", "deepbluecli", "password-spray.evtx")
 	plain := plainScan(t, []string{path})
 	c, _ := r.ingest(t, "spray", path)
@@ -213,6 +215,21 @@ func TestCorrelationsOnCorpus(t *testing.T) {
 		}
 	}
 	check("ingest", "")
+
+	// The rule context of a correlation hit: its definition and the
+	// event's group values.
+	res, err := r.eng.Search(t.Context(), c.ID, store.SearchRequest{Query: `sigma.rule:"c0000000-0000-0000-0000-00000000000a"`, Size: 1})
+	if err != nil || len(res.Hits) != 1 {
+		t.Fatalf("search: %v", err)
+	}
+	rc, err := r.eng.RuleContext(t.Context(), c.ID, res.Hits[0].ID, "c0000000-0000-0000-0000-00000000000a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rc.Loaded || rc.Rule.Correlation == nil || rc.Rule.Correlation.Type != "value_count" || rc.Fields["SubjectUserName"] != "jwrig" ||
+		rc.YAML != sprayRules || rc.Hit == nil || rc.Hit.Correlation != "value_count" {
+		t.Errorf("rule context: %+v", rc)
+	}
 
 	// Suppress the spray correlation for its group's account: its hits
 	// leave; switched off, they come back.

@@ -27,6 +27,11 @@ type RuleContext struct {
 	// Computer is the event's computer (a suppression may be scoped to
 	// it).
 	Computer string `json:"computer"`
+	// Fields, for a correlation (Rule.Correlation set), are the event's
+	// values of the fields the correlations read (group-by, value
+	// field), as recorded at detection: what grouped it with the match's
+	// other events.
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // ruleSources are the rule sources in load order (see LoadRules).
@@ -74,6 +79,23 @@ func (e *Engine) RuleContext(ctx context.Context, caseID uint64, docID, ruleID s
 		rc.Rule = sigma.Rule{ID: rc.Hit.RuleID, Title: rc.Hit.Title, Level: rc.Hit.Level, Tags: rc.Hit.Tags}
 		return rc, nil
 	}
+	if rc.Rule.Correlation != nil {
+		// A correlation matches groups of events, not one: its context
+		// is its definition and this event's values of the fields it
+		// groups by.
+		h, err := e.ledger.EventHitsOf(caseID, v.FileID, store.DocID(v.FileID, v.Event))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return RuleContext{}, err
+		}
+		for _, c := range h.Corr {
+			for k, val := range c.Fields {
+				if rc.Fields == nil {
+					rc.Fields = map[string]string{}
+				}
+				rc.Fields[k] = val
+			}
+		}
+	}
 	data, err := sigma.RuleSource(ruleID, rc.Rule.Path, e.ruleSources()...)
 	if errors.Is(err, sigma.ErrRuleNotFound) {
 		// The rule file changed on disk since the rules were loaded.
@@ -83,6 +105,9 @@ func (e *Engine) RuleContext(ctx context.Context, caseID uint64, docID, ruleID s
 		return RuleContext{}, err
 	}
 	rc.YAML = string(data)
+	if rc.Rule.Correlation != nil {
+		return rc, nil
+	}
 	ex, err := sigma.Explain(data, ruleID, v.Event)
 	if err != nil {
 		return RuleContext{}, fmt.Errorf("explain rule %s: %w", ruleID, err)

@@ -34,7 +34,7 @@ export function mount(root, app) {
   const render = () => {
     const f = filter.value.toLowerCase();
     const shown = rules.filter((r) => (!level || String(r.level).toLowerCase() === level) &&
-      (!f || r.title.toLowerCase().includes(f) || r.rule_id.toLowerCase().includes(f) || (r.pack || '').includes(f) ||
+      (!f || r.title.toLowerCase().includes(f) || r.rule_id.toLowerCase().includes(f) || (r.pack || '').includes(f) || (r.correlation && 'correlation'.includes(f)) ||
         (r.tags || []).some((t) => t.toLowerCase().includes(f))));
     if (!rules.length) { replace(tbody, emptyRow(7, 'No Sigma hits in this case yet.')); return; }
     if (!shown.length) { replace(tbody, emptyRow(7, 'No rules match.')); return; }
@@ -54,7 +54,8 @@ export function mount(root, app) {
         onkeydown: (e) => { if (e.key === 'Enter') open(); }},
       h('td', null, levelBadge(r.level)),
       h('td', null, h('div', {class: 'rule-title', text: r.title},
-        r.pack ? h('span', {class: 'badge pack pack-' + r.pack, text: r.pack}) : null),
+        r.pack ? h('span', {class: 'badge pack pack-' + r.pack, text: r.pack}) : null,
+        r.correlation ? h('span', {class: 'badge pack corr', title: 'Sigma correlation: its events are those of the groups that met it', text: 'correlation · ' + r.correlation}) : null),
         h('div', {class: 'mono small muted', text: r.rule_id + ((r.tags || []).length ? ' · ' + r.tags.join(' ') : '')})),
       h('td', {class: 'num strong', text: num(r.count)}),
       h('td', {class: 'mono small nowrap', text: ts(r.first_seen, false)}),

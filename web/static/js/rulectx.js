@@ -27,7 +27,16 @@ export async function showRuleContext(caseId, docId, ruleId) {
     ['Tags', (r.tags || []).join(' ')]].filter(([, v]) => v);
   const list = (title, items) => items && items.length ? h('div', {class: 'rule-ctx-sec'}, h('h3', {text: title}),
     h('ul', null, items.map((x) => h('li', {class: 'small', text: x})))) : null;
-  const why = rc.explanation ? h('div', {class: 'rule-ctx-sec', id: 'rule-ctx-why'}, h('h3', {text: 'Why it matched'}),
+  const corr = r.correlation;
+  const why = corr ? h('div', {class: 'rule-ctx-sec', id: 'rule-ctx-why'}, h('h3', {text: 'Why it matched'}),
+    h('p', {class: 'small', id: 'rule-ctx-correlation', text: 'Correlation ' + corr.type + ' of ' + (corr.rules || []).join(', ') +
+      ' within ' + corr.timespan + (corr.group_by && corr.group_by.length ? ', grouped by ' + corr.group_by.join(', ') : '') +
+      (corr.field ? ', distinct ' + corr.field : '') +
+      (corr.condition ? ', ' + Object.entries(corr.condition).map(([k, v]) => k + ' ' + v).join(' and ') : '') +
+      '. This event is one of the events of a group that met it.'}),
+    h('table', {class: 'kv-table small', id: 'rule-ctx-group'}, h('tbody', null,
+      Object.entries(rc.fields || {}).map(([k, v]) => h('tr', null, h('th', {text: k}), h('td', {class: 'mono', text: v})))))) :
+    rc.explanation ? h('div', {class: 'rule-ctx-sec', id: 'rule-ctx-why'}, h('h3', {text: 'Why it matched'}),
     h('p', {class: 'small'}, 'Condition: ', h('code', {id: 'rule-ctx-condition', text: (rc.explanation.condition || []).join(' | ')})),
     rc.explanation.selections.map((s) => h('div', {class: 'rule-ctx-sel', data: {selection: s.name, matched: s.matched}},
       h('div', {class: 'rule-ctx-selhead'}, h('span', {class: 'badge ' + (s.matched ? 'res-success' : 'res-neutral'), text: s.matched ? 'matches' : 'no match'}),
@@ -59,6 +68,7 @@ function suppressChoices(rc) {
   const out = [];
   const seen = new Set();
   const add = (f, v) => { const k = f + '\u0000' + v; if (!seen.has(k) && v !== '') { seen.add(k); out.push([f, v]); } };
+  for (const [k, v] of Object.entries(rc.fields || {})) add(k, v);
   for (const s of (rc.explanation && rc.explanation.selections) || []) {
     if (!s.matched) continue;
     for (const f of s.fields) if (f.present && !f.keywords) add(f.event_field || f.field.split('|')[0], f.event);
