@@ -14,19 +14,19 @@ import (
 
 // RuleSummary is one Sigma rule's hits in a case.
 type RuleSummary struct {
-	RuleID    string    `json:"rule_id"`
-	Title     string    `json:"title"`
-	Level     string    `json:"level"`
-	Tags      []string  `json:"tags,omitempty"`
-	Pack      string    `json:"pack"` // the rule's pack (sigma.Packs)
+	RuleID string   `json:"rule_id"`
+	Title  string   `json:"title"`
+	Level  string   `json:"level"`
+	Tags   []string `json:"tags,omitempty"`
+	Pack   string   `json:"pack"` // the rule's pack (sigma.Packs)
 	// Correlation is the type of a correlation rule (event_count,
 	// value_count, temporal, temporal_ordered); Count is then the events
 	// of its matches.
-	Correlation string `json:"correlation,omitempty"`
-	Count     int       `json:"count"`
-	First     time.Time `json:"first_seen"`
-	Last      time.Time `json:"last_seen"`
-	Computers []string  `json:"computers"`
+	Correlation string    `json:"correlation,omitempty"`
+	Count       int       `json:"count"`
+	First       time.Time `json:"first_seen"`
+	Last        time.Time `json:"last_seen"`
+	Computers   []string  `json:"computers"`
 }
 
 // SigmaSummary summarises a case's Sigma hits by rule, highest level and
