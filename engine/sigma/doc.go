@@ -60,7 +60,8 @@
 // Conditions support and, or, not, parentheses, "1 of" / "any of" / "all
 // of" a selection name pattern (with * and ?) or them (every selection not
 // starting with _). A list of conditions is their OR. Aggregations (| count,
-// near) are not supported and skip the rule.
+// near) are not supported and skip the rule; Sigma correlation rules
+// (their successor) are, see correlation.go.
 //
 // # Fields
 //

@@ -568,8 +568,9 @@ export function mount(root, app, params) {
 
     const dets = [];
     for (const s of hit.sigma || []) {
-      dets.push(h('div', {class: 'det-row'}, levelBadge(s.level),
+      dets.push(h('div', {class: 'det-row', data: {rule: s.rule_id}}, levelBadge(s.level),
         h('span', {class: 'det-title', text: s.title}),
+        s.correlation ? h('span', {class: 'badge pack corr', title: 'Sigma correlation (' + s.correlation + '): this event is one of a group that met it', text: 'correlation'}) : null,
         h('button', {type: 'button', class: 'btn btn-tiny', title: 'All events of this rule', text: 'Rule events',
           onclick: () => { q.value = 'sigma.rule:' + quote(s.rule_id); runNew(); }}),
         h('button', {type: 'button', class: 'btn btn-tiny rule-why', title: 'The rule, and why it matched this event', text: 'Why?',
