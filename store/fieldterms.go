@@ -47,8 +47,9 @@ type Aggregation struct {
 	// number of distinct values.
 	Other    uint64 `json:"other"`
 	Distinct int    `json:"distinct"`
-	// Partial is set when the field had more than maxFieldTerms values:
-	// the counts cover the first of them in term order.
+	// Partial is set when the field has more than exactTerms distinct
+	// values in the case: the top values and their counts are exact, but
+	// Missing and Other are not counted and Distinct is the case's.
 	Partial bool `json:"partial,omitempty"`
 }
 
@@ -141,7 +142,6 @@ func fieldValues(ctx context.Context, r index.IndexReader, t qparse.Terms, set *
 		return false, fmt.Errorf("terms of %s: %w", t.Name, err)
 	}
 	defer dict.Close()
-	var tfd index.TermFieldDoc
 	var docs []uint64
 	for n := 0; ; n++ {
 		if n%256 == 0 {
@@ -159,39 +159,56 @@ func fieldValues(ctx context.Context, r index.IndexReader, t qparse.Terms, set *
 		if n == maxFieldTerms {
 			return true, nil
 		}
-		tr, err := r.TermFieldReader(ctx, []byte(e.Term), t.Field, false, false, false)
-		if err != nil {
-			return false, fmt.Errorf("postings of %s: %w", t.Name, err)
+		if docs, err = termDocs(ctx, r, t, e.Term, set, docs[:0]); err != nil {
+			return false, err
 		}
-		docs = docs[:0]
-		for {
-			d, err := tr.Next(&tfd)
-			if err != nil {
-				tr.Close()
-				return false, fmt.Errorf("postings of %s: %w", t.Name, err)
-			}
-			if d == nil {
-				break
-			}
-			if id := d.ID.Value(); set == nil || set.Contains(id) {
-				docs = append(docs, id)
-			}
-		}
-		tr.Close()
 		if len(docs) == 0 {
 			continue
 		}
-		v := strings.TrimPrefix(e.Term, t.Prefix)
-		if t.Int {
-			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-				v = strconv.FormatUint(n, 10)
-			}
-		}
-		if err := fn(v, docs); err != nil {
+		if err := fn(termValue(t, e.Term), docs); err != nil {
 			return false, err
 		}
 	}
 }
+
+// termDocs appends to docs the matches (set; nil = every live document)
+// carrying term.
+func termDocs(ctx context.Context, r index.IndexReader, t qparse.Terms, term string, set *roaring64.Bitmap, docs []uint64) ([]uint64, error) {
+	tr, err := r.TermFieldReader(ctx, []byte(term), t.Field, false, false, false)
+	if err != nil {
+		return nil, fmt.Errorf("postings of %s: %w", t.Name, err)
+	}
+	defer tr.Close()
+	var tfd index.TermFieldDoc
+	for {
+		d, err := tr.Next(&tfd)
+		if err != nil {
+			return nil, fmt.Errorf("postings of %s: %w", t.Name, err)
+		}
+		if d == nil {
+			return docs, nil
+		}
+		if id := d.ID.Value(); set == nil || set.Contains(id) {
+			docs = append(docs, id)
+		}
+	}
+}
+
+// termValue is the value a term of t holds.
+func termValue(t qparse.Terms, term string) string {
+	v := strings.TrimPrefix(term, t.Prefix)
+	if t.Int {
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+			v = strconv.FormatUint(n, 10)
+		}
+	}
+	return v
+}
+
+// exactTerms is the most distinct values an aggregation counts one by
+// one; a field with more (a command line, a script block) has only its
+// top values counted (see topOnly).
+const exactTerms = 20_000
 
 // Aggregate counts the values of field (any name the query language
 // takes: TargetUserName, Computer, EventID, …) over the events matching
@@ -215,6 +232,13 @@ func (x *Index) Aggregate(ctx context.Context, req SearchRequest, field string, 
 		return Aggregation{}, err
 	}
 	out := Aggregation{Field: t.Name, Total: total, Values: []AggValue{}}
+	entries, err := dictEntries(ctx, r, t)
+	if err != nil {
+		return Aggregation{}, err
+	}
+	if len(entries) > exactTerms {
+		return x.topOnly(ctx, r, t, set, entries, size, out)
+	}
 	var vals []AggValue
 	carriers := roaring64.New()
 	partial, err := fieldValues(ctx, r, t, set, func(v string, docs []uint64) error {
@@ -567,4 +591,80 @@ func (x *Index) position(ctx context.Context, q query.Query, id, key string) (ui
 		}
 	}
 	return n, nil
+}
+
+// dictEntries lists the terms of t with their document counts (deleted
+// documents included: an upper bound).
+func dictEntries(ctx context.Context, r index.IndexReader, t qparse.Terms) ([]index.DictEntry, error) {
+	dict, err := r.FieldDictPrefix(t.Field, []byte(t.Prefix))
+	if err != nil {
+		return nil, fmt.Errorf("terms of %s: %w", t.Name, err)
+	}
+	defer dict.Close()
+	var out []index.DictEntry
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		e, err := dict.Next()
+		if err != nil {
+			return nil, fmt.Errorf("terms of %s: %w", t.Name, err)
+		}
+		if e == nil {
+			return out, nil
+		}
+		out = append(out, index.DictEntry{Term: e.Term, Count: e.Count})
+	}
+}
+
+// topOnly counts the top size values of a field with many: terms in order
+// of their document count (an upper bound of their matches), each counted
+// exactly, until no later term can rank among the top (its bound is below
+// the last kept count, or equal with a later value). Missing, Other and
+// Distinct are not counted (Partial is set; Distinct is the field's
+// distinct values in the whole case).
+func (x *Index) topOnly(ctx context.Context, r index.IndexReader, t qparse.Terms, set *roaring64.Bitmap,
+	entries []index.DictEntry, size int, out Aggregation) (Aggregation, error) {
+	slices.SortFunc(entries, func(a, b index.DictEntry) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Term, b.Term))
+	})
+	var top []AggValue
+	var docs []uint64
+	for n, e := range entries {
+		if n%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Aggregation{}, err
+			}
+		}
+		v := termValue(t, e.Term)
+		if len(top) == size {
+			last := top[size-1]
+			if e.Count < last.Count || (e.Count == last.Count && v > last.Value) {
+				break
+			}
+		}
+		var err error
+		if docs, err = termDocs(ctx, r, t, e.Term, set, docs[:0]); err != nil {
+			return Aggregation{}, err
+		}
+		if len(docs) == 0 {
+			continue
+		}
+		id, err := r.ExternalID(index.NewIndexInternalID(nil, docs[0]))
+		if err != nil {
+			return Aggregation{}, fmt.Errorf("aggregate: %w", err)
+		}
+		top = append(top, AggValue{Value: v, Count: uint64(len(docs)), Example: id})
+		slices.SortStableFunc(top, func(a, b AggValue) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Value, b.Value))
+		})
+		if len(top) > size {
+			top = top[:size]
+		}
+	}
+	out.Values = append(out.Values, top...)
+	out.Partial, out.Distinct = true, len(entries)
+	return out, nil
 }

@@ -11,7 +11,8 @@ import (
 
 // BenchmarkWorkspace measures the top values of a field, a page sorted on
 // a field and the window around an event on a synthetic case of 100,000
-// logon events (1,000 account names, 5,000 addresses, 4 event IDs).
+// logon events (1,000 account names, 5,000 addresses, 4 event IDs, a
+// command line unique to each).
 func BenchmarkWorkspace(b *testing.B) {
 	x, err := OpenIndex(filepath.Join(b.TempDir(), "index"), IndexOptions{})
 	if err != nil {
@@ -30,7 +31,8 @@ func BenchmarkWorkspace(b *testing.B) {
 				ChunkOffset: int64(i/100) * evtx.ChunkSize, RecordOffset: uint32(512 + (i%100)*8),
 				Data: []evtx.Field{{Name: "TargetUserName", Value: fmt.Sprintf("user%04d", (i*7)%1000)},
 					{Name: "IpAddress", Value: fmt.Sprintf("10.0.%d.%d", (i/250)%20, i%250)},
-					{Name: "TargetLogonId", Value: fmt.Sprintf("0x%x", 1000+i/50)}}}
+					{Name: "TargetLogonId", Value: fmt.Sprintf("0x%x", 1000+i/50)},
+					{Name: "CommandLine", Value: fmt.Sprintf("cmd.exe /c run %d", i)}}}
 			if i == n/2 {
 				mid = DocID(1, ev)
 			}
@@ -54,6 +56,13 @@ func BenchmarkWorkspace(b *testing.B) {
 	b.Run("aggregate-4625-IpAddress", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := x.Aggregate(ctx, SearchRequest{Query: "EventID:4625"}, "IpAddress", 20); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("aggregate-all-CommandLine-unique", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := x.Aggregate(ctx, SearchRequest{}, "CommandLine", 20); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"casescope/evtx"
 	"casescope/internal/corpus"
+	qparse "casescope/store/query"
 )
 
 // indexCorpusFile parses one shared-corpus EVTX file with the evtx
@@ -104,6 +105,34 @@ func TestAggregateAndSortByField(t *testing.T) {
 	for _, v := range ids.Values {
 		if byID[v.Value] != v.Count {
 			t.Errorf("EventID %s: got %d, want %d", v.Value, v.Count, byID[v.Value])
+		}
+	}
+	// The path for fields with many values gives the same top values.
+	for _, size := range []int{1, 3, 1000} {
+		full, err := x.Aggregate(t.Context(), SearchRequest{Query: "EventID:4648"}, "TargetUserName", size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, done, err := x.reader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		terms, _ := qparse.TermsOf("TargetUserName")
+		set, _, err := x.matchSet(t.Context(), r, SearchRequest{Query: "EventID:4648"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := dictEntries(t.Context(), r, terms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := x.topOnly(t.Context(), r, terms, set, entries, size, Aggregation{})
+		done()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Values, full.Values) || !got.Partial {
+			t.Errorf("size %d: top-only %v, want %v", size, got.Values, full.Values)
 		}
 	}
 	if _, err := x.Aggregate(t.Context(), SearchRequest{}, "time", 10); err == nil {

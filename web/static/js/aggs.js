@@ -102,7 +102,7 @@ export function aggPanel(caseId, params, addClause) {
     const foot = [];
     if (agg.other) foot.push(num(agg.other) + ' in ' + num(agg.distinct - agg.values.length) + ' other values');
     if (agg.missing) foot.push(num(agg.missing) + ' without ' + agg.field);
-    if (agg.partial) foot.push('first ' + num(agg.distinct) + ' values only');
+    if (agg.partial) foot.push('the top of ' + num(agg.distinct) + ' distinct values in the case; the rest not counted');
     replace(list, rows.length ? rows : h('p', {class: 'muted small', text: 'No ' + agg.field + ' values in these ' + num(agg.total) + ' events.'}),
       foot.length ? h('p', {class: 'muted small agg-foot', text: foot.join(' · ')}) : null);
     actions.hidden = !rows.length;
