@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"casescope/evtx"
@@ -486,5 +487,23 @@ func TestCorrelationSkips(t *testing.T) {
 				t.Errorf("skipped %+v, want one with %q", sk, tc.reason)
 			}
 		})
+	}
+}
+
+// TestCorrelationLevelFilter: a minimum level filters correlations, not
+// the rules they refer to (which often have no level).
+func TestCorrelationLevelFilter(t *testing.T) {
+	text := "title: High one\nid: hi\ncorrelation:\n    type: event_count\n    rules: [failed_login]\n    timespan: 5m\n    condition: {gte: 2}\nlevel: high\n---\n" +
+		"title: Low one\nid: lo\ncorrelation:\n    type: event_count\n    rules: [failed_login]\n    timespan: 5m\n    condition: {gte: 3}\nlevel: low\n---\n" + failedLogin
+	rs, err := Load(Options{MinLevel: "medium"}, fstest.MapFS{"rule.yml": {Data: []byte(text)}})
+	if err != nil || len(rs.Skipped()) > 0 {
+		t.Fatalf("load: %v %v", err, rs.Skipped())
+	}
+	var ids []string
+	for _, r := range rs.Rules() {
+		ids = append(ids, r.ID)
+	}
+	if want := []string{"53ba33fd-3a50-4468-a5ef-c583635cfa92", "hi"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("loaded %q, want %q", ids, want)
 	}
 }

@@ -207,6 +207,19 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 
 	b := newBuilder()
 
+	// Rules a correlation refers to (by id or name) load whatever their
+	// level and status: correlations set the level, their parts often
+	// have none. The filters apply to the correlations.
+	referred := map[string]bool{}
+	for _, versions := range byID {
+		for _, pr := range versions {
+			if pr.corr != nil {
+				for _, r := range pr.corr.info.Rules {
+					referred[r] = true
+				}
+			}
+		}
+	}
 	var corrs []parsedRule
 	for _, id := range order {
 		// The last source's version wins; if it cannot be compiled, the
@@ -214,10 +227,11 @@ func load(lm *logsourceMap, opts Options, sources []fs.FS) (*Ruleset, error) {
 		versions := byID[id]
 		for i := len(versions) - 1; i >= 0; i-- {
 			pr := versions[i]
-			if minRank > 0 && level.Rank(pr.meta.Level) < minRank {
+			part := referred[pr.meta.ID] || pr.meta.Name != "" && referred[pr.meta.Name]
+			if minRank > 0 && level.Rank(pr.meta.Level) < minRank && !part {
 				break
 			}
-			if len(statuses) > 0 && !statuses[pr.meta.Status] {
+			if len(statuses) > 0 && !statuses[pr.meta.Status] && !part {
 				break
 			}
 			if pr.corr != nil {
