@@ -79,8 +79,23 @@ func FuzzLoadRule(f *testing.F) {
 			}
 		}
 		var hits []Hit
-		for _, ev := range fuzzEvents {
+		var in []CorrelationInput
+		for i, ev := range fuzzEvents {
 			hits = rs.Match(ev, hits[:0])
+			for _, h := range hits {
+				if fields, ok := rs.CorrelationFields(h.RuleID); ok {
+					vals := map[string]string{}
+					for _, f := range fields {
+						if v, ok := FieldValue(ev, f); ok {
+							vals[f] = v
+						}
+					}
+					in = append(in, CorrelationInput{Rule: h.RuleID, Time: ev.TimeCreated, Ref: i, Fields: vals})
+				}
+			}
+		}
+		if _, err := rs.Correlate(in, nil); err != nil {
+			t.Fatalf("correlate: %v", err)
 		}
 	})
 }
@@ -95,7 +110,7 @@ func TestSeedRules(t *testing.T) {
 	for _, s := range rs.Skipped() {
 		t.Errorf("seed %s skipped: %s", s.Path, s.Reason)
 	}
-	if rs.Len() != 2 {
-		t.Errorf("got %d seed rules, want 2", rs.Len())
+	if rs.Len() != 6 {
+		t.Errorf("got %d seed rules, want 6 (modifiers, keywords, and the correlation example's four)", rs.Len())
 	}
 }
