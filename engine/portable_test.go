@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -302,6 +303,12 @@ func writeLegacyPaths(t *testing.T, data string) {
 func TestCaseArchiveRoundTrip(t *testing.T) {
 	a, _ := openRigAt(t, filepath.Join(t.TempDir(), "a"))
 	c := buildPortableCase(t, a, "travel")
+	// The case's rule packs travel (the portable rules are custom: the
+	// choice changes no hit).
+	packs := []string{"core", "threat-hunting"}
+	if _, err := a.ledger.SetCaseRulePacks(c.ID, packs); err != nil {
+		t.Fatal(err)
+	}
 	want := snapshotCase(t, a, c.ID)
 	archive := filepath.Join(t.TempDir(), "travel.tar")
 	out, err := os.Create(archive)
@@ -374,6 +381,9 @@ func TestCaseArchiveRoundTrip(t *testing.T) {
 	sameSnapshot(t, got, want)
 	if res.Case.Name != "travel" {
 		t.Errorf("imported case name %q", res.Case.Name)
+	}
+	if ic, err := b.ledger.Case(res.Case.ID); err != nil || !slices.Equal(ic.RulePacks, packs) {
+		t.Errorf("imported case's rule packs %v (%v), want %v", ic.RulePacks, err, packs)
 	}
 	refused("same name again", blob, engine.ImportOptions{}, store.ErrExists)
 	again, err := b.eng.ImportCase(t.Context(), bytes.NewReader(blob), engine.ImportOptions{As: "travel-2"})
