@@ -455,6 +455,16 @@ func TestBrowserXSS(t *testing.T) {
 	b.waitFor("the saved note", `(document.querySelector('#note-view') || {textContent: ''}).textContent.includes(`+js(xssImg)+`)`, 30*time.Second)
 	b.assertInert("search", xssSVG)
 	b.shot("xss-search")
+	// The events around it and the top values of a field, hostile too.
+	b.do("events around it", chromedp.Click(chromedp.CSS("#ctx-open")), chromedp.WaitVisible(chromedp.CSS("#context-view")))
+	b.waitFor("the hostile context rows", `document.querySelector('#ctx-table tr.anchor') !== null && document.querySelector('#ctx-info').textContent.includes(`+js(xssSVG)+`)`, 30*time.Second)
+	b.assertInert("context", xssScript)
+	b.do("close the context", chromedp.Click(chromedp.CSS("#ctx-close")), chromedp.WaitNotPresent(chromedp.CSS("#context-view")))
+	b.do("close the event", chromedp.Click(chromedp.CSS("#event-detail .detail-head .icon-btn")))
+	b.do("top values", chromedp.SendKeys(chromedp.CSS("#agg-field"), "TargetUserName"), chromedp.Click(chromedp.CSS("#agg-go")))
+	b.waitFor("the hostile top values", `document.querySelectorAll('#agg-values .agg-row').length === 2`, 30*time.Second)
+	b.do("the chart", chromedp.Click(chromedp.CSS("#agg-chart-btn")), chromedp.WaitVisible(chromedp.CSS("#agg-table")))
+	b.assertInert("top values", xssURL)
 	// A hostile query: its error message must stay text too.
 	b.do("hostile query", chromedp.SetValue(chromedp.CSS("#q"), xssImg), chromedp.Click(chromedp.CSS("#run-search")))
 	b.waitFor("the query error", `document.querySelector('#search-error').textContent.length > 0`, 30*time.Second)
@@ -493,9 +503,10 @@ func (b *browser) assertInert(view, want string) {
 			for (const a of el.attributes) {
 				if (/^on/i.test(a.name)) bad.push(tag + ' handler ' + a.name);
 				if (['href', 'src', 'action', 'formaction', 'xlink:href', 'data'].includes(a.name) && !(tag === 'link' || tag === 'script')) bad.push(tag + ' ' + a.name + '=' + a.value);
-				// The UI sizes histogram bars through the CSSOM; nothing else
-				// may style an element, and nothing may load from a style.
-				if (a.name === 'style' && !/^height: \d+%;$/.test(a.value)) bad.push(tag + ' style=' + a.value);
+				// The UI sizes bars, the histogram brush and a wide results
+				// table through the CSSOM; nothing else may style an
+				// element, and nothing may load from a style.
+				if (a.name === 'style' && !/^((height|width|min-width|left): [\d.]+(%|px); ?)+$/.test(a.value)) bad.push(tag + ' style=' + a.value);
 			}
 		}
 		return bad;
@@ -540,6 +551,10 @@ func hostileEvents(next http.Handler) http.Handler {
 		case r.Method != http.MethodGet:
 		case strings.HasSuffix(p, "/search"):
 			kind = "search"
+		case strings.HasSuffix(p, "/context"):
+			kind = "context"
+		case strings.HasSuffix(p, "/aggregate"):
+			kind = "aggregate"
 		case strings.Contains(p, "/events/") && strings.HasSuffix(p, "/xml"):
 			// The record's XML, hostile whatever the reader renders.
 			writeJSONTest(w, map[string]string{"id": p, "xml": "<Event><EventData><Data>" + xssScript + xssImg + "</Data></EventData></Event>"})
@@ -590,6 +605,16 @@ func poison(kind string, body []byte) []byte {
 		}
 	case "event":
 		poisonHit(v)
+	case "context":
+		m, _ := v.(map[string]any)
+		for _, h := range asList(m["hits"]) {
+			poisonHit(h)
+		}
+		m["key"] = xssSVG
+	case "aggregate":
+		m, _ := v.(map[string]any)
+		m["field"] = xssScript
+		m["values"] = []any{map[string]any{"value": xssImg, "count": 3}, map[string]any{"value": xssURL, "count": 2}}
 	case "sigma":
 		list, _ := v.([]any)
 		v = append(list, map[string]any{"rule_id": xssURL, "title": xssImg, "level": "high", "tags": []any{xssScript},
