@@ -160,6 +160,8 @@ func (e *Engine) DeleteFile(ctx context.Context, caseID, fileID uint64) error {
 	if _, err := e.ledger.DeleteFile(caseID, fileID); err != nil {
 		return err
 	}
+	// The file's events may have been part of correlation matches.
+	e.scheduleCorrelate(caseID)
 	if f.Path != "" && isUnder(f.Path, e.caseDirs(caseID).root) {
 		// Records made before content-addressed placement could share a
 		// path with their duplicates: the file goes only with its last
