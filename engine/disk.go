@@ -356,6 +356,13 @@ func (e *Engine) recoverFromHalt() bool {
 // inFlight counts files on workers or awaiting index durability.
 func (e *Engine) inFlight() int64 { return e.active.Load() + e.persisting.Load() }
 
+// asyncIndex is an event store that persists in the background (the
+// embedded index) and counts the failures it could not report.
+type asyncIndex interface {
+	AsyncErrors() uint64
+	Path() string
+}
+
 // watchIndexes stops intake when an index cannot persist: Bleve retries a
 // failed persist forever and only counts it, so without this a full disk
 // leaves files waiting for durability with nothing logged. A failure
@@ -375,7 +382,11 @@ func (e *Engine) watchIndexes(ctx context.Context, every time.Duration) {
 		}
 		e.idxMu.Lock()
 		var failed []string
-		for _, x := range e.indexes {
+		for _, ev := range e.indexes {
+			x, ok := ev.(asyncIndex)
+			if !ok {
+				continue // a cluster reports write failures synchronously
+			}
 			n := x.AsyncErrors()
 			if n > seen[x.Path()] {
 				failed = append(failed, x.Path())

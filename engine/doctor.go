@@ -347,7 +347,7 @@ func (e *Engine) fixProblems(ctx context.Context, ps []Problem) ([]Problem, erro
 		case ProblemCountDiffers:
 			err = requeue(*p)
 		case ProblemOrphanDocs:
-			var idx *store.Index
+			var idx store.Events
 			if idx, err = e.Index(p.CaseID); err == nil {
 				var ids []string
 				if ids, err = idx.FileDocIDs(ctx, p.FileID); err == nil {

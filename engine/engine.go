@@ -129,7 +129,7 @@ type Engine struct {
 	corrOutstanding atomic.Int64
 
 	idxMu   sync.Mutex
-	indexes map[uint64]*store.Index
+	indexes map[uint64]store.Events
 
 	// placeMu orders dedupe decisions across concurrent imports (held
 	// exclusively) against archive moves (held shared); placing maps
@@ -216,7 +216,7 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 	}
 	return &Engine{
 		cfg: cfg, log: log.With("component", "engine"), ledger: ledger, admit: admit,
-		indexes:    map[uint64]*store.Index{},
+		indexes:    map[uint64]store.Events{},
 		placing:    map[string]string{},
 		claiming:   map[[2]uint64]struct{}{},
 		det:        NewDetection(),
@@ -301,9 +301,11 @@ func (e *Engine) releasePages(ctx context.Context, limit uint64, every time.Dura
 			continue
 		}
 		e.idxMu.Lock()
-		open := make([]*store.Index, 0, len(e.indexes))
+		var open []pageReleaser
 		for _, x := range e.indexes {
-			open = append(open, x)
+			if r, ok := x.(pageReleaser); ok {
+				open = append(open, r)
+			}
 		}
 		e.idxMu.Unlock()
 		for _, x := range open {
@@ -404,8 +406,14 @@ func (d caseDirs) ensure() error {
 	return nil
 }
 
-// Index returns the case's open index, opening it on first use.
-func (e *Engine) Index(caseID uint64) (*store.Index, error) {
+// pageReleaser is an event store reading memory-mapped files (the
+// embedded index), whose pages releasePages hands back.
+type pageReleaser interface {
+	ReleasePages() (int64, error)
+}
+
+// Index returns the case's open event store, opening it on first use.
+func (e *Engine) Index(caseID uint64) (store.Events, error) {
 	e.idxMu.Lock()
 	defer e.idxMu.Unlock()
 	if x, ok := e.indexes[caseID]; ok {

@@ -286,7 +286,7 @@ type tagWriter struct {
 	e   *Engine
 	j   *Job
 	tj  *store.TagJob
-	idx *store.Index
+	idx store.Events
 	// durable is the last batch's persistence result (nil: nothing
 	// written since the last checkpoint).
 	durable <-chan error

@@ -115,7 +115,7 @@ type Engine interface {
 	Event(ctx context.Context, caseID uint64, id string) (engine.EventView, error)
 	EventXML(ctx context.Context, caseID uint64, id string) (string, error)
 	TagEvent(ctx context.Context, caseID uint64, t store.Tag) (store.Tag, error)
-	Index(caseID uint64) (*store.Index, error)
+	Index(caseID uint64) (store.Events, error)
 	Stats(caseID uint64) (engine.CaseStats, error)
 	Status() (engine.Status, error)
 	Import(ctx context.Context, caseID uint64, paths []string) (engine.ImportResult, error)
