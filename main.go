@@ -69,7 +69,9 @@ Usage:
   casescope case    export --case NAME --out FILE | import FILE [--as NAME] | delete --case NAME | packs --case NAME [--set P,P]
   casescope version
 
-Every command takes --data DIR (env CASESCOPE_DATA, default ./casescope-data).
+Every command takes --data DIR (env CASESCOPE_DATA, default ./casescope-data) and
+--store embedded|clickhouse://HOST:HTTP_PORT/DATABASE?cluster=NAME (env CASESCOPE_STORE),
+the event store of new cases (a case keeps the one it was created with).
 Run "casescope COMMAND -h" for a command's flags.
 `
 
@@ -141,6 +143,7 @@ type common struct {
 	noBuiltin   bool
 	minLevel    string
 	statuses    string
+	store       string
 }
 
 func newFlags(name string, stderr io.Writer, c *common) *flag.FlagSet {
@@ -159,6 +162,7 @@ func newFlags(name string, stderr io.Writer, c *common) *flag.FlagSet {
 	fs.StringVar(&c.rulesDir, "rules", "", "extra Sigma rules directory; adds to or replaces embedded rules by id (env CASESCOPE_RULES)")
 	fs.BoolVar(&c.noBuiltin, "no-builtin-rules", false, "do not load the embedded SigmaHQ rules (env CASESCOPE_NO_BUILTIN_RULES)")
 	fs.StringVar(&c.minLevel, "sigma-min-level", "", "skip Sigma rules below this level: informational, low, medium, high, critical (env CASESCOPE_SIGMA_MIN_LEVEL)")
+	fs.StringVar(&c.store, "store", store.StoreEmbedded, "event store of new cases: embedded, or clickhouse://HOST:HTTP_PORT/DATABASE?cluster=NAME (env CASESCOPE_STORE); a case keeps the store it was created with")
 	fs.StringVar(&c.statuses, "sigma-status", "", "comma-separated rule statuses to load, e.g. stable,test (env CASESCOPE_SIGMA_STATUS; default all)")
 	return fs
 }
@@ -235,6 +239,10 @@ func (c *common) open(ctx context.Context, stderr io.Writer, start bool) (*app, 
 		DataDir: data, Workers: c.workers, BatchSize: c.batch, FileTimeout: c.fileTimeout,
 		FaultPoint: os.Getenv("CASESCOPE_FAULT_POINT"), MaxZipEntries: c.zipEntries,
 		CodePage: c.codePage,
+	}
+	if cfg.Store, err = store.ParseStoreURL(c.store); err != nil {
+		led.Close()
+		return nil, fmt.Errorf("--store: %w", err)
 	}
 	if !evtx.CodePageSupported(c.codePage) {
 		led.Close()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"casescope/store"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,10 @@ type StorageError struct {
 
 func (s *StorageError) Error() string {
 	var b strings.Builder
+	if errors.Is(s.Err, store.ErrUnavailable) {
+		fmt.Fprintf(&b, "%s: %s; files stay queued until it answers", s.Op, s.Err.Error())
+		return b.String()
+	}
 	if s.Err != nil {
 		fmt.Fprintf(&b, "%s: write to %s failed: %s; ", s.Op, s.Path, s.Err.Error())
 	} else {
@@ -93,7 +98,7 @@ func isStorageFault(err error) bool {
 		return false
 	}
 	var se *StorageError
-	return errors.As(err, &se) || isNoSpace(err) || errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EROFS) ||
+	return errors.As(err, &se) || errors.Is(err, store.ErrUnavailable) || isNoSpace(err) || errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EROFS) ||
 		strings.Contains(err.Error(), "read-only file system") || strings.Contains(err.Error(), "input/output error")
 }
 
@@ -349,7 +354,38 @@ func (e *Engine) recoverFromHalt() bool {
 	if err := probeWrite(dir); err != nil {
 		return false
 	}
+	if !e.clustersAnswer() {
+		return false
+	}
 	e.clearPause(false)
+	return true
+}
+
+// clustersAnswer reports whether, after a pause on an unreachable event
+// store, every open cluster store answers again.
+func (e *Engine) clustersAnswer() bool {
+	e.diskMu.Lock()
+	unavailable := e.pause != nil && e.pause.err != nil && errors.Is(e.pause.err.Err, store.ErrUnavailable)
+	e.diskMu.Unlock()
+	if !unavailable {
+		return true
+	}
+	e.idxMu.Lock()
+	var cls []*store.Cluster
+	for _, x := range e.indexes {
+		if c, ok := x.(*store.Cluster); ok {
+			cls = append(cls, c)
+		}
+	}
+	e.idxMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range cls {
+		if err := c.Ping(ctx); err != nil {
+			e.log.Debug("event store still unreachable", "err", err)
+			return false
+		}
+	}
 	return true
 }
 

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,11 +59,16 @@ type Config struct {
 	// FaultPoint names a step at which the process kills itself (tests of
 	// crash safety only; empty in production). See fault.go.
 	FaultPoint string
+	// Store is where the events of new cases go (zero: embedded). A case
+	// keeps the store it was created with (store.Case.Store); naming
+	// another for it is refused.
+	Store store.StoreURL
 }
 
 // Ledger is what the engine needs of the ledger.
 type Ledger interface {
 	Case(id uint64) (store.Case, error)
+	SetCaseStore(caseID uint64, storeURL, origin string) (store.Case, error)
 	AddFiles(caseID uint64, files []store.NewFile) ([]store.File, error)
 	FileBySHA(caseID uint64, sum string) (store.File, error)
 	File(caseID, fileID uint64) (store.File, error)
@@ -423,6 +430,13 @@ func (e *Engine) Index(caseID uint64) (store.Events, error) {
 	if err := d.ensure(); err != nil {
 		return nil, err
 	}
+	if cl, err := e.openCluster(caseID, d); cl != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		e.indexes[caseID] = cl
+		return cl, nil
+	}
 	// A rebuild interrupted after setting the old index aside.
 	if err := os.RemoveAll(d.index + ".old"); err != nil {
 		return nil, fmt.Errorf("remove old index: %w", err)
@@ -436,6 +450,51 @@ func (e *Engine) Index(caseID uint64) (store.Events, error) {
 	}
 	e.indexes[caseID] = x
 	return x, nil
+}
+
+// openCluster opens the case's events in a cluster when the case lives in
+// one, or is new and the configured store is one (recording the choice
+// and a fresh origin in the ledger); nil, nil for an embedded case.
+func (e *Engine) openCluster(caseID uint64, d caseDirs) (*store.Cluster, error) {
+	c, err := e.ledger.Case(caseID)
+	if err != nil {
+		return nil, err
+	}
+	want := e.cfg.Store
+	if c.Store == "" || c.Store == store.StoreEmbedded {
+		if want.Embedded() {
+			return nil, nil
+		}
+		if _, err := os.Stat(d.index); err == nil {
+			return nil, fmt.Errorf("case %q keeps its events in the embedded index, not %s: %w", c.Name, want.String(), store.ErrStoreMismatch)
+		}
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("case origin: %w", err)
+		}
+		if c, err = e.ledger.SetCaseStore(caseID, want.String(), hex.EncodeToString(b[:])); err != nil {
+			return nil, fmt.Errorf("record case store: %w", err)
+		}
+	}
+	rec, err := store.ParseStoreURL(c.Store)
+	if err != nil {
+		return nil, fmt.Errorf("case %q store: %w", c.Name, err)
+	}
+	switch {
+	case want.Embedded():
+		// Not named: the recorded store, with credentials from nowhere.
+	case want.String() != rec.String():
+		return nil, fmt.Errorf("case %q keeps its events in %s, not %s: %w", c.Name, rec.String(), want.String(), store.ErrStoreMismatch)
+	default:
+		rec = want // same store, with its credentials
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := store.OpenCluster(ctx, rec, c.Name, c.Origin)
+	if err != nil {
+		return nil, fmt.Errorf("case %q: %w", c.Name, err)
+	}
+	return cl, nil
 }
 
 // rebuildIndex replaces an index of an older layout with an empty one and

@@ -247,3 +247,18 @@ func (l *Ledger) SetCaseRulePacks(caseID uint64, packs []string) (Case, error) {
 	})
 	return c, err
 }
+
+// SetCaseStore records where a case's events live (a StoreURL's String)
+// and the origin naming this ledger's events there. Chosen once, when the
+// case's events are first opened.
+func (l *Ledger) SetCaseStore(caseID uint64, storeURL, origin string) (Case, error) {
+	var c Case
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bktCases), u64(caseID), &c); err != nil {
+			return fmt.Errorf("case %d: %w", caseID, err)
+		}
+		c.Store, c.Origin = storeURL, origin
+		return putJSON(tx.Bucket(bktCases), u64(caseID), c)
+	})
+	return c, err
+}

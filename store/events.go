@@ -24,6 +24,11 @@ type Events interface {
 	DeleteDocs(ids []string) error
 	// Search runs one page of a query (see Index.Search).
 	Search(ctx context.Context, req SearchRequest) (SearchResult, error)
+	// Aggregate counts a field's values over a query's matches.
+	Aggregate(ctx context.Context, req SearchRequest, field string, size int) (Aggregation, error)
+	// Around is the time-ordered window of a query's matches around one
+	// event.
+	Around(ctx context.Context, req SearchRequest, id string, before, after int) (Around, error)
 	// DocKeys returns the DocRef keys of every match of req.
 	DocKeys(ctx context.Context, req SearchRequest) ([]uint64, error)
 	// MatchIDs calls fn with the ID of every match of q, in no order.
@@ -49,4 +54,5 @@ type Events interface {
 
 var (
 	_ Events = (*Index)(nil)
+	_ Events = (*Cluster)(nil)
 )

@@ -73,6 +73,14 @@ type Case struct {
 	// RulePacks names the Sigma rule packs the case runs (engine/sigma
 	// Packs); nil runs the default packs.
 	RulePacks []string `json:"rule_packs,omitempty"`
+	// Store is where the case's events live: empty or "embedded" for
+	// the Bleve index in the data directory, else a ClickHouse StoreURL
+	// (recorded without password); see SetCaseStore.
+	Store string `json:"store,omitempty"`
+	// Origin names this data directory's events in a shared store: two
+	// ledgers writing one cluster case number their files alike, and the
+	// origin keeps their events apart.
+	Origin string `json:"origin,omitempty"`
 }
 
 // File is the ledger's record of one evidence file. The ledger is the

@@ -1,0 +1,987 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+
+	"casescope/internal/level"
+	qparse "casescope/store/query"
+)
+
+// ErrUnavailable reports an event store that cannot be reached (a
+// cluster down or unreachable): the work is not lost, it waits.
+var ErrUnavailable = errors.New("event store unavailable")
+
+// clusterTimeout bounds one write to the cluster; reads are bounded by
+// their context.
+const clusterTimeout = 2 * time.Minute
+
+// maxIDsPerQuery bounds the document IDs written into one statement.
+const maxIDsPerQuery = 5000
+
+// Cluster keeps one case's events in ClickHouse, spoken to over its HTTP
+// interface (INSERT … FORMAT JSONEachRow, SELECT … FORMAT JSONEachRow),
+// which every ClickHouse release since 18.16 speaks alike; no client
+// library is needed.
+//
+// Layout: with a cluster, a local table per shard (ReplacingMergeTree,
+// partitioned by month, ordered by sort key and ID) and a Distributed
+// table over them sharded by cityHash64(origin, doc); without, the local
+// table alone. Each row is one version of one event: writing a document
+// again (re-processing, tags, re-detection) inserts a newer version, and
+// a deletion a newer tombstone. Reads see only the newest version of each
+// event and no tombstones (see dedup): a re-insert after a crash never
+// counts twice, whether or not the engine has merged the versions yet.
+// All versions of an event live on one shard (the sharding key), so that
+// filter runs on each shard alone.
+//
+// A Cluster is safe for concurrent use.
+type Cluster struct {
+	u      StoreURL
+	client *http.Client
+	db     string
+	local  string // per-shard table
+	table  string // table queries and inserts go to (Distributed or local)
+	origin string
+	tr     sqlTranslator
+	shards []string // HTTP host:port of every shard (DDL, disk size)
+	ver    atomic.Uint64
+}
+
+// ClusterTable is the table name of a case in a cluster, the same from
+// any data directory: the case's name, made an identifier, and a hash of
+// it.
+func ClusterTable(caseName string) string {
+	var b strings.Builder
+	b.WriteString("case_")
+	for _, r := range strings.ToLower(caseName) {
+		if ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+		if b.Len() > 40 {
+			break
+		}
+	}
+	sum := sha256.Sum256([]byte(caseName))
+	b.WriteByte('_')
+	b.WriteString(hex.EncodeToString(sum[:4]))
+	return b.String()
+}
+
+// OpenCluster opens (creating when needed) the case's tables in the
+// store u. origin names this ledger's events (Case.Origin).
+func OpenCluster(ctx context.Context, u StoreURL, caseName, origin string) (*Cluster, error) {
+	if u.Embedded() {
+		return nil, fmt.Errorf("open cluster: %q is not a cluster: %w", u.String(), ErrInvalid)
+	}
+	name := ClusterTable(caseName)
+	c := &Cluster{u: u, client: &http.Client{Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 8, IdleConnTimeout: time.Minute}},
+		db: u.Database, local: name, table: name, origin: origin}
+	c.tr = sqlTranslator{standard: Mapping().AnalyzerNamed(standard.Name)}
+	if c.tr.standard == nil {
+		return nil, fmt.Errorf("open cluster: no standard analyser")
+	}
+	c.ver.Store(uint64(time.Now().UnixNano()))
+	if u.Cluster != "" {
+		c.local = name + "_local"
+	}
+	if err := c.create(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// columns is the local table's schema: the Bleve index's fields as
+// columns of the same terms (see clusterRow), plus identity and version.
+const columns = `origin String, doc String, ver UInt64, deleted UInt8,
+	day Date, tns Int64, ticks UInt64, k String,
+	event_id String, record_id String, level String, channel String, provider String, computer String,
+	file String, f String, time_invalid String,
+	user Array(String), kv Array(String), text Array(String),
+	sigma_rule Array(String), sigma_title Array(String), sigma_level Array(String), sigma_max UInt8,
+	ioc Array(String), ioc_type Array(String), ioc_count UInt32, tag Array(String), starred Array(String),
+	s String`
+
+func (c *Cluster) create(ctx context.Context) error {
+	shards := []string{c.u.Host}
+	if c.u.Cluster != "" {
+		var err error
+		if shards, err = c.shardEndpoints(ctx); err != nil {
+			return err
+		}
+	}
+	c.shards = shards
+	local := c.db + "." + c.local
+	for _, h := range shards {
+		stmts := []string{
+			"CREATE DATABASE IF NOT EXISTS " + c.db,
+			"CREATE TABLE IF NOT EXISTS " + local + " (" + columns + ") ENGINE = ReplacingMergeTree(ver) PARTITION BY toYYYYMM(day) ORDER BY (k, origin, doc)",
+		}
+		if c.u.Cluster != "" {
+			stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+c.db+"."+c.table+" AS "+local+
+				" ENGINE = Distributed("+c.u.Cluster+", "+c.db+", "+c.local+", cityHash64(origin, doc))")
+		}
+		for _, s := range stmts {
+			if err := c.exec(ctx, h, s, nil); err != nil {
+				return fmt.Errorf("create case tables on %s: %w", h, err)
+			}
+		}
+	}
+	return nil
+}
+
+// shardEndpoints finds the HTTP address of one replica of every shard of
+// the cluster, to create the local tables (18.16 has no distributed DDL
+// without ZooKeeper). Given in the URL (shards=), they are used as they
+// are; otherwise each replica's native port from system.clusters is
+// shifted by the entry server's own HTTP−native offset (as when every
+// server keeps the default 8123/9000 pair, or a rig offsets both alike),
+// and each candidate must report itself as that replica.
+func (c *Cluster) shardEndpoints(ctx context.Context) ([]string, error) {
+	if len(c.u.Shards) > 0 {
+		return c.u.Shards, nil
+	}
+	type replica struct {
+		Shard   flexUint `json:"shard_num"`
+		Host    string   `json:"host_address"`
+		Port    flexUint `json:"port"`
+		IsLocal flexUint `json:"is_local"`
+	}
+	var reps []replica
+	err := c.query(ctx, c.u.Host, "SELECT shard_num, host_address, port, is_local FROM system.clusters WHERE cluster = "+
+		sqlString(c.u.Cluster)+" ORDER BY shard_num, replica_num FORMAT JSONEachRow", func(line []byte) error {
+		var r replica
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		reps = append(reps, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list cluster %s: %w", c.u.Cluster, err)
+	}
+	if len(reps) == 0 {
+		return nil, fmt.Errorf("cluster %q is not in the server's remote_servers: %w", c.u.Cluster, ErrInvalid)
+	}
+	_, hp, _ := net.SplitHostPort(c.u.Host)
+	httpPort, _ := strconv.Atoi(hp)
+	offset, found := 0, false
+	for _, r := range reps {
+		if r.IsLocal == 1 {
+			offset, found = httpPort-int(r.Port), true
+			break
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("cluster %q does not include the server at %s; give the shards' HTTP addresses with shards=HOST:PORT,…: %w", c.u.Cluster, c.u.Host, ErrInvalid)
+	}
+	var out []string
+	done := map[uint64]bool{}
+	for _, r := range reps {
+		if done[uint64(r.Shard)] {
+			continue
+		}
+		cand := net.JoinHostPort(r.Host, strconv.Itoa(int(r.Port)+offset))
+		if r.IsLocal == 1 {
+			cand = c.u.Host
+		} else if !c.isReplica(ctx, cand, r.Port) {
+			continue // another replica of the shard may answer
+		}
+		done[uint64(r.Shard)] = true
+		out = append(out, cand)
+	}
+	for _, r := range reps {
+		if !done[uint64(r.Shard)] {
+			return nil, fmt.Errorf("cluster %q shard %d: no replica answers over HTTP at a derived address; give shards=HOST:PORT,… in the store URL: %w", c.u.Cluster, r.Shard, ErrUnavailable)
+		}
+	}
+	return out, nil
+}
+
+// isReplica reports whether the server at host answers over HTTP and is
+// the replica listening natively on port.
+func (c *Cluster) isReplica(ctx context.Context, host string, port flexUint) bool {
+	n := 0
+	err := c.query(ctx, host, "SELECT count() AS n FROM system.clusters WHERE cluster = "+sqlString(c.u.Cluster)+
+		" AND is_local = 1 AND port = "+strconv.FormatUint(uint64(port), 10)+" FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			N flexUint `json:"n"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		n = int(r.N)
+		return nil
+	})
+	return err == nil && n > 0
+}
+
+// flexUint decodes a JSON number or a quoted one (ClickHouse quotes
+// 64-bit integers).
+type flexUint uint64
+
+func (f *flexUint) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*f = 0
+		return nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("number %s: %w", b, err)
+	}
+	*f = flexUint(n)
+	return nil
+}
+
+// settings every request carries: inserts through the Distributed table
+// return once every shard has its rows (a file is done only when its
+// events are), and long ID lists fit in a statement.
+var clusterSettings = url.Values{
+	"insert_distributed_sync": {"1"},
+	"max_query_size":          {"67108864"},
+}
+
+// do sends one statement (body) to host and hands the response body to
+// read, line by line when read is set.
+func (c *Cluster) do(ctx context.Context, host, stmt string, body io.Reader, read func(line []byte) error) error {
+	q := url.Values{}
+	for k, v := range clusterSettings {
+		q[k] = v
+	}
+	if body != nil {
+		q.Set("query", stmt)
+	} else {
+		body = strings.NewReader(stmt)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+host+"/?"+q.Encode(), body)
+	if err != nil {
+		return fmt.Errorf("cluster request: %w", err)
+	}
+	if c.u.User != "" {
+		req.SetBasicAuth(c.u.User, c.u.Password)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("cluster %s: %w: %w", host, ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("cluster %s: %s: %s", host, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	if read == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 64<<20)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		if err := read(sc.Bytes()); err != nil {
+			return fmt.Errorf("cluster %s: read result: %w", host, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("cluster %s: read result: %w: %w", host, ErrUnavailable, err)
+	}
+	return nil
+}
+
+func (c *Cluster) exec(ctx context.Context, host, stmt string, body io.Reader) error {
+	return c.do(ctx, host, stmt, body, nil)
+}
+
+func (c *Cluster) query(ctx context.Context, host, stmt string, read func(line []byte) error) error {
+	return c.do(ctx, host, stmt, nil, read)
+}
+
+// nextVer is a version above every one this process wrote before.
+func (c *Cluster) nextVer() uint64 {
+	for {
+		old := c.ver.Load()
+		n := max(old+1, uint64(time.Now().UnixNano()))
+		if c.ver.CompareAndSwap(old, n) {
+			return n
+		}
+	}
+}
+
+// clusterRow is one event as the cluster stores it: the terms of every
+// index field, as Index.build makes them.
+type clusterRow struct {
+	Origin      string   `json:"origin"`
+	Doc         string   `json:"doc"`
+	Ver         uint64   `json:"ver"`
+	Day         string   `json:"day"`
+	TNS         int64    `json:"tns"`
+	Ticks       uint64   `json:"ticks"`
+	K           string   `json:"k"`
+	EventID     string   `json:"event_id"`
+	RecordID    string   `json:"record_id"`
+	Level       string   `json:"level"`
+	Channel     string   `json:"channel"`
+	Provider    string   `json:"provider"`
+	Computer    string   `json:"computer"`
+	File        string   `json:"file"`
+	F           string   `json:"f"`
+	TimeInvalid string   `json:"time_invalid"`
+	User        []string `json:"user"`
+	KV          []string `json:"kv"`
+	Text        []string `json:"text"`
+	SigmaRule   []string `json:"sigma_rule"`
+	SigmaTitle  []string `json:"sigma_title"`
+	SigmaLevel  []string `json:"sigma_level"`
+	SigmaMax    int      `json:"sigma_max"`
+	IOC         []string `json:"ioc"`
+	IOCType     []string `json:"ioc_type"`
+	IOCCount    int      `json:"ioc_count"`
+	Tag         []string `json:"tag"`
+	Starred     []string `json:"starred"`
+	S           string   `json:"s"`
+}
+
+// dayMin and dayMax bound a ClickHouse Date.
+var (
+	dayMin = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	dayMax = time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// clampNanos is the time the index's time field holds for t, in Unix
+// nanoseconds (see indexTime).
+func clampNanos(t time.Time) int64 {
+	at, _ := indexTime(t)
+	return at.UnixNano()
+}
+
+func (c *Cluster) row(d *Doc, ver uint64) clusterRow {
+	ev := d.Event
+	ref := RefOf(d.FileID, ev)
+	at, timeInvalid := indexTime(ev.TimeCreated)
+	day := at
+	if day.Before(dayMin) {
+		day = dayMin
+	} else if day.After(dayMax) {
+		day = dayMax
+	}
+	r := clusterRow{Origin: c.origin, Doc: ref.ID(), Ver: ver, Day: day.UTC().Format("2006-01-02"),
+		TNS: at.UnixNano(), Ticks: fileTicks(ev.TimeCreated), K: SortKey(ev.TimeCreated, d.FileID, ref.sortTie()),
+		File: strconv.FormatUint(d.FileID, 10), S: string(encodeSummary(ev, timeInvalid)),
+		User: []string{}, KV: []string{}, Text: []string{}, SigmaRule: []string{}, SigmaTitle: []string{},
+		SigmaLevel: []string{}, IOC: []string{}, IOCType: []string{}, Tag: []string{}, Starred: []string{}}
+	if timeInvalid {
+		r.TimeInvalid = "true"
+	}
+	r.EventID, _ = qparse.IntKey(FieldEventID, uint64(ev.EventID))
+	r.RecordID, _ = qparse.IntKey(FieldRecordID, ev.RecordID)
+	r.Level, _ = qparse.IntKey(FieldLevel, uint64(ev.Level))
+	r.Channel, r.Provider, r.Computer = strings.ToLower(ev.Channel), strings.ToLower(ev.Provider), strings.ToLower(ev.Computer)
+	r.F = facetTerm(r.Channel, r.EventID, r.Computer, r.Provider)
+	if ev.UserID != "" {
+		r.User = append(r.User, strings.ToLower(ev.UserID))
+	}
+	kv := appendSystemKV(make([]byte, 0, 512), ev)
+	var text strings.Builder
+	for _, f := range ev.Data {
+		if f.Value == "" {
+			continue
+		}
+		v := f.Value
+		if len(v) > maxKVValue {
+			v = v[:maxKVValue]
+		}
+		name := f.Name
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
+		kv = appendLower(kv, name)
+		kv = append(kv, '=')
+		kv = appendLower(kv, v)
+		kv = append(kv, kvSep)
+		if textFields[f.Name] || (len(f.Value) > 200 && f.Name != "Binary") {
+			text.WriteString(f.Value)
+			text.WriteByte('\n')
+		}
+		if isUserField(name) {
+			r.User = append(r.User, strings.ToLower(v))
+		}
+	}
+	for _, tok := range (splitAnalyzer{}).Analyze(kv) {
+		r.KV = append(r.KV, string(tok.Term))
+	}
+	if text.Len() > 0 {
+		r.Text = c.tr.tokens(text.String())
+	}
+	for _, h := range d.Sigma {
+		r.SigmaRule = append(r.SigmaRule, strings.ToLower(h.RuleID))
+		r.SigmaTitle = append(r.SigmaTitle, strings.ToLower(h.Title))
+		r.SigmaLevel = append(r.SigmaLevel, strings.ToLower(h.Level))
+		r.SigmaMax = max(r.SigmaMax, level.Rank(h.Level))
+	}
+	seen := map[string]bool{}
+	for _, h := range d.IOCs {
+		if !seen[h.IOCID] {
+			seen[h.IOCID] = true
+			r.IOC = append(r.IOC, strings.ToLower(h.IOCID))
+			r.IOCType = append(r.IOCType, strings.ToLower(h.Type))
+		}
+	}
+	r.IOCCount = len(seen)
+	for _, t := range d.Tags {
+		r.Tag = append(r.Tag, strings.ToLower(t))
+	}
+	return r
+}
+
+// IndexDocs inserts docs (a newer version of any already there). The
+// insert returns once every shard holds its rows, so sync changes
+// nothing.
+func (c *Cluster) IndexDocs(docs []Doc, sync bool) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	ver := c.nextVer()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range docs {
+		if err := enc.Encode(c.row(&docs[i], ver)); err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", &buf); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}
+
+// IndexDocsAsync is IndexDocs: a cluster insert is durable when it
+// returns.
+func (c *Cluster) IndexDocsAsync(docs []Doc) (<-chan error, error) {
+	if err := c.IndexDocs(docs, true); err != nil {
+		return nil, err
+	}
+	ch := make(chan error, 1)
+	ch <- nil
+	return ch, nil
+}
+
+// DeleteDocs writes a tombstone, a newer version marked deleted, for
+// each of this ledger's documents ids.
+func (c *Cluster) DeleteDocs(ids []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	for len(ids) > 0 {
+		n := min(len(ids), maxIDsPerQuery)
+		ver := strconv.FormatUint(c.nextVer(), 10)
+		stmt := "INSERT INTO " + c.db + "." + c.table + " (origin, doc, ver, deleted, day, tns, ticks, k) SELECT origin, doc, " +
+			ver + ", 1, any(day), any(tns), any(ticks), any(k) FROM " + c.db + "." + c.table +
+			" WHERE origin = " + sqlString(c.origin) + " AND doc IN (" + sqlList(ids[:n]) + ") GROUP BY origin, doc"
+		if err := c.exec(ctx, c.u.Host, stmt, nil); err != nil {
+			return fmt.Errorf("delete events: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func sqlList(ss []string) string {
+	var b strings.Builder
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(sqlString(s))
+	}
+	return b.String()
+}
+
+// live is the condition for the rows a read may see: the newest version
+// of each event, unless it is a tombstone. The subquery names the local
+// table: through a Distributed table each shard runs it on its own rows,
+// which hold every version of their events.
+func (c *Cluster) live() string {
+	return "deleted = 0 AND (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " + c.db + "." + c.local + " GROUP BY origin, doc)"
+}
+
+// where is the SQL condition for a search request's query and range.
+func (c *Cluster) where(req SearchRequest) (string, error) {
+	q, err := parseQuery(req.Query, req.QueryOptions)
+	if err != nil {
+		return "", err
+	}
+	cond, err := c.tr.cond(q)
+	if err != nil {
+		return "", err
+	}
+	rq, err := timeFilter(req.From, req.To)
+	if err != nil {
+		return "", err
+	}
+	if rq != nil {
+		tc, err := c.tr.cond(rq)
+		if err != nil {
+			return "", err
+		}
+		cond = "(" + cond + ") AND (" + tc + ")"
+	}
+	return "(" + cond + ") AND " + c.live(), nil
+}
+
+func (c *Cluster) from() string { return " FROM " + c.db + "." + c.table + " WHERE " }
+
+// count runs SELECT count() over a condition.
+func (c *Cluster) count(ctx context.Context, where string) (uint64, error) {
+	var n flexUint
+	err := c.query(ctx, c.u.Host, "SELECT count() AS n"+c.from()+where+" FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			N flexUint `json:"n"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		n = r.N
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return uint64(n), nil
+}
+
+// hitID is a row's document ID: this ledger's own ID, or origin/ID for
+// another data directory's event (not one of this ledger's files).
+func (c *Cluster) hitID(origin, doc string) string {
+	if origin == c.origin {
+		return doc
+	}
+	return origin + "/" + doc
+}
+
+// Search runs req: the same matches, order (sort key; origin and ID
+// break ties between data directories) and counts as Index.Search. A
+// cursor holds the last hit's sort key, origin and ID.
+func (c *Cluster) Search(ctx context.Context, req SearchRequest) (SearchResult, error) {
+	if req.SortField != "" {
+		return SearchResult{}, fmt.Errorf("sort by %s: %w", req.SortField, ErrUnsupported)
+	}
+	where, err := c.where(req)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	size := req.Size
+	if size <= 0 {
+		size = 50
+	}
+	size = min(size, 10000)
+	page := where
+	if req.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(req.Cursor)
+		if err != nil {
+			return SearchResult{}, ErrBadCursor
+		}
+		var after []string
+		if err := json.Unmarshal(raw, &after); err != nil || len(after) < 1 || len(after) > 3 {
+			return SearchResult{}, ErrBadCursor
+		}
+		if _, ok := KeyTime(after[0]); !ok {
+			return SearchResult{}, ErrBadCursor
+		}
+		op := "<"
+		if req.Asc {
+			op = ">"
+		}
+		k := sqlString(after[0])
+		if len(after) == 3 {
+			o, d := sqlString(after[1]), sqlString(after[2])
+			page += " AND (k " + op + " " + k + " OR (k = " + k + " AND (origin " + op + " " + o +
+				" OR (origin = " + o + " AND doc " + op + " " + d + "))))"
+		} else {
+			page += " AND k " + op + " " + k
+		}
+	}
+	dir := " DESC"
+	if req.Asc {
+		dir = " ASC"
+	}
+	start := time.Now()
+	var out SearchResult
+	var wg sync.WaitGroup
+	var totalErr, facetErr, histErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		out.Total, totalErr = c.count(ctx, where)
+	}()
+	if req.Facets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out.Facets, facetErr = c.facets(ctx, where)
+		}()
+	}
+	if req.Histogram {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out.Histogram, histErr = c.histogram(ctx, where)
+		}()
+	}
+	type hitRow struct {
+		Origin string `json:"origin"`
+		Doc    string `json:"doc"`
+		K      string `json:"k"`
+		S      string `json:"s"`
+	}
+	var last hitRow
+	out.Hits = []SearchHit{}
+	err = c.query(ctx, c.u.Host, "SELECT origin, doc, k, s"+c.from()+page+" ORDER BY k"+dir+", origin"+dir+", doc"+dir+
+		" LIMIT "+strconv.Itoa(size)+" FORMAT JSONEachRow", func(line []byte) error {
+		var r hitRow
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		h := SearchHit{ID: c.hitID(r.Origin, r.Doc), Summary: DecodeSummary(r.S)}
+		h.Time, _ = KeyTime(r.K)
+		out.Hits = append(out.Hits, h)
+		last = r
+		return nil
+	})
+	wg.Wait()
+	if err = errors.Join(err, totalErr, facetErr, histErr); err != nil {
+		return SearchResult{}, fmt.Errorf("search: %w", err)
+	}
+	if len(out.Hits) == size && uint64(size) < out.Total+1 {
+		if raw, err := json.Marshal([]string{last.K, last.Origin, last.Doc}); err == nil {
+			out.Next = base64.RawURLEncoding.EncodeToString(raw)
+		}
+	}
+	out.Took = time.Since(start)
+	return out, nil
+}
+
+func base64URL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// facets counts the facet terms of the matches, split as Index.Search
+// splits them.
+func (c *Cluster) facets(ctx context.Context, where string) (map[string][]FacetCount, error) {
+	fb := newFacetBuilder()
+	err := c.query(ctx, c.u.Host, "SELECT f, count() AS n"+c.from()+where+" GROUP BY f FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			F string   `json:"f"`
+			N flexUint `json:"n"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		n := int(r.N)
+		if p, ok := fb.counts[r.F]; ok {
+			*p += n
+		} else {
+			fb.counts[r.F] = &n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("facets: %w", err)
+	}
+	return fb.top(), nil
+}
+
+// histogram counts the matches per interval, with the intervals
+// Index.Search chooses (histBuilder): about histBuckets from the oldest
+// to the newest match.
+func (c *Cluster) histogram(ctx context.Context, where string) ([]Bucket, error) {
+	var lo, hi, n flexUint
+	err := c.query(ctx, c.u.Host, "SELECT min(ticks) AS lo, max(ticks) AS hi, count() AS n"+c.from()+where+" FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			Lo flexUint `json:"lo"`
+			Hi flexUint `json:"hi"`
+			N  flexUint `json:"n"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		lo, hi, n = r.Lo, r.Hi, r.N
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("histogram: %w", err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	h := newHistBuilder()
+	h.min, h.max, h.seen = int64(min(uint64(lo), 1<<63-1)), int64(min(uint64(hi), 1<<63-1)), true
+	target := (h.max - h.min) / histBuckets
+	for stepTicks(h.step) < target && h.step < histMaxStep {
+		h.step++
+	}
+	d := strconv.FormatInt(stepTicks(h.step), 10)
+	err = c.query(ctx, c.u.Host, "SELECT intDiv(least(ticks, 9223372036854775807), "+d+") AS b, count() AS n"+c.from()+where+
+		" GROUP BY b FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			B flexUint `json:"b"`
+			N flexUint `json:"n"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		h.counts[int64(r.B)] += int(r.N)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("histogram: %w", err)
+	}
+	return h.buckets(), nil
+}
+
+// ownIDs streams the IDs of this ledger's live documents matching cond,
+// ordered as asked ("" for none).
+func (c *Cluster) ownIDs(ctx context.Context, cond, order string, fn func(id string) error) error {
+	stmt := "SELECT doc" + c.from() + "origin = " + sqlString(c.origin) + " AND (" + cond + ")"
+	if order != "" {
+		stmt += " ORDER BY " + order
+	}
+	return c.query(ctx, c.u.Host, stmt+" FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			Doc string `json:"doc"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		return fn(r.Doc)
+	})
+}
+
+// DocKeys returns the DocRef keys of this ledger's matches of req, in
+// time order.
+func (c *Cluster) DocKeys(ctx context.Context, req SearchRequest) ([]uint64, error) {
+	where, err := c.where(req)
+	if err != nil {
+		return nil, err
+	}
+	var out []uint64
+	err = c.ownIDs(ctx, where, "k", func(id string) error {
+		if ref, ok := ParseDocID(id); ok {
+			out = append(out, ref.Key())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("match keys: %w", err)
+	}
+	return out, nil
+}
+
+// MatchIDs calls fn with the ID of each of this ledger's events matching
+// q (another data directory's events are its own to tag).
+func (c *Cluster) MatchIDs(ctx context.Context, q string, opts QueryOptions, fn func(id string) error) error {
+	where, err := c.where(SearchRequest{Query: q, QueryOptions: opts})
+	if err != nil {
+		return err
+	}
+	var fnErr error
+	err = c.ownIDs(ctx, where, "", func(id string) error {
+		if fnErr = fn(id); fnErr != nil {
+			return fnErr
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+	return nil
+}
+
+// LatestTime is the time of the case's newest event (zero if none).
+func (c *Cluster) LatestTime(ctx context.Context) (time.Time, error) {
+	var k string
+	err := c.query(ctx, c.u.Host, "SELECT max(k) AS k"+c.from()+c.live()+" FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			K string `json:"k"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		k = r.K
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("latest time: %w", err)
+	}
+	t, _ := KeyTime(k)
+	return t, nil
+}
+
+// FileDocIDs lists the IDs of one of this ledger's files' events.
+func (c *Cluster) FileDocIDs(ctx context.Context, fileID uint64) ([]string, error) {
+	var out []string
+	err := c.ownIDs(ctx, "file = "+sqlString(strconv.FormatUint(fileID, 10))+" AND "+c.live(), "", func(id string) error {
+		out = append(out, id)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list file events: %w", err)
+	}
+	return out, nil
+}
+
+// FileIDs lists this ledger's files that have events.
+func (c *Cluster) FileIDs() ([]uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	var out []uint64
+	err := c.query(ctx, c.u.Host, "SELECT DISTINCT file"+c.from()+"origin = "+sqlString(c.origin)+" AND "+c.live()+" FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			File string `json:"file"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		if id, err := strconv.ParseUint(r.File, 10, 64); err == nil {
+			out = append(out, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	return out, nil
+}
+
+// CountFile counts one of this ledger's files' events.
+func (c *Cluster) CountFile(ctx context.Context, fileID uint64) (uint64, error) {
+	return c.count(ctx, "origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10))+" AND "+c.live())
+}
+
+// CountIDs counts how many of this ledger's ids exist.
+func (c *Cluster) CountIDs(ctx context.Context, ids []string) (uint64, error) {
+	var n uint64
+	for len(ids) > 0 {
+		k := min(len(ids), maxIDsPerQuery)
+		m, err := c.count(ctx, "origin = "+sqlString(c.origin)+" AND doc IN ("+sqlList(ids[:k])+") AND "+c.live())
+		if err != nil {
+			return 0, err
+		}
+		n += m
+		ids = ids[k:]
+	}
+	return n, nil
+}
+
+// Count counts the case's events, from every data directory.
+func (c *Cluster) Count() (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	return c.count(ctx, c.live())
+}
+
+// ShardCounts counts the live events each shard holds, in shard order
+// (one entry without a cluster).
+func (c *Cluster) ShardCounts(ctx context.Context) ([]uint64, error) {
+	out := make([]uint64, 0, len(c.shards))
+	for _, h := range c.shards {
+		var n flexUint
+		err := c.query(ctx, h, "SELECT count() AS n FROM "+c.db+"."+c.local+" WHERE "+c.live()+" FORMAT JSONEachRow", func(line []byte) error {
+			var r struct {
+				N flexUint `json:"n"`
+			}
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			n = r.N
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("count shard %s: %w", h, err)
+		}
+		out = append(out, uint64(n))
+	}
+	return out, nil
+}
+
+// DiskSize sums the case's active parts on every shard (compressed
+// bytes); -1 when a shard cannot be asked.
+func (c *Cluster) DiskSize() int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	var total int64
+	for _, h := range c.shards {
+		var n flexUint
+		err := c.query(ctx, h, "SELECT sum(bytes) AS n FROM system.parts WHERE active AND database = "+sqlString(c.db)+
+			" AND table = "+sqlString(c.local)+" FORMAT JSONEachRow", func(line []byte) error {
+			var r struct {
+				N flexUint `json:"n"`
+			}
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			n = r.N
+			return nil
+		})
+		if err != nil {
+			return -1
+		}
+		total += int64(n)
+	}
+	return total
+}
+
+// Drop removes the case's tables from every shard (case deletion).
+func (c *Cluster) Drop(ctx context.Context) error {
+	for _, h := range c.shards {
+		for _, t := range []string{c.table, c.local} {
+			if err := c.exec(ctx, h, "DROP TABLE IF EXISTS "+c.db+"."+t, nil); err != nil {
+				return fmt.Errorf("drop case table on %s: %w", h, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Ping checks that the entry server answers.
+func (c *Cluster) Ping(ctx context.Context) error {
+	return c.exec(ctx, c.u.Host, "SELECT 1", nil)
+}
+
+// Close releases idle connections; the events stay in the cluster.
+func (c *Cluster) Close() error {
+	c.client.CloseIdleConnections()
+	return nil
+}
