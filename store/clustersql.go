@@ -99,7 +99,7 @@ func wholeMatch(x, re string) string {
 }
 
 func (t sqlTranslator) tokens(s string) []string {
-	var out []string
+	out := []string{}
 	for _, tok := range t.standard.Analyze([]byte(s)) {
 		out = append(out, string(tok.Term))
 	}

@@ -1,0 +1,358 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"casescope/evtx"
+	"casescope/internal/chrig"
+	"casescope/internal/corpus"
+	"casescope/store"
+)
+
+// conformanceFiles is the shared-corpus subset both stores hold: script
+// blocks (long multi-line text), logons, Sysmon, a Security log; about
+// 1,800 events.
+var conformanceFiles = []string{
+	"deepbluecli/Powershell-Invoke-Obfuscation-many.evtx",
+	"deepbluecli/password-spray.evtx",
+	"evtx-attack-samples/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx",
+	"omerbenamram/Security_with_size_t.evtx",
+}
+
+// conformanceQueries exercise the whole language: system fields, data
+// fields, wildcards, regexps, ranges, comparisons, boolean logic, free
+// text and phrases, existence and absence, detections and tags.
+var conformanceQueries = []string{
+	"",
+	"EventID:4104",
+	"EventID:4625 AND LogonType:3",
+	"EventID:(4624 OR 4625) -TargetUserName:admin*",
+	"EventID:[4600 TO 4700}",
+	"EventID:>=4700",
+	"Level:warning",
+	"Channel:security Computer:*",
+	"Computer:msedgewin10",
+	"host:MSEDGE*",
+	"CommandLine:*powershell*",
+	"Image:*\\cmd.exe",
+	"ScriptBlockText:*iex*",
+	"TargetUserName:/adm.*/",
+	"/.*obfusc.*/",
+	"mimikatz",
+	"powershell",
+	`"invoke-expression"`,
+	"invoke expression",
+	"Data:*",
+	`ParentImage:""`,
+	"ThreadID:0",
+	"System.ProcessID:4",
+	"ProcessId:*",
+	"time:[2019-07-19 TO 2019-07-20]",
+	"time:>2019-01-01 AND NOT EventID:1",
+	"time_invalid:true",
+	"user:*system*",
+	"sigma:*",
+	"sigma.level:>=high",
+	"sigma.title:*seven*",
+	"ioc:*",
+	"ioc.count:>=1",
+	"tag:lateral-movement",
+	"tag:* OR EventID:4625",
+	"-EventID:4104",
+	"NOT (EventID:4104 OR EventID:1)",
+}
+
+// conformanceDocs reads the subset into documents with deterministic
+// detections and tags (the stores index what they are given; which rules
+// fire is the engine's business).
+func conformanceDocs(t *testing.T, dir string) (docs []store.Doc, want int) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, c := range corpus.Counts(t, dir) {
+		counts[c.Path] = c.Libevtx
+	}
+	for i, name := range conformanceFiles {
+		n, ok := counts[name]
+		if !ok {
+			t.Fatalf("%s not in counts.tsv", name)
+		}
+		want += n
+		fileID := uint64(i + 1)
+		_, err := evtx.StreamFile(t.Context(), filepath.Join(dir, "evtx", name), func(ev *evtx.Event) error {
+			d := store.Doc{FileID: fileID, Event: ev}
+			if ev.EventID%7 == 0 {
+				d.Sigma = []store.SigmaHit{{RuleID: "rule-7", Title: "Test rule seven", Level: "high"}}
+			} else if ev.EventID%5 == 0 {
+				d.Sigma = []store.SigmaHit{{RuleID: "rule-5", Title: "Test rule five", Level: "low"}}
+			}
+			if ev.EventID == 4104 && ev.RecordID%3 == 0 {
+				d.IOCs = []store.IOCHit{{IOCID: "ioc-1", Type: "domain", Field: "ScriptBlockText", Value: "x"}}
+			}
+			if ev.RecordID%50 == 0 {
+				d.Tags = []string{"lateral-movement"}
+			}
+			docs = append(docs, d)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("read %s: %v", name, err)
+		}
+	}
+	return docs, want
+}
+
+func openPair(t *testing.T, rig *chrig.Rig, docs []store.Doc) (*store.Index, *store.Cluster) {
+	t.Helper()
+	x, err := store.OpenIndex(filepath.Join(t.TempDir(), "index"), store.IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = x.Close() })
+	u, err := store.ParseStoreURL(rig.StoreURL(0, "conformance"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.OpenCluster(t.Context(), u, t.Name(), "origin1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	for i := 0; i < len(docs); i += 500 {
+		batch := docs[i:min(i+500, len(docs))]
+		if err := x.IndexDocs(batch, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.IndexDocs(batch, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return x, c
+}
+
+// pageIDs pages through a query (pages of 7, at most pages pages) and
+// returns the total, the hits' IDs and times, in order.
+func pageIDs(t *testing.T, s store.Events, req store.SearchRequest, pages int) (uint64, []string) {
+	t.Helper()
+	req.Size = 7
+	var ids []string
+	var total uint64
+	for page := 0; page < pages; page++ {
+		res, err := s.Search(t.Context(), req)
+		if err != nil {
+			t.Fatalf("%T search %q: %v", s, req.Query, err)
+		}
+		if page > 0 && res.Total != total {
+			t.Fatalf("%T search %q: total changed between pages: %d then %d", s, req.Query, total, res.Total)
+		}
+		total = res.Total
+		for _, h := range res.Hits {
+			ids = append(ids, fmt.Sprintf("%s@%s#%d", h.ID, h.Time.Format(time.RFC3339Nano), h.Summary.EventID))
+		}
+		if res.Next == "" {
+			break
+		}
+		req.Cursor = res.Next
+	}
+	return total, ids
+}
+
+// TestClusterConformance: the same query suite over the same events in
+// the embedded index and a two-shard ClickHouse cluster gives the same
+// totals, the same pages (both orders), facets and histograms; the
+// cluster's shards each hold part of the events and together all of them
+// (counts.tsv, libevtx's count).
+func TestClusterConformance(t *testing.T) {
+	rig := chrig.Start(t, 2)
+	dir := corpus.Shared(t)
+	docs, want := conformanceDocs(t, dir)
+	if len(docs) != want {
+		t.Fatalf("read %d events, counts.tsv says %d", len(docs), want)
+	}
+	x, c := openPair(t, rig, docs)
+
+	per, err := c.ShardCounts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum uint64
+	for i, n := range per {
+		if n == 0 {
+			t.Errorf("shard %d holds no events; want a share of %d", i+1, want)
+		}
+		sum += n
+	}
+	if len(per) != 2 || sum != uint64(want) {
+		t.Errorf("shard counts %v (sum %d), want 2 shards summing to %d", per, sum, want)
+	}
+	t.Logf("events per shard: %v of %d", per, want)
+
+	for _, q := range conformanceQueries {
+		for _, asc := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/asc=%v", q, asc), func(t *testing.T) {
+				req := store.SearchRequest{Query: q, Asc: asc, QueryOptions: store.QueryOptions{Now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}}
+				pages := 2 // newest first, the cursor's second page; oldest first, one
+				if asc {
+					pages = 1
+				}
+				wantTotal, wantIDs := pageIDs(t, x, req, pages)
+				gotTotal, gotIDs := pageIDs(t, c, req, pages)
+				if gotTotal != wantTotal {
+					t.Errorf("total: got %d (cluster), want %d (embedded)", gotTotal, wantTotal)
+				}
+				if !reflect.DeepEqual(gotIDs, wantIDs) {
+					t.Errorf("pages differ:\n got %v\nwant %v", gotIDs, wantIDs)
+				}
+			})
+		}
+	}
+	for _, q := range []string{"", "EventID:4625", "Channel:security OR sigma:*"} {
+		req := store.SearchRequest{Query: q, Size: 5, Facets: true, Histogram: true}
+		want, err := x.Search(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Search(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Facets, want.Facets) {
+			t.Errorf("%q facets:\n got %v\nwant %v", q, got.Facets, want.Facets)
+		}
+		if !reflect.DeepEqual(got.Histogram, want.Histogram) {
+			t.Errorf("%q histogram:\n got %v\nwant %v", q, got.Histogram, want.Histogram)
+		}
+	}
+	wantLatest, err := x.LatestTime(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.LatestTime(t.Context()); err != nil || !got.Equal(wantLatest) {
+		t.Errorf("LatestTime = %v, %v; want %v", got, err, wantLatest)
+	}
+	for fileID := uint64(1); fileID <= uint64(len(conformanceFiles)); fileID++ {
+		wn, err := x.CountFile(t.Context(), fileID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gn, err := c.CountFile(t.Context(), fileID); err != nil || gn != wn {
+			t.Errorf("CountFile(%d) = %d, %v; want %d", fileID, gn, err, wn)
+		}
+	}
+}
+
+// TestClusterExactlyOnce: writing the same events again (a file
+// re-processed after a crash), re-tagging and deleting keep the
+// cluster's counts exact: reads see each event's newest version once.
+func TestClusterExactlyOnce(t *testing.T) {
+	rig := chrig.Start(t, 2)
+	dir := corpus.Shared(t)
+	docs, want := conformanceDocs(t, dir)
+	_, c := openPair(t, rig, docs)
+	count := func() uint64 {
+		t.Helper()
+		n, err := c.Count()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := count(); got != uint64(want) {
+		t.Fatalf("count = %d, want %d", got, want)
+	}
+	// The whole corpus again, as after a crash before the ledger noted
+	// the files done.
+	if err := c.IndexDocs(docs, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != uint64(want) {
+		t.Errorf("after re-insert: count = %d, want %d", got, want)
+	}
+	// Re-tag: the first file's tagged events lose their tag.
+	var retag []store.Doc
+	for _, d := range docs {
+		if d.FileID == 1 && len(d.Tags) > 0 {
+			d.Tags = []string{"benign"}
+			retag = append(retag, d)
+		}
+	}
+	before, err := c.Search(t.Context(), store.SearchRequest{Query: "tag:lateral-movement"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.IndexDocs(retag, true); err != nil {
+		t.Fatal(err)
+	}
+	after, err := c.Search(t.Context(), store.SearchRequest{Query: "tag:lateral-movement"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Total != before.Total-uint64(len(retag)) || len(retag) == 0 {
+		t.Errorf("tag:lateral-movement after re-tagging %d: %d, want %d", len(retag), after.Total, before.Total-uint64(len(retag)))
+	}
+	if got := count(); got != uint64(want) {
+		t.Errorf("after re-tag: count = %d, want %d", got, want)
+	}
+	// Delete the first file's events.
+	ids, err := c.FileDocIDs(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := 0
+	for _, d := range docs {
+		if d.FileID == 1 {
+			first++
+		}
+	}
+	if len(ids) != first {
+		t.Fatalf("FileDocIDs(1): %d IDs, want %d", len(ids), first)
+	}
+	if err := c.DeleteDocs(ids); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != uint64(want-first) {
+		t.Errorf("after deleting file 1: count = %d, want %d", got, want-first)
+	}
+	if n, err := c.CountIDs(t.Context(), ids); err != nil || n != 0 {
+		t.Errorf("CountIDs(deleted) = %d, %v; want 0", n, err)
+	}
+	// Re-processing the deleted file brings its events back, once.
+	if err := c.IndexDocs(docs[:first], true); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != uint64(want) {
+		t.Errorf("after re-indexing file 1: count = %d, want %d", got, want)
+	}
+}
+
+// TestClusterUnavailable: with the cluster down, writes and searches
+// fail with store.ErrUnavailable (the engine pauses intake on it; search
+// answers the error).
+func TestClusterUnavailable(t *testing.T) {
+	rig := chrig.Start(t, 1)
+	u, err := store.ParseStoreURL(strings.TrimSuffix(rig.StoreURL(0, "gone"), "?cluster="+chrig.ClusterName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.OpenCluster(t.Context(), u, "down", "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.Stop(0)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Search(ctx, store.SearchRequest{}); !isUnavailable(err) {
+		t.Errorf("search with the server down: %v, want ErrUnavailable", err)
+	}
+	if err := c.IndexDocs([]store.Doc{{FileID: 1, Event: &evtx.Event{EventID: 1, RecordOffset: 0x200}}}, true); !isUnavailable(err) {
+		t.Errorf("insert with the server down: %v, want ErrUnavailable", err)
+	}
+}
+
+func isUnavailable(err error) bool { return err != nil && errors.Is(err, store.ErrUnavailable) }
