@@ -192,4 +192,3 @@ func tail(b []byte, n int) string {
 	}
 	return string(b)
 }
-
