@@ -30,6 +30,8 @@ type Rig struct {
 	// HTTP holds each server's HTTP address (host:port), in shard order.
 	HTTP []string
 	cmds []*exec.Cmd
+	bin  string
+	dirs []string
 }
 
 // StoreURL is the --store value of the cluster through server i, in
@@ -128,7 +130,7 @@ func Start(t testing.TB, n int) *Rig {
 	for _, p := range ps {
 		fmt.Fprintf(&shards, "<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>", p.tcp)
 	}
-	r := &Rig{cmds: make([]*exec.Cmd, n)}
+	r := &Rig{cmds: make([]*exec.Cmd, n), bin: bin}
 	t.Cleanup(func() {
 		for i := range r.cmds {
 			r.Stop(i)
@@ -151,18 +153,10 @@ func Start(t testing.TB, n int) *Rig {
 		if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		log, err := os.Create(filepath.Join(dir, "server.log"))
-		if err != nil {
+		r.dirs = append(r.dirs, dir)
+		if err := r.start(i); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "--config-file="+cf)
-		cmd.Dir = dir
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start clickhouse-server: %v", err)
-		}
-		log.Close()
-		r.cmds[i] = cmd
 		r.HTTP = append(r.HTTP, net.JoinHostPort("127.0.0.1", strconv.Itoa(p.http)))
 		t.Cleanup(func() {
 			if t.Failed() {
@@ -172,18 +166,55 @@ func Start(t testing.TB, n int) *Rig {
 			}
 		})
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for _, h := range r.HTTP {
-		for {
-			if _, err := query(context.Background(), h, "SELECT 1"); err == nil {
-				break
-			} else if time.Now().After(deadline) {
-				t.Fatalf("clickhouse-server at %s did not answer within 60s: %v", h, err)
-			}
-			time.Sleep(50 * time.Millisecond) // polling a starting server, with a deadline
-		}
+	for i := range r.HTTP {
+		r.Wait(t, i)
 	}
 	return r
+}
+
+// start runs server i on its configuration.
+func (r *Rig) start(i int) error {
+	dir := r.dirs[i]
+	log, err := os.OpenFile(filepath.Join(dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(r.bin, "--config-file="+filepath.Join(dir, "config.xml"))
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start clickhouse-server: %w", err)
+	}
+	r.cmds[i] = cmd
+	return nil
+}
+
+// Restart starts server i again after Stop, on the same ports and data,
+// and waits until it answers.
+func (r *Rig) Restart(t testing.TB, i int) {
+	t.Helper()
+	r.Stop(i)
+	if err := r.start(i); err != nil {
+		t.Fatal(err)
+	}
+	r.Wait(t, i)
+}
+
+// Wait polls server i until it answers (60 s at most).
+func (r *Rig) Wait(t testing.TB, i int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err := query(context.Background(), r.HTTP[i], "SELECT 1")
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clickhouse-server at %s did not answer within 60s: %v", r.HTTP[i], err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a starting server, with a deadline
+	}
 }
 
 func tail(b []byte, n int) string {
