@@ -120,7 +120,7 @@ const columns = `origin String, doc String, ver UInt64, deleted UInt8,
 	event_id String, record_id String, level String, channel String, provider String, computer String,
 	file String, f String, time_invalid String,
 	user Array(String), kv Array(String), text Array(String),
-	sigma_rule Array(String), sigma_title Array(String), sigma_level Array(String), sigma_max UInt8,
+	sigma_rule Array(String), sigma_title Array(String), sigma_level Array(String), sigma_pack Array(String), sigma_max UInt8,
 	ioc Array(String), ioc_type Array(String), ioc_count UInt32, tag Array(String), starred Array(String),
 	s String`
 
@@ -362,6 +362,7 @@ type clusterRow struct {
 	SigmaRule   []string `json:"sigma_rule"`
 	SigmaTitle  []string `json:"sigma_title"`
 	SigmaLevel  []string `json:"sigma_level"`
+	SigmaPack   []string `json:"sigma_pack"`
 	SigmaMax    int      `json:"sigma_max"`
 	IOC         []string `json:"ioc"`
 	IOCType     []string `json:"ioc_type"`
@@ -398,7 +399,7 @@ func (c *Cluster) row(d *Doc, ver uint64) clusterRow {
 		TNS: at.UnixNano(), Ticks: fileTicks(ev.TimeCreated), K: SortKey(ev.TimeCreated, d.FileID, ref.sortTie()),
 		File: strconv.FormatUint(d.FileID, 10), S: string(encodeSummary(ev, timeInvalid)),
 		User: []string{}, KV: []string{}, Text: []string{}, SigmaRule: []string{}, SigmaTitle: []string{},
-		SigmaLevel: []string{}, IOC: []string{}, IOCType: []string{}, Tag: []string{}, Starred: []string{}}
+		SigmaLevel: []string{}, SigmaPack: []string{}, IOC: []string{}, IOCType: []string{}, Tag: []string{}, Starred: []string{}}
 	if timeInvalid {
 		r.TimeInvalid = "true"
 	}
@@ -446,6 +447,9 @@ func (c *Cluster) row(d *Doc, ver uint64) clusterRow {
 		r.SigmaRule = append(r.SigmaRule, strings.ToLower(h.RuleID))
 		r.SigmaTitle = append(r.SigmaTitle, strings.ToLower(h.Title))
 		r.SigmaLevel = append(r.SigmaLevel, strings.ToLower(h.Level))
+		if h.Pack != "" {
+			r.SigmaPack = append(r.SigmaPack, h.Pack)
+		}
 		r.SigmaMax = max(r.SigmaMax, level.Rank(h.Level))
 	}
 	seen := map[string]bool{}

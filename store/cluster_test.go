@@ -61,6 +61,7 @@ var conformanceQueries = []string{
 	"sigma:*",
 	"sigma.level:>=high",
 	"sigma.title:*seven*",
+	"sigma.pack:emerging-threats",
 	"ioc:*",
 	"ioc.count:>=1",
 	"tag:lateral-movement",
@@ -88,9 +89,9 @@ func conformanceDocs(t *testing.T, dir string) (docs []store.Doc, want int) {
 		_, err := evtx.StreamFile(t.Context(), filepath.Join(dir, "evtx", name), func(ev *evtx.Event) error {
 			d := store.Doc{FileID: fileID, Event: ev}
 			if ev.EventID%7 == 0 {
-				d.Sigma = []store.SigmaHit{{RuleID: "rule-7", Title: "Test rule seven", Level: "high"}}
+				d.Sigma = []store.SigmaHit{{RuleID: "rule-7", Title: "Test rule seven", Level: "high", Pack: "core"}}
 			} else if ev.EventID%5 == 0 {
-				d.Sigma = []store.SigmaHit{{RuleID: "rule-5", Title: "Test rule five", Level: "low"}}
+				d.Sigma = []store.SigmaHit{{RuleID: "rule-5", Title: "Test rule five", Level: "low", Pack: "emerging-threats"}}
 			}
 			if ev.EventID == 4104 && ev.RecordID%3 == 0 {
 				d.IOCs = []store.IOCHit{{IOCID: "ioc-1", Type: "domain", Field: "ScriptBlockText", Value: "x"}}
@@ -227,6 +228,46 @@ func TestClusterConformance(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got.Histogram, want.Histogram) {
 			t.Errorf("%q histogram:\n got %v\nwant %v", q, got.Histogram, want.Histogram)
+		}
+	}
+	for _, agg := range []struct{ q, field string }{{"", "EventID"}, {"", "TargetUserName"}, {"EventID:4104", "Computer"}, {"sigma:*", "sigma.level"}, {"", "Data"}} {
+		req := store.SearchRequest{Query: agg.q}
+		want, err := x.Aggregate(t.Context(), req, agg.field, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Aggregate(t.Context(), req, agg.field, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The example event of a value is any carrier's: compare the rest.
+		for i := range want.Values {
+			want.Values[i].Example = ""
+		}
+		for i := range got.Values {
+			got.Values[i].Example = ""
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("aggregate %s over %q:\n got %+v\nwant %+v", agg.field, agg.q, got, want)
+		}
+	}
+	anchor, err := x.Search(t.Context(), store.SearchRequest{Query: "EventID:4625", Size: 3})
+	if err != nil || len(anchor.Hits) < 3 {
+		t.Fatalf("anchor search: %d hits, %v", len(anchor.Hits), err)
+	}
+	for _, q := range []string{"", "Channel:security"} {
+		req := store.SearchRequest{Query: q}
+		want, err := x.Around(t.Context(), req, anchor.Hits[2].ID, 4, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Around(t.Context(), req, anchor.Hits[2].ID, 4, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Earlier, want.Later, got.Earlier, got.Later = "", "", "", "" // cursors are each store's own
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("around in %q:\n got %+v\nwant %+v", q, got, want)
 		}
 	}
 	wantLatest, err := x.LatestTime(t.Context())

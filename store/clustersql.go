@@ -33,7 +33,7 @@ func sqlColumn(field string) (col string, array bool, err error) {
 		return "f", false, nil
 	case FieldKV, FieldText, FieldUser, FieldTag, FieldStarred, FieldIOC:
 		return field, true, nil
-	case FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldIOCType:
+	case FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldSigmaPack, FieldIOCType:
 		return strings.ReplaceAll(field, ".", "_"), true, nil
 	case FieldSigmaMax, FieldIOCCount:
 		return strings.ReplaceAll(field, ".", "_"), false, nil

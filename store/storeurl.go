@@ -100,4 +100,3 @@ func (u StoreURL) String() string { return u.raw }
 
 // Embedded reports whether u is the embedded store.
 func (u StoreURL) Embedded() bool { return u.Kind != "clickhouse" }
-
