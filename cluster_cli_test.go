@@ -55,19 +55,21 @@ func TestClusterIngest(t *testing.T) {
 	data1, data2, dataAll := t.TempDir(), t.TempDir(), t.TempDir()
 	env1 := []string{"CASESCOPE_STORE=" + rig.StoreURL(0, "casescope")}
 	env2 := []string{"CASESCOPE_STORE=" + rig.StoreURL(1, "casescope")}
-	ingest := func(env []string, data, src string) []string {
+	envFor := func(env []string, data string) []string {
 		return append(env, "CASESCOPE_DATA="+data, "CASESCOPE_NO_BUILTIN_RULES=true", "CASESCOPE_LOG_LEVEL=warn")
 	}
-	args := func(src string) []string { return []string{"ingest", "--case", caseName, "--batch", "200", "--json", src} }
+	args := func(src string) []string {
+		return []string{"ingest", "--case", caseName, "--batch", "200", "--json", src}
+	}
 
 	// Exactly once under SIGKILL: killed after the third batch, run again.
-	if _, killed, err := runBin(t, append(ingest(env1, data1, srcA), "CASESCOPE_FAULT_POINT=after-batch:3"), args(srcA)...); err != nil || !killed {
+	if _, killed, err := runBin(t, append(envFor(env1, data1), "CASESCOPE_FAULT_POINT=after-batch:3"), args(srcA)...); err != nil || !killed {
 		t.Fatalf("ingest with fault: killed=%v err=%v, want killed", killed, err)
 	}
-	if _, killed, err := runBin(t, ingest(env1, data1, srcA), args(srcA)...); err != nil || killed {
+	if _, killed, err := runBin(t, envFor(env1, data1), args(srcA)...); err != nil || killed {
 		t.Fatalf("re-run: killed=%v err=%v", killed, err)
 	}
-	if got := searchTotal(t, ingest(nil, data1, ""), data1, caseName, ""); got != uint64(nA) {
+	if got := searchTotal(t, envFor(nil, data1), data1, caseName, ""); got != uint64(nA) {
 		t.Errorf("after a kill and a re-run: %d events, want %d (counts.tsv)", got, nA)
 	}
 	led, cs := openCase(t, data1, caseName)
@@ -77,21 +79,21 @@ func TestClusterIngest(t *testing.T) {
 	led.Close()
 
 	// Scale out: a second data directory, through the other server.
-	if _, killed, err := runBin(t, ingest(env2, data2, srcB), args(srcB)...); err != nil || killed {
+	if _, killed, err := runBin(t, envFor(env2, data2), args(srcB)...); err != nil || killed {
 		t.Fatalf("second process: killed=%v err=%v", killed, err)
 	}
 	for _, src := range []string{srcA, srcB} {
-		if _, killed, err := runBin(t, ingest(nil, dataAll, src), args(src)...); err != nil || killed {
+		if _, killed, err := runBin(t, envFor(nil, dataAll), args(src)...); err != nil || killed {
 			t.Fatalf("embedded ingest: killed=%v err=%v", killed, err)
 		}
 	}
 	for _, q := range []string{"", "EventID:4624 OR EventID:7036", "Channel:application -Level:4", "svchost"} {
-		want := searchTotal(t, ingest(nil, dataAll, ""), dataAll, caseName, q)
+		want := searchTotal(t, envFor(nil, dataAll), dataAll, caseName, q)
 		if q == "" && want != uint64(nA+nB) {
 			t.Errorf("embedded total %d, want %d (counts.tsv)", want, nA+nB)
 		}
 		for _, data := range []string{data1, data2} {
-			if got := searchTotal(t, ingest(nil, data, ""), data, caseName, q); got != want {
+			if got := searchTotal(t, envFor(nil, data), data, caseName, q); got != want {
 				t.Errorf("%q from %s: %d, want %d (one embedded ingest of everything)", q, data, got, want)
 			}
 		}
@@ -116,11 +118,11 @@ func TestClusterIngest(t *testing.T) {
 	// The cluster down: search says so; ingest stops, its file queued.
 	rig.Stop(0)
 	rig.Stop(1)
-	_, _, err := runBin(t, ingest(nil, data1, ""), "search", "--case", caseName, "--json", "x")
+	_, _, err := runBin(t, envFor(nil, data1), "search", "--case", caseName, "--json", "x")
 	if err == nil || !strings.Contains(err.Error(), "unavailable") {
 		t.Errorf("search with the cluster down: %v, want an error saying the store is unavailable", err)
 	}
-	_, killed, err := runBin(t, ingest(env1, data1, srcC), args(srcC)...)
+	_, killed, err := runBin(t, envFor(env1, data1), args(srcC)...)
 	if err == nil || killed {
 		t.Errorf("ingest with the cluster down: killed=%v err=%v, want an error", killed, err)
 	}
@@ -144,10 +146,10 @@ func TestClusterIngest(t *testing.T) {
 	}
 	rig.Restart(t, 0)
 	rig.Restart(t, 1)
-	if _, killed, err := runBin(t, ingest(env1, data1, srcC), args(srcC)...); err != nil || killed {
+	if _, killed, err := runBin(t, envFor(env1, data1), args(srcC)...); err != nil || killed {
 		t.Fatalf("ingest after the cluster is back: killed=%v err=%v", killed, err)
 	}
-	if got, want := searchTotal(t, ingest(nil, data2, ""), data2, caseName, ""), uint64(nA+nB+nC); got != want {
+	if got, want := searchTotal(t, envFor(nil, data2), data2, caseName, ""), uint64(nA+nB+nC); got != want {
 		t.Errorf("after resuming: %d events, want %d", got, want)
 	}
 }
