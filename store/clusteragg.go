@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,8 +13,8 @@ import (
 )
 
 // ErrUnsupported reports a request the cluster store does not answer
-// (yet); the embedded index does.
-var ErrUnsupported = errors.New("not supported by this event store")
+// (yet); the embedded index does. It is an ErrInvalid (a 400).
+var ErrUnsupported = fmt.Errorf("not supported by this case's event store: %w", ErrInvalid)
 
 // Aggregate counts the values of field over the matches of req, as
 // Index.Aggregate does: each event counts once under each of its values.

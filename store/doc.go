@@ -1,5 +1,6 @@
 // Package store holds casescope's persistent state: the bbolt ledger and a
-// Bleve index per case.
+// case's event store, a Bleve index per case (Index, the default) or a
+// ClickHouse cluster (Cluster), both behind the Events interface.
 //
 // The ledger (one bbolt file at the root of the data directory) is the
 // truth about cases, files and work. It is also the queue: a file's state,
@@ -40,6 +41,17 @@
 // Segments are read through memory maps; ReleasePages hands their pages
 // back to the page cache so that a constrained process's resident set does
 // not grow with the index, and IndexOptions caps merged segments.
+//
+// A case's store is chosen when its events are first opened (StoreURL,
+// recorded in Case.Store with an Origin naming the data directory) and
+// kept. Cluster speaks ClickHouse's HTTP interface (JSONEachRow in and
+// out; SQL valid on 18.16 and current releases): it translates the Bleve
+// query that store/query builds into SQL over columns holding the same
+// terms as the index's fields, so both stores answer alike (see
+// clustersql.go). Its rows are versions: every write inserts one, a
+// delete a tombstone, and reads see only each event's newest live
+// version, so re-inserts are exactly-once without relying on merges. The
+// ledger, the evidence and the hits stay local.
 //
 // Callers get plain values: bbolt and Bleve types stay inside, and bytes
 // are copied out of bbolt before a transaction ends.

@@ -529,6 +529,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusInsufficientStorage, "the server's disk is too full to store this; nothing was lost, and intake resumes once an administrator frees space"
 	case errors.As(err, &ste):
 		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, store.ErrUnavailable):
+		// The cluster's address is logged, not sent.
+		status, msg = http.StatusServiceUnavailable, "the case's event store (ClickHouse cluster) is unreachable; nothing was lost: searches work again and queued files resume once it answers"
 	case errors.Is(err, io.ErrUnexpectedEOF), r.Context().Err() != nil:
 		// The client went away or cut the body short; nobody reads this.
 		status, msg = http.StatusBadRequest, "request interrupted"
