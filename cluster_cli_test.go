@@ -152,4 +152,11 @@ func TestClusterIngest(t *testing.T) {
 	if got, want := searchTotal(t, envFor(nil, data2), data2, caseName, ""), uint64(nA+nB+nC); got != want {
 		t.Errorf("after resuming: %d events, want %d", got, want)
 	}
+	// Deleting the case in one data directory removes its events only.
+	if _, killed, err := runBin(t, envFor(nil, data1), "case", "delete", "--case", caseName); err != nil || killed {
+		t.Fatalf("case delete: killed=%v err=%v", killed, err)
+	}
+	if got, want := searchTotal(t, envFor(nil, data2), data2, caseName, ""), uint64(nB); got != want {
+		t.Errorf("after the first data directory deleted the case: %d events, want the second's %d", got, want)
+	}
 }

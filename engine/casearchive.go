@@ -945,6 +945,15 @@ func (e *Engine) DeleteCase(ctx context.Context, caseID uint64) (store.Case, err
 			return store.Case{}, fmt.Errorf("a %s job runs on the case: %w", j.Kind, ErrBusy)
 		}
 	}
+	// A cluster case's events go first (this data directory's only):
+	// with the cluster unreachable the case stays, whole.
+	if x, err := e.Index(caseID); err != nil {
+		return store.Case{}, err
+	} else if cl, ok := x.(*store.Cluster); ok {
+		if err := cl.DeleteOrigin(ctx); err != nil {
+			return store.Case{}, err
+		}
+	}
 	c, err := e.ledger.DeleteCase(caseID)
 	if err != nil {
 		return store.Case{}, err

@@ -967,6 +967,19 @@ func (c *Cluster) DiskSize() int64 {
 	return total
 }
 
+// DeleteOrigin writes a tombstone for every live event of this data
+// directory (its case is deleted); other data directories' events stay.
+func (c *Cluster) DeleteOrigin(ctx context.Context) error {
+	ver := strconv.FormatUint(c.nextVer(), 10)
+	stmt := "INSERT INTO " + c.db + "." + c.table + " (origin, doc, ver, deleted, day, tns, ticks, k) SELECT origin, doc, " +
+		ver + ", 1, any(day), any(tns), any(ticks), any(k) FROM " + c.db + "." + c.table +
+		" WHERE origin = " + sqlString(c.origin) + " GROUP BY origin, doc"
+	if err := c.exec(ctx, c.u.Host, stmt, nil); err != nil {
+		return fmt.Errorf("delete the case's events: %w", err)
+	}
+	return nil
+}
+
 // Drop removes the case's tables from every shard (case deletion).
 func (c *Cluster) Drop(ctx context.Context) error {
 	for _, h := range c.shards {
