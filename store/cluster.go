@@ -532,12 +532,19 @@ func sqlList(ss []string) string {
 	return b.String()
 }
 
-// live is the condition for the rows a read may see: the newest version
-// of each event, unless it is a tombstone. The subquery names the local
-// table: through a Distributed table each shard runs it on its own rows,
-// which hold every version of their events.
-func (c *Cluster) live() string {
-	return "deleted = 0 AND (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " + c.db + "." + c.local + " GROUP BY origin, doc)"
+// live is cond restricted to the rows a read may see: the newest version
+// of each event, unless it is a tombstone. The subqueries name the local
+// table: through a Distributed table each shard runs them on its own
+// rows, which hold every version of their events. A filter first finds
+// the events with a version matching cond, so only their versions are
+// grouped (a selective query groups few); the newest must match too.
+func (c *Cluster) live(cond string) string {
+	local := c.db + "." + c.local
+	if cond == "1" {
+		return "deleted = 0 AND (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " + local + " GROUP BY origin, doc)"
+	}
+	return "(" + cond + ") AND deleted = 0 AND (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " + local +
+		" WHERE (origin, doc) IN (SELECT origin, doc FROM " + local + " WHERE " + cond + ") GROUP BY origin, doc)"
 }
 
 // where is the SQL condition for a search request's query and range.
@@ -561,7 +568,7 @@ func (c *Cluster) where(req SearchRequest) (string, error) {
 		}
 		cond = "(" + cond + ") AND (" + tc + ")"
 	}
-	return "(" + cond + ") AND " + c.live(), nil
+	return c.live(cond), nil
 }
 
 func (c *Cluster) from() string { return " FROM " + c.db + "." + c.table + " WHERE " }
@@ -836,7 +843,7 @@ func (c *Cluster) MatchIDs(ctx context.Context, q string, opts QueryOptions, fn 
 // LatestTime is the time of the case's newest event (zero if none).
 func (c *Cluster) LatestTime(ctx context.Context) (time.Time, error) {
 	var k string
-	err := c.query(ctx, c.u.Host, "SELECT max(k) AS k"+c.from()+c.live()+" FORMAT JSONEachRow", func(line []byte) error {
+	err := c.query(ctx, c.u.Host, "SELECT max(k) AS k"+c.from()+c.live("1")+" FORMAT JSONEachRow", func(line []byte) error {
 		var r struct {
 			K string `json:"k"`
 		}
@@ -856,7 +863,7 @@ func (c *Cluster) LatestTime(ctx context.Context) (time.Time, error) {
 // FileDocIDs lists the IDs of one of this ledger's files' events.
 func (c *Cluster) FileDocIDs(ctx context.Context, fileID uint64) ([]string, error) {
 	var out []string
-	err := c.ownIDs(ctx, "file = "+sqlString(strconv.FormatUint(fileID, 10))+" AND "+c.live(), "", func(id string) error {
+	err := c.ownIDs(ctx, c.live("origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10))), "", func(id string) error {
 		out = append(out, id)
 		return nil
 	})
@@ -871,7 +878,7 @@ func (c *Cluster) FileIDs() ([]uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
 	var out []uint64
-	err := c.query(ctx, c.u.Host, "SELECT DISTINCT file"+c.from()+"origin = "+sqlString(c.origin)+" AND "+c.live()+" FORMAT JSONEachRow", func(line []byte) error {
+	err := c.query(ctx, c.u.Host, "SELECT DISTINCT file"+c.from()+c.live("origin = "+sqlString(c.origin))+" FORMAT JSONEachRow", func(line []byte) error {
 		var r struct {
 			File string `json:"file"`
 		}
@@ -891,7 +898,7 @@ func (c *Cluster) FileIDs() ([]uint64, error) {
 
 // CountFile counts one of this ledger's files' events.
 func (c *Cluster) CountFile(ctx context.Context, fileID uint64) (uint64, error) {
-	return c.count(ctx, "origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10))+" AND "+c.live())
+	return c.count(ctx, c.live("origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10))))
 }
 
 // CountIDs counts how many of this ledger's ids exist.
@@ -899,7 +906,7 @@ func (c *Cluster) CountIDs(ctx context.Context, ids []string) (uint64, error) {
 	var n uint64
 	for len(ids) > 0 {
 		k := min(len(ids), maxIDsPerQuery)
-		m, err := c.count(ctx, "origin = "+sqlString(c.origin)+" AND doc IN ("+sqlList(ids[:k])+") AND "+c.live())
+		m, err := c.count(ctx, c.live("origin = "+sqlString(c.origin)+" AND doc IN ("+sqlList(ids[:k])+")"))
 		if err != nil {
 			return 0, err
 		}
@@ -913,7 +920,7 @@ func (c *Cluster) CountIDs(ctx context.Context, ids []string) (uint64, error) {
 func (c *Cluster) Count() (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	return c.count(ctx, c.live())
+	return c.count(ctx, c.live("1"))
 }
 
 // ShardCounts counts the live events each shard holds, in shard order
@@ -922,7 +929,7 @@ func (c *Cluster) ShardCounts(ctx context.Context) ([]uint64, error) {
 	out := make([]uint64, 0, len(c.shards))
 	for _, h := range c.shards {
 		var n flexUint
-		err := c.query(ctx, h, "SELECT count() AS n FROM "+c.db+"."+c.local+" WHERE "+c.live()+" FORMAT JSONEachRow", func(line []byte) error {
+		err := c.query(ctx, h, "SELECT count() AS n FROM "+c.db+"."+c.local+" WHERE "+c.live("1")+" FORMAT JSONEachRow", func(line []byte) error {
 			var r struct {
 				N flexUint `json:"n"`
 			}

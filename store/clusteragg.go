@@ -107,8 +107,7 @@ func (c *Cluster) Aggregate(ctx context.Context, req SearchRequest, field string
 // as Index.Around does.
 func (c *Cluster) Around(ctx context.Context, req SearchRequest, id string, before, after int) (Around, error) {
 	var key, summary string
-	err := c.query(ctx, c.u.Host, "SELECT k, s"+c.from()+"origin = "+sqlString(c.origin)+" AND doc = "+sqlString(id)+
-		" AND "+c.live()+" LIMIT 1 FORMAT JSONEachRow", func(line []byte) error {
+	err := c.query(ctx, c.u.Host, "SELECT k, s"+c.from()+c.live("origin = "+sqlString(c.origin)+" AND doc = "+sqlString(id))+" LIMIT 1 FORMAT JSONEachRow", func(line []byte) error {
 		var r struct {
 			K string `json:"k"`
 			S string `json:"s"`
