@@ -451,6 +451,8 @@ func stopped(a *app, err error) error {
 	}
 	var hint string
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		hint = "run the same command to resume once the event store answers"
 	case errors.Is(err, engine.ErrDiskFull):
 		hint = "free disk space, then run the same command to resume"
 	case errors.Is(err, engine.ErrWriteFailed):

@@ -64,7 +64,25 @@ type Cluster struct {
 	tr     sqlTranslator
 	shards []string // HTTP host:port of every shard (DDL, disk size)
 	ver    atomic.Uint64
+
+	// Rows are inserted in large blocks (ClickHouse makes a part per
+	// insert and shard): pend holds encoded rows not yet sent, flushed
+	// when it grows past flushRows or flushBytes, and whenever a caller
+	// needs durability (IndexDocsAsync, sync, before reading IDs back).
+	// flushMu serializes flushes, so a flush returns only after every
+	// row added before it is in. A failed flush keeps its rows.
+	flushMu  sync.Mutex
+	mu       sync.Mutex // guards pend, pendRows
+	pend     []byte
+	pendRows int
 }
+
+// flushRows and flushBytes bound the rows a Cluster holds before
+// inserting them.
+const (
+	flushRows  = 20000
+	flushBytes = 32 << 20
+)
 
 // ClusterTable is the table name of a case in a cluster, the same from
 // any data directory: the case's name, made an identifier, and a hash of
@@ -96,7 +114,7 @@ func OpenCluster(ctx context.Context, u StoreURL, caseName, origin string) (*Clu
 	}
 	name := ClusterTable(caseName)
 	c := &Cluster{u: u, client: &http.Client{Transport: &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		DialContext:         (&net.Dialer{Timeout: 15 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 8, IdleConnTimeout: time.Minute}},
 		db: u.Database, local: name, table: name, origin: origin}
 	c.tr = sqlTranslator{standard: Mapping().AnalyzerNamed(standard.Name)}
@@ -137,7 +155,7 @@ func (c *Cluster) create(ctx context.Context) error {
 	for _, h := range shards {
 		stmts := []string{
 			"CREATE DATABASE IF NOT EXISTS " + c.db,
-			"CREATE TABLE IF NOT EXISTS " + local + " (" + columns + ") ENGINE = ReplacingMergeTree(ver) PARTITION BY toYYYYMM(day) ORDER BY (k, origin, doc)",
+			"CREATE TABLE IF NOT EXISTS " + local + " (" + columns + ") ENGINE = ReplacingMergeTree(ver) PARTITION BY toYear(day) ORDER BY (k, origin, doc)",
 		}
 		if c.u.Cluster != "" {
 			stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+c.db+"."+c.table+" AS "+local+
@@ -467,9 +485,10 @@ func (c *Cluster) row(d *Doc, ver uint64) clusterRow {
 	return r
 }
 
-// IndexDocs inserts docs (a newer version of any already there). The
-// insert returns once every shard holds its rows, so sync changes
-// nothing.
+// IndexDocs adds docs (a newer version of any already there): sent with
+// the next flush, at once with sync. Like the embedded index's, a write
+// without sync may be lost in a crash; the engine completes a file only
+// after a durable write (IndexDocsAsync).
 func (c *Cluster) IndexDocs(docs []Doc, sync bool) error {
 	if len(docs) == 0 {
 		return nil
@@ -483,16 +502,42 @@ func (c *Cluster) IndexDocs(docs []Doc, sync bool) error {
 			return fmt.Errorf("encode event: %w", err)
 		}
 	}
+	c.mu.Lock()
+	c.pend = append(c.pend, buf.Bytes()...)
+	c.pendRows += len(docs)
+	full := c.pendRows >= flushRows || len(c.pend) >= flushBytes
+	c.mu.Unlock()
+	if sync || full {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush inserts every pending row; on failure they stay pending.
+func (c *Cluster) flush() error {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	c.mu.Lock()
+	body, n := c.pend, c.pendRows
+	c.pend, c.pendRows = nil, 0
+	c.mu.Unlock()
+	if len(body) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", &buf); err != nil {
+	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", bytes.NewReader(body)); err != nil {
+		c.mu.Lock()
+		c.pend = append(body, c.pend...)
+		c.pendRows += n
+		c.mu.Unlock()
 		return fmt.Errorf("insert events: %w", err)
 	}
 	return nil
 }
 
-// IndexDocsAsync is IndexDocs: a cluster insert is durable when it
-// returns.
+// IndexDocsAsync adds docs and inserts everything pending: when it
+// returns, these rows and all before them are in the cluster.
 func (c *Cluster) IndexDocsAsync(docs []Doc) (<-chan error, error) {
 	if err := c.IndexDocs(docs, true); err != nil {
 		return nil, err
@@ -505,6 +550,9 @@ func (c *Cluster) IndexDocsAsync(docs []Doc) (<-chan error, error) {
 // DeleteDocs writes a tombstone, a newer version marked deleted, for
 // each of this ledger's documents ids.
 func (c *Cluster) DeleteDocs(ids []string) error {
+	if err := c.flush(); err != nil { // tombstones need the rows in
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
 	for len(ids) > 0 {
@@ -862,6 +910,9 @@ func (c *Cluster) LatestTime(ctx context.Context) (time.Time, error) {
 
 // FileDocIDs lists the IDs of one of this ledger's files' events.
 func (c *Cluster) FileDocIDs(ctx context.Context, fileID uint64) ([]string, error) {
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
 	var out []string
 	err := c.ownIDs(ctx, c.live("origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10))), "", func(id string) error {
 		out = append(out, id)
@@ -977,6 +1028,9 @@ func (c *Cluster) DiskSize() int64 {
 // DeleteOrigin writes a tombstone for every live event of this data
 // directory (its case is deleted); other data directories' events stay.
 func (c *Cluster) DeleteOrigin(ctx context.Context) error {
+	if err := c.flush(); err != nil {
+		return err
+	}
 	ver := strconv.FormatUint(c.nextVer(), 10)
 	stmt := "INSERT INTO " + c.db + "." + c.table + " (origin, doc, ver, deleted, day, tns, ticks, k) SELECT origin, doc, " +
 		ver + ", 1, any(day), any(tns), any(ticks), any(k) FROM " + c.db + "." + c.table +
@@ -1005,6 +1059,8 @@ func (c *Cluster) Ping(ctx context.Context) error {
 }
 
 // Close releases idle connections; the events stay in the cluster.
+// Rows still pending belong to files not yet complete, which the engine
+// requeues: they are dropped.
 func (c *Cluster) Close() error {
 	c.client.CloseIdleConnections()
 	return nil
