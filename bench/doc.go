@@ -4,5 +4,8 @@
 // wall time, throughput, peak RSS, stage times, index size and time to the
 // first searchable event; mkbig assembles one huge EVTX file from real
 // chunks for the one-big-file benchmark; mktext builds one large NDJSON
-// and one large W3C file for the text-format figures. See BENCHMARKS.md.
+// and one large W3C file for the text-format figures; searchload drives
+// `casescope serve` with N searching clients (logged in at once from one
+// address) while an import runs, and reports p50/p95 per query. See
+// BENCHMARKS.md.
 package bench
