@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -123,8 +122,9 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	}
 	start := time.Now()
 	// The unfiltered newest-first first page also tells the newest event:
-	// remember it if no batch lands meanwhile (see LatestTime).
+	// remember it if nothing is deleted meanwhile (see latestCache).
 	seeds := all && !req.Asc && after == nil
+	epoch := x.latest.epoch()
 	out := SearchResult{}
 	err = x.collect(ctx, q, size, !req.Asc, after, facets, hist, func(total uint64, hits search.DocumentMatchCollection, r index.IndexReader) error {
 		out.Total = total
@@ -153,7 +153,7 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	}
 	out.Took = time.Since(start)
 	if seeds && len(out.Hits) > 0 {
-		x.latest.set(out.Hits[0].Time, mut, &x.mutations)
+		x.latest.set(out.Hits[0].Time, epoch)
 	}
 	if hasCached {
 		out.Facets, out.Histogram = cached.facets(req.Facets), cached.histogram(req.Histogram)
@@ -405,7 +405,7 @@ func (x *Index) LatestTime(ctx context.Context) (time.Time, error) {
 	if t, ok := x.cachedLatest(); ok {
 		return t, nil
 	}
-	mut := x.mutations.Load()
+	epoch := x.latest.epoch()
 	res, err := x.Search(ctx, SearchRequest{Query: "", Size: 1})
 	if err != nil {
 		return time.Time{}, err
@@ -414,7 +414,7 @@ func (x *Index) LatestTime(ctx context.Context) (time.Time, error) {
 	if len(res.Hits) > 0 {
 		t = res.Hits[0].Time
 	}
-	x.latest.set(t, mut, &x.mutations)
+	x.latest.set(t, epoch)
 	return t, nil
 }
 
@@ -426,20 +426,35 @@ func (x *Index) cachedLatest() (time.Time, bool) {
 }
 
 // latestCache caches LatestTime: once set, batches raise it and deletes
-// drop it.
+// drop it. Batches alone never spoil a computation in flight: the newest
+// time of every batch since the last delete is kept apart (batchMax) and
+// joins what the computation's snapshot saw, so the cache fills while an
+// import runs.
 type latestCache struct {
-	mu sync.Mutex
-	t  time.Time
-	ok bool
+	mu       sync.Mutex
+	t        time.Time
+	ok       bool
+	batchMax time.Time // newest event of the batches since the last delete
+	deletes  uint64    // deletes seen
 }
 
-// set caches t, computed from a snapshot taken when the index's mutation
-// count was mut, unless the index has changed since (the snapshot may have
-// missed a batch) or a value is cached already.
-func (c *latestCache) set(t time.Time, mut uint64, mutations *atomic.Uint64) {
+// epoch returns the deletes seen so far, to hand to set.
+func (c *latestCache) epoch() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.ok && mutations.Load() == mut {
+	return c.deletes
+}
+
+// set caches t, the newest time in a snapshot taken after epoch returned
+// deletes, joined with the batches since, unless a delete came in
+// between or a value is cached already.
+func (c *latestCache) set(t time.Time, deletes uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ok && c.deletes == deletes {
+		if c.batchMax.After(t) {
+			t = c.batchMax
+		}
 		c.t, c.ok = t, true
 	}
 }
@@ -449,13 +464,13 @@ func (x *Index) sawBatch(docs []Doc) {
 	x.mutations.Add(1) // a computation in flight may have missed these docs
 	x.latest.mu.Lock()
 	defer x.latest.mu.Unlock()
-	if !x.latest.ok {
-		return
-	}
 	for i := range docs {
-		if t := docs[i].Event.TimeCreated; t.After(x.latest.t) {
-			x.latest.t = t
+		if t := docs[i].Event.TimeCreated; t.After(x.latest.batchMax) {
+			x.latest.batchMax = t
 		}
+	}
+	if x.latest.ok && x.latest.batchMax.After(x.latest.t) {
+		x.latest.t = x.latest.batchMax
 	}
 }
 
@@ -464,6 +479,8 @@ func (x *Index) sawDelete() {
 	x.mutations.Add(1)
 	x.latest.mu.Lock()
 	x.latest.ok = false
+	x.latest.batchMax = time.Time{}
+	x.latest.deletes++
 	x.latest.mu.Unlock()
 }
 

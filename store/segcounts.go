@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"sync"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -47,6 +48,11 @@ type segCounts struct {
 // countCache keeps segCounts by query and segment ID, least recently
 // used query first out. Safe for concurrent use.
 type countCache struct {
+	// turns serialises the counting of one query (striped by its key's
+	// hash): eight clients opening the same view at once count it once,
+	// the others then find the segments counted.
+	turns    [64]sync.Mutex
+	seed     maphash.Seed // hashes a key to its turn
 	mu       sync.Mutex
 	maxBytes int
 	bytes    int
@@ -62,7 +68,7 @@ type countEntry struct {
 }
 
 func newCountCache(maxBytes int) *countCache {
-	return &countCache{maxBytes: maxBytes, lru: list.New(), byQuery: map[string]*list.Element{}}
+	return &countCache{seed: maphash.MakeSeed(), maxBytes: maxBytes, lru: list.New(), byQuery: map[string]*list.Element{}}
 }
 
 // get returns the counts of query in segment id if they were taken with
@@ -135,6 +141,12 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 	}
 	if key == "" {
 		return x.tallyGroups(ctx, r, q, [][]docRange{docGroups(r, 1)}, facets, hist, nil)
+	}
+	turn := &x.counts.turns[maphash.String(x.counts.seed, key)%uint64(len(x.counts.turns))]
+	turn.Lock()
+	defer turn.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err // gone while waiting its turn
 	}
 	// A segment's documents are numbered from the sum of the full counts
 	// (deleted documents included) of the segments before it.

@@ -161,3 +161,40 @@ func TestCountsSurviveBatches(t *testing.T) {
 	batch(2, 100, "lateral") // re-index part of file 2 with a tag
 	check("re-index")
 }
+
+// TestLatestFillsDuringBatches: a newest time computed from a snapshot
+// is cached even when batches land meanwhile (joined with their newest
+// event), so newest-first pages keep their time window while an import
+// runs; a delete in between leaves the cache empty.
+func TestLatestFillsDuringBatches(t *testing.T) {
+	x := openTestIndex(t)
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(rec uint64, at time.Time) Doc {
+		return Doc{FileID: 1, Event: &evtx.Event{RecordID: rec, RecordOffset: uint32(0x200 + 8*rec), TimeCreated: at}}
+	}
+	older, newer := ev(1, base), ev(2, base.Add(time.Hour))
+	if err := x.IndexDocs([]Doc{older}, true); err != nil {
+		t.Fatal(err)
+	}
+	epoch := x.latest.epoch()
+	// A snapshot taken now sees only the older event; a batch lands
+	// before the result is cached.
+	if err := x.IndexDocs([]Doc{newer}, true); err != nil {
+		t.Fatal(err)
+	}
+	x.latest.set(older.Event.TimeCreated, epoch)
+	if got, ok := x.cachedLatest(); !ok || !got.Equal(newer.Event.TimeCreated) {
+		t.Fatalf("after a batch in flight: got %s %v, want %s cached", got, ok, newer.Event.TimeCreated)
+	}
+	epoch = x.latest.epoch()
+	if err := x.DeleteDocs([]string{DocID(1, newer.Event)}); err != nil {
+		t.Fatal(err)
+	}
+	x.latest.set(newer.Event.TimeCreated, epoch)
+	if got, ok := x.cachedLatest(); ok {
+		t.Fatalf("after a delete in flight: got %s cached, want nothing", got)
+	}
+	if got, err := x.LatestTime(t.Context()); err != nil || !got.Equal(older.Event.TimeCreated) {
+		t.Fatalf("LatestTime: got %s %v, want %s", got, err, older.Event.TimeCreated)
+	}
+}

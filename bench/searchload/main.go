@@ -161,6 +161,7 @@ func run(bin, data, caseName, importDir string, n int, duration time.Duration) e
 		q   int
 		d   time.Duration
 		err bool
+		msg string // the error's status and body
 	}
 	results := make(chan []sample, n)
 	deadline := time.Now().Add(duration)
@@ -189,6 +190,9 @@ func run(bin, data, caseName, importDir string, n int, duration time.Duration) e
 				t0 := time.Now()
 				code, raw, err := c.do(ctx, "GET", "/api/cases/"+caseRef+"/search?"+p.Encode(), nil)
 				s := sample{q: qi, d: time.Since(t0), err: err != nil || code != http.StatusOK}
+				if s.err {
+					s.msg = fmt.Sprintf("%d %s %v", code, bytes.TrimSpace(raw), err)
+				}
 				out = append(out, s)
 				if qi == 0 && !s.err {
 					var page struct {
@@ -207,12 +211,15 @@ func run(bin, data, caseName, importDir string, n int, duration time.Duration) e
 	memWG.Wait()
 	per := make([][]time.Duration, len(qs))
 	errs := make([]int, len(qs))
+	firstErr := make([]string, len(qs))
 	total := 0
 	for out := range results {
 		for _, s := range out {
 			total++
 			if s.err {
-				errs[s.q]++
+				if errs[s.q]++; firstErr[s.q] == "" {
+					firstErr[s.q] = s.msg
+				}
 				continue
 			}
 			per[s.q] = append(per[s.q], s.d)
@@ -236,6 +243,12 @@ func run(bin, data, caseName, importDir string, n int, duration time.Duration) e
 		}
 		fmt.Printf("| %s | %d | %d | %s | %s | %s |\n", q.name, len(d), errs[i], ms(pct(d, 0.5)), ms(pct(d, 0.95)), ms(d[len(d)-1]))
 	}
+	for i, e := range firstErr {
+		if e != "" {
+			fmt.Printf("\n%s: first error: %s", qs[i].name, e)
+		}
+	}
+	fmt.Println()
 	return nil
 }
 
