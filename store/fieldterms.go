@@ -28,10 +28,6 @@ import (
 // bitmap of internal document numbers) they give exact counts per value
 // without doc values, which only the sort key and the facet term have.
 
-// maxFieldTerms bounds the distinct values one aggregation or field sort
-// visits; beyond it the answer is marked partial.
-const maxFieldTerms = 200_000
-
 // Aggregation is the top values of one field over a query's matches.
 type Aggregation struct {
 	Field string `json:"field"` // canonical name
@@ -132,45 +128,6 @@ func (x *Index) reader() (index.IndexReader, func() error, error) {
 	return r, r.Close, nil
 }
 
-// fieldValues calls fn for each value of t (in term order) with the
-// matches carrying it (every live carrier when set is nil). It stops after
-// maxFieldTerms values and reports whether it did.
-func fieldValues(ctx context.Context, r index.IndexReader, t qparse.Terms, set *roaring64.Bitmap,
-	fn func(value string, docs []uint64) error) (partial bool, err error) {
-	dict, err := r.FieldDictPrefix(t.Field, []byte(t.Prefix))
-	if err != nil {
-		return false, fmt.Errorf("terms of %s: %w", t.Name, err)
-	}
-	defer dict.Close()
-	var docs []uint64
-	for n := 0; ; n++ {
-		if n%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return false, err
-			}
-		}
-		e, err := dict.Next()
-		if err != nil {
-			return false, fmt.Errorf("terms of %s: %w", t.Name, err)
-		}
-		if e == nil {
-			return false, nil
-		}
-		if n == maxFieldTerms {
-			return true, nil
-		}
-		if docs, err = termDocs(ctx, r, t, e.Term, set, docs[:0]); err != nil {
-			return false, err
-		}
-		if len(docs) == 0 {
-			continue
-		}
-		if err := fn(termValue(t, e.Term), docs); err != nil {
-			return false, err
-		}
-	}
-}
-
 // termDocs appends to docs the matches (set; nil = every live document)
 // carrying term.
 func termDocs(ctx context.Context, r index.IndexReader, t qparse.Terms, term string, set *roaring64.Bitmap, docs []uint64) ([]uint64, error) {
@@ -241,19 +198,27 @@ func (x *Index) Aggregate(ctx context.Context, req SearchRequest, field string, 
 	}
 	var vals []AggValue
 	carriers := roaring64.New()
-	partial, err := fieldValues(ctx, r, t, set, func(v string, docs []uint64) error {
+	var docs []uint64
+	for n, e := range entries {
+		if n%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Aggregation{}, err
+			}
+		}
+		if docs, err = termDocs(ctx, r, t, e.Term, set, docs[:0]); err != nil {
+			return Aggregation{}, err
+		}
+		if len(docs) == 0 {
+			continue
+		}
 		carriers.AddMany(docs)
 		id, err := r.ExternalID(index.NewIndexInternalID(nil, docs[0]))
 		if err != nil {
-			return fmt.Errorf("aggregate: %w", err)
+			return Aggregation{}, fmt.Errorf("aggregate: %w", err)
 		}
-		vals = append(vals, AggValue{Value: v, Count: uint64(len(docs)), Example: id})
-		return nil
-	})
-	if err != nil {
-		return Aggregation{}, err
+		vals = append(vals, AggValue{Value: termValue(t, e.Term), Count: uint64(len(docs)), Example: id})
 	}
-	out.Partial, out.Distinct = partial, len(vals)
+	out.Distinct = len(vals)
 	out.Missing = total - min(total, carriers.GetCardinality())
 	slices.SortFunc(vals, func(a, b AggValue) int {
 		if a.Count != b.Count {
@@ -304,23 +269,27 @@ func (x *Index) searchByField(ctx context.Context, req SearchRequest, size int) 
 	if err != nil {
 		return SearchResult{}, err
 	}
-	type group struct {
-		value string
-		num   float64
-		docs  []uint64
-	}
-	var groups []group
-	numeric := true
-	if _, err := fieldValues(ctx, r, t, set, func(v string, docs []uint64) error {
-		n, ok := sortNumber(v)
-		numeric = numeric && ok
-		groups = append(groups, group{value: v, num: n, docs: slices.Clone(docs)})
-		return nil
-	}); err != nil {
+	// The field's values come from its dictionary alone (no postings):
+	// sorted, they give the groups in order, and only the groups up to
+	// the page's end have their postings read.
+	entries, err := dictEntries(ctx, r, t)
+	if err != nil {
 		return SearchResult{}, err
 	}
+	type term struct {
+		term, value string
+		num         float64
+	}
+	terms := make([]term, 0, len(entries))
+	numeric := true
+	for _, e := range entries {
+		v := termValue(t, e.Term)
+		n, ok := sortNumber(v)
+		numeric = numeric && ok
+		terms = append(terms, term{e.Term, v, n})
+	}
 	desc := !req.Asc
-	slices.SortStableFunc(groups, func(a, b group) int {
+	slices.SortStableFunc(terms, func(a, b term) int {
 		c := strings.Compare(a.value, b.value)
 		if numeric {
 			c = cmp.Compare(a.num, b.num)
@@ -330,47 +299,71 @@ func (x *Index) searchByField(ctx context.Context, req SearchRequest, size int) 
 		}
 		return c
 	})
-	// Each event sorts under its first value; the rest go last.
+	// next returns the next group: the matches carrying the next value
+	// not sorted under an earlier one (an event sorts under its first
+	// value), then the matches without the field.
 	seen := roaring64.New()
-	for i := range groups {
-		kept := groups[i].docs[:0]
-		for _, d := range groups[i].docs {
-			if seen.CheckedAdd(d) {
-				kept = append(kept, d)
+	i, restDone := 0, false
+	next := func() ([]uint64, bool, error) {
+		for i < len(terms) {
+			if i%256 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, false, err
+				}
+			}
+			docs, err := termDocs(ctx, r, t, terms[i].term, set, nil)
+			i++
+			if err != nil {
+				return nil, false, err
+			}
+			kept := docs[:0]
+			for _, d := range docs {
+				if seen.CheckedAdd(d) {
+					kept = append(kept, d)
+				}
+			}
+			if len(kept) > 0 {
+				return kept, true, nil
 			}
 		}
-		groups[i].docs = kept
-	}
-	var rest []uint64
-	if set != nil {
-		rest = roaring64.AndNot(set, seen).ToArray()
-	} else if uint64(seen.GetCardinality()) < total {
-		rest, err = liveDocsExcept(ctx, r, seen)
-		if err != nil {
-			return SearchResult{}, err
+		if restDone {
+			return nil, false, nil
 		}
+		restDone = true
+		var rest []uint64
+		if set != nil {
+			rest = roaring64.AndNot(set, seen).ToArray()
+		} else if seen.GetCardinality() < total {
+			var err error
+			if rest, err = liveDocsExcept(ctx, r, seen); err != nil {
+				return nil, false, err
+			}
+		}
+		return rest, len(rest) > 0, nil
 	}
-	groups = append(groups, group{docs: rest})
 	keys, err := r.DocValueReader([]string{FieldSortKey})
 	if err != nil {
 		return SearchResult{}, fmt.Errorf("sort: %w", err)
 	}
 	out := SearchResult{Total: total, Hits: []SearchHit{}}
-	pos := 0
-	for _, g := range groups {
-		if pos >= offset+size {
+	for pos := 0; pos < offset+size; {
+		g, ok, err := next()
+		if err != nil {
+			return SearchResult{}, err
+		}
+		if !ok {
 			break
 		}
-		if pos+len(g.docs) <= offset {
-			pos += len(g.docs)
+		if pos+len(g) <= offset {
+			pos += len(g)
 			continue
 		}
 		type keyed struct {
 			key string
 			id  uint64
 		}
-		ks := make([]keyed, 0, len(g.docs))
-		for _, d := range g.docs {
+		ks := make([]keyed, 0, len(g))
+		for _, d := range g {
 			var k string
 			if err := keys.VisitDocValues(index.NewIndexInternalID(nil, d), func(_ string, term []byte) { k = string(term) }); err != nil {
 				return SearchResult{}, fmt.Errorf("sort: %w", err)
@@ -397,7 +390,7 @@ func (x *Index) searchByField(ctx context.Context, req SearchRequest, size int) 
 			}
 			out.Hits = append(out.Hits, h)
 		}
-		pos += len(g.docs)
+		pos += len(g)
 	}
 	if end := offset + len(out.Hits); uint64(end) < total && len(out.Hits) == size {
 		out.Next = base64.RawURLEncoding.EncodeToString([]byte(fieldCursorPrefix + strconv.Itoa(end)))

@@ -74,6 +74,13 @@ func BenchmarkWorkspace(b *testing.B) {
 			}
 		}
 	})
+	b.Run("sort-CommandLine-page", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := x.Search(ctx, SearchRequest{SortField: "CommandLine", Size: 50}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("around-computer-10min", func(b *testing.B) {
 		at := t0.Add(n / 2 * time.Second)
 		for b.Loop() {
