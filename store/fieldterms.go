@@ -128,6 +128,10 @@ func (x *Index) reader() (index.IndexReader, func() error, error) {
 	return r, r.Close, nil
 }
 
+// maxFieldTerms bounds the distinct values a cluster aggregation reads
+// back (see clusteragg.go); beyond it the answer is marked partial.
+const maxFieldTerms = 200_000
+
 // termDocs appends to docs the matches (set; nil = every live document)
 // carrying term.
 func termDocs(ctx context.Context, r index.IndexReader, t qparse.Terms, term string, set *roaring64.Bitmap, docs []uint64) ([]uint64, error) {
