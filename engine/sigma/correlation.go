@@ -551,9 +551,6 @@ func (cr *corrRule) evalGroup(items []corrItem) []CorrelationMatch {
 	for i := range items {
 		// Grow the window by item i, shrink it to the timespan.
 		if info.Type == CorrValueCount {
-			if values[items[i].value] == 0 {
-				values[items[i].value] = 0
-			}
 			values[items[i].value]++
 		}
 		if types[items[i].typ] == 0 {

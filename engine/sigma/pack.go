@@ -33,29 +33,34 @@ type PackInfo struct {
 	Optional bool `json:"optional"`
 }
 
-// packInfos are the packs in bit order (PackSet bit i is packInfos[i]).
-var packInfos = [...]PackInfo{
-	{Name: PackCore, Folder: "rules", Default: true, Optional: true},
-	{Name: PackEmergingThreats, Folder: "rules-emerging-threats", Default: true, Optional: true},
-	{Name: PackThreatHunting, Folder: "rules-threat-hunting", Default: false, Optional: true},
-	{Name: PackCustom, Default: true, Optional: false},
+// packTable is the packs in bit order (PackSet bit i is entry i).
+func packTable() [4]PackInfo {
+	return [4]PackInfo{
+		{Name: PackCore, Folder: "rules", Default: true, Optional: true},
+		{Name: PackEmergingThreats, Folder: "rules-emerging-threats", Default: true, Optional: true},
+		{Name: PackThreatHunting, Folder: "rules-threat-hunting", Default: false, Optional: true},
+		{Name: PackCustom, Default: true, Optional: false},
+	}
 }
 
 // Packs returns the rule packs, in a fixed order.
-func Packs() []PackInfo { return append([]PackInfo(nil), packInfos[:]...) }
+func Packs() []PackInfo {
+	t := packTable()
+	return t[:]
+}
 
 // PackSet is a set of rule packs, a bit per pack. The zero value holds
 // no pack.
 type PackSet uint8
 
 // AllPacks holds every pack.
-const AllPacks PackSet = 1<<len(packInfos) - 1
+const AllPacks PackSet = 1<<4 - 1
 
 // DefaultPacks is the packs a case runs unless it chose others: every
 // pack but threat-hunting.
 func DefaultPacks() PackSet {
 	var s PackSet
-	for i, p := range packInfos {
+	for i, p := range packTable() {
 		if p.Default {
 			s |= 1 << i
 		}
@@ -64,7 +69,7 @@ func DefaultPacks() PackSet {
 }
 
 func packBit(name string) (PackSet, bool) {
-	for i, p := range packInfos {
+	for i, p := range packTable() {
 		if p.Name == name {
 			return 1 << i, true
 		}
@@ -80,7 +85,7 @@ func PackSetOf(names []string) (PackSet, error) {
 		return DefaultPacks(), nil
 	}
 	var s PackSet
-	for i, p := range packInfos {
+	for i, p := range packTable() {
 		if !p.Optional {
 			s |= 1 << i
 		}
@@ -104,7 +109,7 @@ func (s PackSet) Has(name string) bool {
 // PackNames lists the set's packs in order.
 func PackNames(s PackSet) []string {
 	out := []string{}
-	for i, p := range packInfos {
+	for i, p := range packTable() {
 		if s&(1<<i) != 0 {
 			out = append(out, p.Name)
 		}
