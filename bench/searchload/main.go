@@ -225,9 +225,9 @@ func run(bin, data, caseName, importDir string, n int, duration time.Duration) e
 			per[s.q] = append(per[s.q], s.d)
 		}
 	}
-	state := ""
-	if importing {
-		state = importState(ctx, cs[0], caseRef)
+	state := importState(ctx, cs[0], caseRef) // also files queued by an earlier run, resumed by serve
+	if !importing {
+		state = "none started; " + state
 	}
 	fmt.Printf("clients %d, %s, %d searches (%.1f/s); logins at once: %d, refused %d, all answered in %s; import: %s\n",
 		n, duration, total, float64(total)/duration.Seconds(), n, refused, loginWall.Round(time.Millisecond), state)
