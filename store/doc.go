@@ -38,6 +38,14 @@
 // these combinations and split them). Events are read back from their EVTX
 // chunk for display and export.
 //
+// A search's sorted pass and its facet/histogram count each run on every
+// core: a query's matches are split by document number into groups of
+// Scorch segments, one searcher per group (topn.go). Facet and histogram
+// counts are kept per query and segment (segcounts.go): a segment's
+// documents never change, only get marked deleted, so its counts hold
+// while it lives with the same deleted count; a view while an import runs
+// counts only the segments made since.
+//
 // Segments are read through memory maps; ReleasePages hands their pages
 // back to the page cache so that a constrained process's resident set does
 // not grow with the index, and IndexOptions caps merged segments.
