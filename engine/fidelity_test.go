@@ -17,17 +17,16 @@ import (
 	"casescope/store"
 )
 
-// TestCorpusRecordIdentity is the ground truth for record identity: for
-// every file of the shared corpus, the search total, the JSONL export's
-// rows and libevtx's record count are equal (nothing is de-duplicated on
-// EventRecordID, so a filtered save of two channels keeps both record 10s).
-// The comparison with libevtx needs a reader that fills RecordOffset (the
-// Event contract); before that it checks search against export only.
-func TestCorpusRecordIdentity(t *testing.T) {
-	dir := corpus.Shared(t)
-	want := corpus.LibevtxCounts(t, dir)
-	r := newRig(t, true)
-	c, _ := r.ingest(t, "identity", filepath.Join(dir, "evtx"))
+// checkRecordIdentity is the ground truth for record identity: for every
+// file of the shared corpus (ingested whole into c by
+// TestIngestCorpusCounts, which shares its ingest with this check), the
+// search total, the JSONL export's rows and libevtx's record count are
+// equal (nothing is de-duplicated on EventRecordID, so a filtered save of
+// two channels keeps both record 10s). The comparison with libevtx needs a
+// reader that fills RecordOffset (the Event contract); before that it
+// checks search against export only.
+func checkRecordIdentity(t *testing.T, r *rig, c store.Case) {
+	want := corpus.LibevtxCounts(t, corpus.Shared(t))
 	files, err := r.ledger.Files(c.ID)
 	if err != nil {
 		t.Fatal(err)
