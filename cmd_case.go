@@ -22,6 +22,8 @@ const caseUsage = `usage:
   casescope case import FILE [--as NAME] [--json]         restore an archive as a new case, re-indexed
   casescope case delete --case NAME                       delete a case and all its files on disk
   casescope case packs --case NAME [--set P,P] [--json]   Sigma rule packs the case runs; --set re-runs Sigma
+  casescope case members --case NAME [--add USER --role owner|analyst|read-only | --remove USER] [--json]
+                                                          who may see the case in the web UI and API
 `
 
 // cmdCase runs the case lifecycle subcommands: export, import, delete.
@@ -39,6 +41,8 @@ func cmdCase(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cmdCaseDelete(ctx, args[1:], stdout, stderr)
 	case "packs":
 		return cmdCasePacks(ctx, args[1:], stdout, stderr)
+	case "members":
+		return cmdCaseMembers(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "unknown case command %q\n\n%s", args[0], caseUsage)
 	return exitCode(2)
@@ -233,6 +237,66 @@ func cmdCaseDelete(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "deleted case %s\n", cs.Name)
+	return nil
+}
+
+// cmdCaseMembers lists a case's members, or adds, changes or removes
+// one (audited). The command line acts as the machine's administrator:
+// it opens the ledger itself, so whoever runs it on the data directory
+// already holds every case; membership governs the web UI and API.
+func cmdCaseMembers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("case members", stderr, &c)
+	caseName := fs.String("case", "", "case name")
+	add := fs.String("add", "", "user to add, or whose membership changes")
+	role := fs.String("role", store.MemberAnalyst, "membership role with --add: owner, analyst or read-only")
+	remove := fs.String("remove", "", "user whose membership ends")
+	asJSON := fs.Bool("json", false, "print the members as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *caseName == "" || fs.NArg() != 0 || (*add != "" && *remove != "") {
+		return fmt.Errorf("usage: casescope case members --case NAME [--add USER --role ROLE | --remove USER] [--json]")
+	}
+	a, cs, err := c.openCase(ctx, stderr, *caseName)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	switch {
+	case *add != "":
+		if _, err := a.ledger.SetMember(cs.ID, *add, *role, cliActor()); err != nil {
+			return err
+		}
+		if err := a.ledger.Audit(store.AuditEntry{Actor: cliActor(), Role: store.RoleAdmin, Remote: "local", Action: "case.member.set",
+			Target: caseTarget(cs), Outcome: "ok", Detail: "member " + *add + " role " + *role}); err != nil {
+			return err
+		}
+	case *remove != "":
+		if err := a.ledger.RemoveMember(cs.ID, *remove); err != nil {
+			return err
+		}
+		if err := a.ledger.Audit(store.AuditEntry{Actor: cliActor(), Role: store.RoleAdmin, Remote: "local", Action: "case.member.remove",
+			Target: caseTarget(cs), Outcome: "ok", Detail: "member " + *remove + " removed"}); err != nil {
+			return err
+		}
+	}
+	ms, err := a.ledger.Members(cs.ID)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if ms == nil {
+			ms = []store.Member{}
+		}
+		return json.NewEncoder(stdout).Encode(ms)
+	}
+	if len(ms) == 0 {
+		fmt.Fprintf(stdout, "case %s has no members: only admins see it\n", cs.Name)
+	}
+	for _, m := range ms {
+		fmt.Fprintf(stdout, "%-24s %s\n", m.User, m.Role)
+	}
 	return nil
 }
 

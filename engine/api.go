@@ -235,8 +235,8 @@ func (e *Engine) TagEvent(ctx context.Context, caseID uint64, t store.Tag) (stor
 		return store.Tag{}, err
 	}
 	t.Tags = tags
-	if len(t.Note) > 4000 {
-		return store.Tag{}, fmt.Errorf("note longer than 4000 characters: %w", store.ErrInvalid)
+	if len(t.Note) > store.MaxCommentLen {
+		return store.Tag{}, fmt.Errorf("note longer than %d characters: %w", store.MaxCommentLen, store.ErrInvalid)
 	}
 	v, err := e.Event(ctx, caseID, t.DocID)
 	if err != nil {
@@ -245,6 +245,14 @@ func (e *Engine) TagEvent(ctx context.Context, caseID uint64, t store.Tag) (stor
 	// Keyed by the event's current document ID, whatever form (a legacy
 	// "file-chunk-recordID" link) named it.
 	t.DocID, t.FileID, t.Time = store.DocID(v.FileID, v.Event), v.FileID, v.Event.TimeCreated
+	// A note (what clients before comment threads send) is a comment
+	// by the tag's author.
+	if strings.TrimSpace(t.Note) != "" {
+		if _, err := e.ledger.AddComment(caseID, store.Comment{DocID: t.DocID, FileID: t.FileID, Time: t.Time, Author: t.By, Text: t.Note}); err != nil {
+			return store.Tag{}, err
+		}
+	}
+	t.Note = ""
 	if err := e.ledger.PutTag(caseID, t); err != nil {
 		return store.Tag{}, err
 	}
@@ -252,6 +260,17 @@ func (e *Engine) TagEvent(ctx context.Context, caseID uint64, t store.Tag) (stor
 		return store.Tag{}, err
 	}
 	return t, nil
+}
+
+// CommentEvent adds a comment by author to an event's thread, keyed by
+// the event's current document ID (as TagEvent).
+func (e *Engine) CommentEvent(ctx context.Context, caseID uint64, docID, author, text string) (store.Comment, error) {
+	v, err := e.Event(ctx, caseID, docID)
+	if err != nil {
+		return store.Comment{}, err
+	}
+	return e.ledger.AddComment(caseID, store.Comment{DocID: store.DocID(v.FileID, v.Event), FileID: v.FileID,
+		Time: v.Event.TimeCreated, Author: author, Text: text})
 }
 
 // reindex writes one event's document again with its current hits and tag.

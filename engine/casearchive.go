@@ -52,9 +52,14 @@ const (
 // before suppressions existed lack it.
 const memberSuppress = "ledger/suppressions.jsonl"
 
+// memberComments holds the comment threads on events; archives made
+// before comment threads lack it (their tags' notes become comments on
+// import).
+const memberComments = "ledger/comments.jsonl"
+
 // memberName is every name an archive may hold; anything else is refused,
 // and no member name is ever used as a path on disk.
-var memberName = regexp.MustCompile(`^(case\.json|rules\.json|ledger/(files|iocs|tags|hits|audit|suppressions)\.jsonl|evidence/([0-9a-f]{64}|file-[0-9]{1,20})|provenance/[A-Za-z0-9][A-Za-z0-9._-]{0,100})$`)
+var memberName = regexp.MustCompile(`^(case\.json|rules\.json|ledger/(files|iocs|tags|hits|audit|suppressions|comments)\.jsonl|evidence/([0-9a-f]{64}|file-[0-9]{1,20})|provenance/[A-Za-z0-9][A-Za-z0-9._-]{0,100})$`)
 
 // ErrArchive reports an archive refused on import: damaged, incomplete,
 // altered, or not a casescope case archive.
@@ -278,6 +283,11 @@ func (e *Engine) ExportCase(ctx context.Context, caseID uint64, w io.Writer, opt
 	}
 	if err := x.addLines(memberTags, func(emit func(v any) error) error {
 		return e.ledger.Tags(caseID, 0, func(t *store.Tag) error { return emit(t) })
+	}); err != nil {
+		return m, err
+	}
+	if err := x.addLines(memberComments, func(emit func(v any) error) error {
+		return e.ledger.CaseComments(caseID, func(c *store.Comment) error { return emit(c) })
 	}); err != nil {
 		return m, err
 	}
@@ -659,6 +669,17 @@ func (e *Engine) ImportCase(ctx context.Context, r io.Reader, opts ImportOptions
 			return w.PutTag(t)
 		}); err != nil {
 			return fmt.Errorf("%s: %w", memberTags, err)
+		}
+		if mem, ok := members[memberComments]; ok {
+			if err := readLines(mem.path, func(dec *json.Decoder) error {
+				var c store.Comment
+				if err := dec.Decode(&c); err != nil {
+					return err
+				}
+				return w.PutComment(c)
+			}); err != nil {
+				return fmt.Errorf("%s: %w", memberComments, err)
+			}
 		}
 		if err := readLines(members[memberHits].path, func(dec *json.Decoder) error {
 			var h store.EventHits

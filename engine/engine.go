@@ -93,6 +93,9 @@ type Ledger interface {
 	Tags(caseID, fileID uint64, fn func(t *store.Tag) error) error
 	Tag(caseID uint64, docID string) (store.Tag, error)
 	PutTag(caseID uint64, t store.Tag) error
+	AddComment(caseID uint64, c store.Comment) (store.Comment, error)
+	Comments(caseID uint64, docID string) ([]store.Comment, error)
+	CaseComments(caseID uint64, fn func(c *store.Comment) error) error
 	PutTags(caseID uint64, tags []store.Tag) error
 	PutTagJob(j store.TagJob) (store.TagJob, error)
 	TagJobs() ([]store.TagJob, error)

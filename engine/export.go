@@ -64,7 +64,7 @@ func (e *Engine) Export(ctx context.Context, caseID uint64, req ExportRequest, w
 	case FormatCSV:
 		cw := csv.NewWriter(bw)
 		header := append([]string{"Timestamp", "Computer", "Channel", "EventID", "Level", "Provider", "RecordID", "Description"}, keyFields...)
-		header = append(header, "SigmaRules", "IOCs", "Tags", "Note", "File", "AllFields")
+		header = append(header, "SigmaRules", "IOCs", "Tags", "Comments", "File", "AllFields")
 		header = append(header, systemColumns...)
 		if err := cw.Write(header); err != nil {
 			return 0, fmt.Errorf("write csv: %w", err)
@@ -193,11 +193,11 @@ func csvRow(v *EventView) []string {
 	for _, h := range v.IOCs {
 		iocs = append(iocs, h.Type+"="+h.Value+" in "+h.Field)
 	}
-	var tags, note string
+	var tags string
 	if v.Tag != nil {
-		tags, note = strings.Join(v.Tag.Terms(), ","), v.Tag.Note
+		tags = strings.Join(v.Tag.Terms(), ",")
 	}
-	r = append(r, strings.Join(rules, "; "), strings.Join(iocs, "; "), tags, note, v.FileName, allFields(ev))
+	r = append(r, strings.Join(rules, "; "), strings.Join(iocs, "; "), tags, commentsText(v.Comments), v.FileName, allFields(ev))
 	return append(r, systemValues(ev)...)
 }
 
@@ -284,11 +284,35 @@ func timesketchRecord(v *EventView) map[string]any {
 	}
 	if v.Tag != nil {
 		rec["tag"] = v.Tag.Terms()
-		if v.Tag.Note != "" {
-			rec["note"] = v.Tag.Note
+	}
+	if len(v.Comments) > 0 {
+		cs := make([]map[string]string, len(v.Comments))
+		for i, c := range v.Comments {
+			cs[i] = map[string]string{"author": c.Author, "time": c.Created.UTC().Format(time.RFC3339), "text": c.Text}
 		}
+		rec["comments"] = cs
 	}
 	return rec
+}
+
+// commentsText is an event's thread in one CSV cell: "author (time):
+// text" per comment, oldest first, separated by " | ".
+func commentsText(cs []store.Comment) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Author + " (" + c.Created.UTC().Format("2006-01-02 15:04Z") + "): " + c.Text
+	}
+	return strings.Join(parts, " | ")
+}
+
+// caseComments loads a case's comment threads by document ID.
+func (e *Engine) caseComments(caseID uint64) (map[string][]store.Comment, error) {
+	out := map[string][]store.Comment{}
+	err := e.ledger.CaseComments(caseID, func(c *store.Comment) error {
+		out[c.DocID] = append(out[c.DocID], *c)
+		return nil
+	})
+	return out, err
 }
 
 func truncate(s string, n int) string {
@@ -337,6 +361,7 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 		return 0, err
 	}
 	var n uint64
+	var comments map[string][]store.Comment // loaded at the first file with matches
 	for _, f := range files {
 		if f.Events == 0 || f.State != store.StateCompleted {
 			continue
@@ -365,6 +390,11 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 		if err != nil {
 			return n, err
 		}
+		if comments == nil {
+			if comments, err = e.caseComments(caseID); err != nil {
+				return n, err
+			}
+		}
 		_, err = e.streamFile(ctx, f.Path, func(ev *evtx.Event) error {
 			ref := store.RefOf(f.ID, ev)
 			if !want[ref.Key()] {
@@ -379,6 +409,7 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 			if t, ok := tags.byID[id]; ok {
 				v.Tag = &t
 			}
+			v.Comments = comments[id]
 			n++
 			if err := fn(&v); err != nil {
 				return err

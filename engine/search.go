@@ -23,6 +23,8 @@ type EventView struct {
 	Sigma       []store.SigmaHit `json:"sigma"`
 	IOCs        []store.IOCHit   `json:"iocs"`
 	Tag         *store.Tag       `json:"tag,omitempty"`
+	// Comments is the event's comment thread, oldest first.
+	Comments []store.Comment `json:"comments,omitempty"`
 	// TimeInvalid marks an event whose time lies outside what the index
 	// can hold (1677–2262): Event.TimeCreated is still its true time; the
 	// index holds a clamped one (query time_invalid:true).
@@ -104,6 +106,7 @@ func (e *Engine) summaryView(caseID uint64, h store.SearchHit, files map[uint64]
 	if t, err := e.ledger.Tag(caseID, h.ID); err == nil {
 		v.Tag = &t
 	}
+	v.Comments, _ = e.ledger.Comments(caseID, h.ID)
 	return v
 }
 
@@ -304,6 +307,7 @@ func (e *Engine) hydrate(ctx context.Context, caseID uint64, ids []string) ([]Ev
 		if t, err := e.ledger.Tag(caseID, id); err == nil {
 			v.Tag = &t
 		}
+		v.Comments, _ = e.ledger.Comments(caseID, id)
 		out = append(out, v)
 	}
 	return out, nil

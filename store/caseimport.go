@@ -61,8 +61,16 @@ func (w *CaseWriter) PutIOC(i IOC) error {
 	return putJSON(b, key2(w.id, i.ID), i)
 }
 
-// PutTag writes an event's tag under the new case as it was.
+// PutTag writes an event's tag under the new case as it was; the note of
+// an archive made before comment threads becomes the event's first
+// comment.
 func (w *CaseWriter) PutTag(t Tag) error {
+	if _, err := noteToComment(w.tx, w.id, &t); err != nil {
+		return err
+	}
+	if t.Empty() {
+		return nil
+	}
 	return putJSON(w.tx.Bucket(bktTags), tagKey(w.id, t.DocID), t)
 }
 
@@ -115,6 +123,13 @@ func (l *Ledger) ImportCase(name, description string, created time.Time, fill fu
 		for _, b := range [][]byte{bktFiles, bktIOCs, bktTags, bktHits, bktSHA} {
 			if err := deletePrefix(tx.Bucket(b), u64(id)); err != nil {
 				return err
+			}
+		}
+		for _, name := range [][]byte{bktMembers, bktComments} {
+			if b := tx.Bucket(name); b != nil {
+				if err := deletePrefix(b, u64(id)); err != nil {
+					return err
+				}
 			}
 		}
 		c = Case{ID: id, Name: name, Description: description, Created: created}
@@ -171,7 +186,7 @@ func (l *Ledger) DeleteCase(caseID uint64) (Case, error) {
 				return err
 			}
 		}
-		for _, name := range [][]byte{bktSuppress, bktSaved, bktHistory} {
+		for _, name := range [][]byte{bktSuppress, bktSaved, bktHistory, bktMembers, bktComments} {
 			if b := tx.Bucket(name); b != nil {
 				if err := deletePrefix(b, p); err != nil {
 					return err

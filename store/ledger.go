@@ -198,12 +198,18 @@ func OpenLedger(path string) (*Ledger, error) {
 	// pipeline's own writes go through the group committer instead.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktMeta, bktCases, bktNames, bktFiles, bktByState, bktSHA, bktMoves, bktIOCs, bktHits, bktTags, bktUsers, bktAudit, bktSessions} {
+		for _, b := range [][]byte{bktMeta, bktCases, bktNames, bktFiles, bktByState, bktSHA, bktMoves, bktIOCs, bktHits, bktTags, bktUsers, bktAudit, bktSessions, bktMembers, bktComments} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return migrateRelativePaths(tx)
+		if err := migrateRelativePaths(tx); err != nil {
+			return err
+		}
+		if err := migrateMembers(tx); err != nil {
+			return err
+		}
+		return migrateNotes(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -270,8 +276,15 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	return b.Put(k, raw)
 }
 
-// CreateCase adds a case; ErrExists if the name is taken.
+// CreateCase adds a case; ErrExists if the name is taken. It has no
+// members: only admins see it until one is added (CreateCaseFor).
 func (l *Ledger) CreateCase(name, description string) (Case, error) {
+	return l.CreateCaseFor(name, description, "")
+}
+
+// CreateCaseFor adds a case whose owner (a case member with role owner)
+// is the user owner, in one transaction; owner "" makes no member.
+func (l *Ledger) CreateCaseFor(name, description, owner string) (Case, error) {
 	name, err := CheckCaseName(name)
 	if err != nil {
 		return Case{}, err
@@ -290,6 +303,18 @@ func (l *Ledger) CreateCase(name, description string) (Case, error) {
 		c = Case{ID: id, Name: name, Description: description, Created: time.Now().UTC()}
 		if err := putJSON(cases, u64(id), c); err != nil {
 			return err
+		}
+		if owner != "" {
+			mb, err := tx.CreateBucketIfNotExists(bktMembers)
+			if err != nil {
+				return err
+			}
+			if err := deletePrefix(mb, u64(id)); err != nil {
+				return err
+			}
+			if err := putJSON(mb, memberKey(id, owner), Member{CaseID: id, User: owner, Role: MemberOwner, By: owner, Added: c.Created}); err != nil {
+				return err
+			}
 		}
 		return names.Put([]byte(strings.ToLower(name)), u64(id))
 	})

@@ -11,8 +11,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Tag is what an analyst attached to one event: a star, free-word tags and
-// a note. It is keyed by the event's stable document ID, so it survives
+// Tag is what an analyst attached to one event: a star and free-word
+// tags. Note is what tags carried before comment threads: the ledger
+// and the engine turn it into the event's first comment (see
+// migrateNotes), so stored tags have none. It is keyed by the event's stable document ID, so it survives
 // re-indexing.
 type Tag struct {
 	DocID   string    `json:"doc_id"`

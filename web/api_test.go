@@ -577,8 +577,10 @@ func TestTagEvent(t *testing.T) {
 	}
 	var ev engine.EventView
 	r.call(t, "GET", base+"/events/"+id, nil, &ev)
-	if ev.Tag == nil || ev.Tag.Note != "check this" {
-		t.Fatalf("event tag: got %+v, want the note", ev.Tag)
+	// The note a client sends becomes the first comment of the thread,
+	// by the caller.
+	if ev.Tag == nil || ev.Tag.Note != "" || len(ev.Comments) != 1 || ev.Comments[0].Text != "check this" || ev.Comments[0].Author != "admin" {
+		t.Fatalf("event tag and comments: got %+v %+v, want the note as admin's comment", ev.Tag, ev.Comments)
 	}
 	var starred searchAnswer
 	r.call(t, "GET", base+"/search?tag=starred", nil, &starred)

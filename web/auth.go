@@ -180,8 +180,10 @@ func (s *Server) route(r chi.Router, method, pattern, role, action string, h htt
 }
 
 // guard refuses a request without a session (401), one that changes
-// state without the session's CSRF token (403), and one whose role is
-// below role (403). With an action, it records the outcome in the audit
+// state without the session's CSRF token (403), one whose role is below
+// role (403), and, on a route under /api/cases/{case}, one by a user who
+// is no member of the case (404, as if it did not exist) or whose
+// membership ranks below role (403); see caseRole. With an action, it records the outcome in the audit
 // log, refusals of a known user included.
 func (s *Server) guard(role, action string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
@@ -208,6 +210,12 @@ func (s *Server) guard(role, action string) func(http.Handler) http.Handler {
 			if roleLevel(p.Role) < roleLevel(role) {
 				s.writeError(w, r, refuse(errForbidden, "role %s may not do this (needs %s)", p.Role, role))
 				return
+			}
+			if chi.URLParam(r, "case") != "" {
+				if err := s.checkCase(r, p, role); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -12,9 +12,10 @@ import (
 )
 
 // lifecycleActions are the state-changing case routes a closed or
-// archived case still accepts: changing its status (to reopen it) and
-// deleting it. Every other change to such a case is refused.
-var lifecycleActions = map[string]bool{"case.status": true, "case.delete": true}
+// archived case still accepts: changing its status (to reopen it),
+// deleting it, and who may see it. Every other change to such a case is refused.
+var lifecycleActions = map[string]bool{"case.status": true, "case.delete": true,
+	"case.member.set": true, "case.member.remove": true}
 
 // writableCase refuses a change to a closed or archived case (409 with
 // how to reopen it) before the handler runs; routes outside a case pass.
@@ -128,6 +129,10 @@ func (s *Server) handleCaseImport(w http.ResponseWriter, r *http.Request) {
 	res, err := s.eng.ImportCase(r.Context(), body, engine.ImportOptions{As: as, Size: r.ContentLength})
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if err := s.ownCase(r, res.Case.ID); err != nil {
+		s.writeError(w, r, fmt.Errorf("own imported case: %w", err))
 		return
 	}
 	noteAudit(r, caseTarget(res.Case), fmt.Sprintf("imported: %d files, exported by %s at %s with casescope %s", res.Files,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -25,6 +26,11 @@ func (s *Server) handleSystem(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	p, _ := principalOf(r)
+	if st.Jobs, err = s.visibleJobs(p, st.Jobs); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if st.Jobs == nil {
 		st.Jobs = []engine.Job{}
 	}
@@ -43,25 +49,55 @@ func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if j.CaseID != 0 {
+		p, _ := principalOf(r)
+		if _, _, err := s.caseRole(p, j.CaseID); err != nil {
+			s.writeError(w, r, fmt.Errorf("job %d: %w", id, store.ErrNotFound))
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, j)
 }
 
-// handleCases lists the cases with their counts (engine.CaseStats, whose
-// JSON is a store.Case plus the counts).
+// caseListItem is one case of GET /api/cases: its counts and the
+// caller's access to it (admin, analyst or read-only) and whether they
+// own it.
+type caseListItem struct {
+	engine.CaseStats
+	Access string `json:"access"`
+	Owner  bool   `json:"owner,omitempty"`
+}
+
+// handleCases lists the cases the caller may see (every case for admins,
+// the cases they are a member of for anyone else) with their counts.
 func (s *Server) handleCases(w http.ResponseWriter, r *http.Request) {
 	cases, err := s.ledger.Cases()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]engine.CaseStats, 0, len(cases))
+	p, _ := principalOf(r)
+	ids, all, err := s.visibleCases(p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]caseListItem, 0, len(cases))
 	for _, c := range cases {
+		if _, ok := ids[c.ID]; !all && !ok {
+			continue
+		}
+		access, owner, err := s.caseRole(p, c.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		st, err := s.eng.Stats(c.ID)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		out = append(out, st)
+		out = append(out, caseListItem{CaseStats: st, Access: access, Owner: owner})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -80,7 +116,8 @@ func (s *Server) handleCreateCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noteAudit(r, "case "+strconv.Quote(req.Name), "")
-	c, err := s.ledger.CreateCase(req.Name, req.Description)
+	p, _ := principalOf(r)
+	c, err := s.ledger.CreateCaseFor(req.Name, req.Description, p.User)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -95,6 +132,11 @@ func (s *Server) handleCreateCase(w http.ResponseWriter, r *http.Request) {
 type caseView struct {
 	engine.CaseStats
 	LatestEvent time.Time `json:"latest_event,omitzero"`
+	// Access is the role the caller acts with on this case (the lesser
+	// of their global role and their membership); Owner says they may
+	// manage its members.
+	Access string `json:"access"`
+	Owner  bool   `json:"owner,omitempty"`
 }
 
 func (s *Server) handleCase(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +155,13 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, caseView{CaseStats: st, LatestEvent: latest})
+	p, _ := principalOf(r)
+	access, owner, err := s.caseRole(p, c.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, caseView{CaseStats: st, LatestEvent: latest, Access: access, Owner: owner})
 }
 
 // latest returns the time of the case's newest indexed event (zero when

@@ -79,9 +79,12 @@
 //	POST   /api/session/password                {"current", "new"}: change one's own password
 //	GET    /api/system                          engine status, version, upload limit, IOC types
 //	GET    /api/jobs/{id}                       a re-hunt or bulk-tag job's progress
-//	GET    /api/cases                           cases with their counts
+//	GET    /api/cases                           the caller's cases (all for admins) with counts, "access", "owner"
 //	POST   /api/cases                           {"name", "description"} → 201 case
-//	GET    /api/cases/{case}                    counts and latest_event
+//	GET    /api/cases/{case}                    counts, latest_event, the caller's "access" and "owner"
+//	GET    /api/cases/{case}/members            [{"user", "role", "global_role", "by", "added"}]
+//	PUT    /api/cases/{case}/members/{name}     {"role": "owner"|"analyst"|"read-only"} (owners, admins)
+//	DELETE /api/cases/{case}/members/{name}     the last owner stays (409)
 //	GET    /api/cases/{case}/files[?hidden=0]   file records
 //	POST   /api/cases/{case}/upload             multipart, one part per file, streamed
 //	POST   /api/cases/{case}/import             {"path": "/abs/path"} on this machine (admin)
@@ -90,7 +93,11 @@
 //	GET    /api/cases/{case}/search             q, strict, from, to, last, filters, size, cursor, sort
 //	GET    /api/cases/{case}/export             format=csv|jsonl|sigma-csv, q, tagged=1, from, to: a download
 //	GET    /api/cases/{case}/events/{id}        one event with detections and tag
-//	PUT    /api/cases/{case}/events/{id}/tag    {"starred", "tags", "note"}
+//	PUT    /api/cases/{case}/events/{id}/tag    {"starred", "tags"} ("note", if sent, becomes a comment)
+//	GET    /api/cases/{case}/events/{id}/comments           the event's thread, oldest first
+//	POST   /api/cases/{case}/events/{id}/comments           {"text"} → 201 comment
+//	PATCH  /api/cases/{case}/events/{id}/comments/{cid}     {"text"}: the author only; audited before/after
+//	DELETE /api/cases/{case}/events/{id}/comments/{cid}     the author, the case's owners, admins; audited
 //	POST   /api/cases/{case}/tag-query          {"query", "tags", "starred"} → 202 job (kind "tag")
 //	GET    /api/cases/{case}/sigma              hits by rule
 //	GET    /api/cases/{case}/iocs               IOCs with hits
@@ -103,6 +110,12 @@
 //	POST   /api/users/{name}/password           {"password"?} → {"user", "password" if generated}
 //	GET    /api/audit                           ?before=seq&limit=N → {"entries" newest first, "next"}
 //	GET    /api/audit/export                    ?format=csv|json: the whole log as a download
+//
+// Case membership: every route under /api/cases/{case} acts with the
+// lesser of the caller's global role and their membership of the case
+// (owner and analyst rank as analyst, read-only as read-only); a user who
+// is no member gets 404, as for a case that does not exist; admins need
+// no membership. A case's creator (or importer) is its owner.
 //
 // {case} is a case ID or name. Uploads are read part by part from the
 // request body straight into engine.ImportUpload, so a file of several GB

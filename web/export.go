@@ -60,7 +60,13 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("from (%s) must be before to (%s)", q.Get("from"), q.Get("to")))
 		return
 	}
-	name := "case-" + strconv.FormatUint(c.ID, 10) + "-" + req.Format + "." + t.ext
+	// Search and timeline downloads, and each download, get names of
+	// their own: browsers would otherwise number or overwrite them.
+	what := "search"
+	if req.Tagged {
+		what = "timeline"
+	}
+	name := "case-" + strconv.FormatUint(c.ID, 10) + "-" + what + "-" + req.Format + "-" + time.Now().UTC().Format("20060102T150405Z") + "." + t.ext
 	w.Header().Set("Content-Type", t.contentType)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	n, err := s.eng.Export(r.Context(), c.ID, req, w)

@@ -205,6 +205,13 @@ func (r *rig) createCase(t testing.TB, name string) store.Case {
 	if st, raw := r.call(t, "POST", "/api/cases", map[string]string{"name": name}, &c); st != http.StatusCreated {
 		t.Fatalf("create case: got %d %s, want 201", st, raw)
 	}
+	// The admin made it; the analyst and reader join with their global
+	// roles, so tests of those roles reach the case.
+	for _, role := range []string{store.RoleAnalyst, store.RoleReadOnly} {
+		if st, raw := r.call(t, "PUT", "/api/cases/"+itoa(c.ID)+"/members/"+roleUser(role), map[string]string{"role": role}, nil); st != http.StatusOK {
+			t.Fatalf("add %s to the case: got %d %s, want 200", role, st, raw)
+		}
+	}
 	return c
 }
 

@@ -271,8 +271,9 @@ func (s *Server) handleEventXML(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"id": id, "xml": x})
 }
 
-// handleTag sets an event's star, tags and note (all three replace what
-// was there; an empty tag removes it).
+// handleTag sets an event's star and tags (both replace what was there;
+// an empty tag removes it). A note, which clients before comment threads
+// send, is added to the event's thread as the caller's comment.
 func (s *Server) handleTag(w http.ResponseWriter, r *http.Request) {
 	c, err := s.caseFrom(r)
 	if err != nil {
@@ -288,8 +289,9 @@ func (s *Server) handleTag(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	p, _ := principalOf(r)
 	t, err := s.eng.TagEvent(r.Context(), c.ID, store.Tag{DocID: chi.URLParam(r, "id"), Starred: req.Starred,
-		Tags: req.Tags, Note: req.Note})
+		Tags: req.Tags, Note: req.Note, By: p.User})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -78,7 +78,7 @@ type Ledger interface {
 	Cases() ([]store.Case, error)
 	CaseByName(name string) (store.Case, error)
 	Case(id uint64) (store.Case, error)
-	CreateCase(name, description string) (store.Case, error)
+	CreateCaseFor(name, description, owner string) (store.Case, error)
 	SetCaseStatus(caseID uint64, status string) (store.Case, error)
 	Files(caseID uint64) ([]store.File, error)
 	File(caseID, fileID uint64) (store.File, error)
@@ -104,6 +104,17 @@ type Ledger interface {
 	SearchHistory(caseID uint64, user string) ([]store.HistoryEntry, error)
 	UserPrefs(user string) (store.Prefs, error)
 	SetUserPrefs(user string, p store.Prefs) error
+
+	SetMember(caseID uint64, user, role, by string) (store.Member, error)
+	RemoveMember(caseID uint64, user string) error
+	Membership(caseID uint64, user string) (store.Member, error)
+	Members(caseID uint64) ([]store.Member, error)
+	MemberCases(user string) (map[uint64]string, error)
+
+	Comments(caseID uint64, docID string) ([]store.Comment, error)
+	Comment(caseID uint64, docID string, id uint64) (store.Comment, error)
+	EditComment(caseID uint64, docID string, id uint64, text string) (before, after store.Comment, err error)
+	DeleteComment(caseID uint64, docID string, id uint64) (store.Comment, error)
 }
 
 // Engine is what the web layer needs of the engine.
@@ -115,6 +126,7 @@ type Engine interface {
 	Event(ctx context.Context, caseID uint64, id string) (engine.EventView, error)
 	EventXML(ctx context.Context, caseID uint64, id string) (string, error)
 	TagEvent(ctx context.Context, caseID uint64, t store.Tag) (store.Tag, error)
+	CommentEvent(ctx context.Context, caseID uint64, docID, author, text string) (store.Comment, error)
 	Index(caseID uint64) (store.Events, error)
 	Stats(caseID uint64) (engine.CaseStats, error)
 	Status() (engine.Status, error)
@@ -285,6 +297,9 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "DELETE", "/", admin, "case.delete", s.handleDeleteCase)
 			s.route(r, "POST", "/status", analyst, "case.status", s.handleCaseStatus)
 			s.route(r, "GET", "/archive", analyst, "case.archive", s.handleCaseArchive)
+			s.route(r, "GET", "/members", ro, "", s.handleMembers)
+			s.route(r, "PUT", "/members/{name}", roleOwner, "case.member.set", s.handleSetMember)
+			s.route(r, "DELETE", "/members/{name}", roleOwner, "case.member.remove", s.handleRemoveMember)
 			s.route(r, "GET", "/files", ro, "", s.handleFiles)
 			s.route(r, "POST", "/upload", analyst, "file.upload", s.handleUpload)
 			s.route(r, "POST", "/import", admin, "file.import", s.handleImport)
@@ -306,6 +321,10 @@ func (s *Server) Routes() chi.Router {
 			s.route(r, "GET", "/events/{id}/xml", ro, "", s.handleEventXML)
 			s.route(r, "GET", "/events/{id}/rules/{rule}", ro, "", s.handleRuleContext)
 			s.route(r, "PUT", "/events/{id}/tag", analyst, "event.tag", s.handleTag)
+			s.route(r, "GET", "/events/{id}/comments", ro, "", s.handleComments)
+			s.route(r, "POST", "/events/{id}/comments", analyst, "event.comment.add", s.handleAddComment)
+			s.route(r, "PATCH", "/events/{id}/comments/{cid}", analyst, "event.comment.edit", s.handleEditComment)
+			s.route(r, "DELETE", "/events/{id}/comments/{cid}", analyst, "event.comment.delete", s.handleDeleteComment)
 			s.route(r, "POST", "/tag-query", analyst, "event.tag.bulk", s.handleBulkTag)
 			s.route(r, "GET", "/report", ro, "case.report", s.handleReport)
 			s.route(r, "GET", "/sigma", ro, "", s.handleSigma)

@@ -128,8 +128,14 @@ function row(app, c, reload) {
 function lifecycle(app, c, reload) {
   const st = c.status || 'open';
   const cell = h('td', {class: 'case-life', onclick: (e) => e.stopPropagation(), onkeydown: (e) => e.stopPropagation()});
-  if (!app.can('analyst')) {
+  // Members: everyone sees who is in; owners and admins manage them.
+  cell.appendChild(h('button', {type: 'button', class: 'btn btn-small case-members', text: 'Members',
+    title: c.owner ? 'Who may see this case, and with which role' : 'Who may see this case',
+    onclick: () => showMembers(app, c)}));
+  // The access is the lesser of the global role and the membership.
+  if (c.access !== 'analyst' && c.access !== 'admin') {
     cell.appendChild(h('span', {class: 'badge', text: st}));
+    cell.appendChild(h('span', {class: 'muted small', text: ' read-only access'}));
     return cell;
   }
   const sel = h('select', {class: 'case-status', 'aria-label': 'Status of ' + c.name},
@@ -162,4 +168,61 @@ function lifecycle(app, c, reload) {
       }}));
   }
   return cell;
+}
+
+const MEMBER_ROLES = ['owner', 'analyst', 'read-only'];
+
+// showMembers opens the case's member list: owners and admins add users,
+// change their membership role and remove them (the last owner stays).
+async function showMembers(app, c) {
+  let dialog = document.getElementById('members-dialog');
+  if (dialog) dialog.remove();
+  const tbody = h('tbody');
+  const err = h('div', {class: 'form-error', role: 'alert', id: 'members-error'});
+  const manage = !!c.owner;
+  const name = h('input', {type: 'text', id: 'member-name', placeholder: 'user name', autocomplete: 'off', spellcheck: 'false'});
+  const role = h('select', {id: 'member-role', 'aria-label': 'Membership role'}, ...MEMBER_ROLES.map((r) => h('option', {value: r, text: r, selected: r === 'analyst'})));
+  const addForm = manage ? h('form', {class: 'form-row', id: 'member-add-form'}, name, role,
+    h('button', {type: 'submit', class: 'btn btn-primary btn-small', id: 'member-add', text: 'Add member'})) : null;
+  dialog = h('dialog', {class: 'help-dialog members-dialog', id: 'members-dialog'},
+    h('h2', {text: 'Members of ' + c.name}),
+    h('p', {class: 'muted small', text: 'Members see and search the case; each acts with the lesser of their account role and their membership (owner and analyst change things, read-only views). Admins see every case.'}),
+    h('table', {class: 'grid dense', id: 'members-table'},
+      h('thead', null, h('tr', null, h('th', {text: 'User'}), h('th', {text: 'Account role'}), h('th', {text: 'Membership'}), h('th', {text: ''}))), tbody),
+    addForm, err,
+    h('div', {class: 'form-row'}, h('button', {type: 'button', class: 'btn', id: 'members-close', text: 'Close', onclick: () => dialog.close()})));
+  document.body.appendChild(dialog);
+  const load = async () => {
+    try {
+      const ms = await api.members(c.id);
+      replace(tbody, ...(ms.length ? ms.map((m) => memberRow(m)) : [emptyRow(4, 'No members: only admins see this case.')]));
+    } catch (ex) {
+      err.textContent = ex.message;
+    }
+  };
+  const act = async (fn) => {
+    err.textContent = '';
+    try { await fn(); } catch (ex) { err.textContent = ex.message; }
+    load();
+  };
+  function memberRow(m) {
+    const cell = manage ? h('select', {class: 'member-role', 'aria-label': 'Membership of ' + m.user},
+      ...MEMBER_ROLES.map((r) => h('option', {value: r, text: r, selected: r === m.role}))) : h('span', {text: m.role});
+    if (manage) cell.addEventListener('change', () => act(() => api.setMember(c.id, m.user, cell.value)));
+    return h('tr', {data: {user: m.user}},
+      h('td', {text: m.user + (m.disabled ? ' (disabled)' : '')}), h('td', {text: m.global_role || '?'}), h('td', null, cell),
+      h('td', null, manage ? h('button', {type: 'button', class: 'btn btn-tiny member-remove', text: 'Remove',
+        onclick: () => act(() => api.removeMember(c.id, m.user))}) : null));
+  }
+  if (addForm) {
+    addForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const n = name.value.trim();
+      if (!n) return;
+      act(async () => { await api.setMember(c.id, n, role.value); name.value = ''; toast(n + ' is now ' + role.value + ' of ' + c.name, 'ok', 2500); });
+    });
+  }
+  dialog.addEventListener('close', () => dialog.remove());
+  dialog.showModal();
+  load();
 }

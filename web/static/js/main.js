@@ -37,13 +37,23 @@ const app = {
   user: null,       // {user, role, csrf_token} while logged in
   caseId: null,     // open case ID (string of digits) or null
   caseStats: null,  // GET /api/cases/{id}
+  inCase: false,    // the view shown is a case's
   system: null,     // GET /api/system
   current: null,    // {name, handle}
   statsListeners: new Set(),
 
-  // can reports whether the logged-in user's role is at least role.
+  // can reports whether the logged-in user may act with role: in an
+  // open case, by their access to it (the lesser of their global role
+  // and their membership); elsewhere by their global role.
   can(role) {
-    return !!this.user && (RANK[this.user.role] || 0) >= (RANK[role] || 99);
+    return !!this.user && (RANK[this.role()] || 0) >= (RANK[role] || 99);
+  },
+
+  // role is the role the user acts with now (see can).
+  role() {
+    if (!this.user) return '';
+    if (this.inCase && this.caseStats && this.caseStats.access && String(this.caseStats.id) === String(this.caseId)) return this.caseStats.access;
+    return this.user.role;
   },
 
   // go navigates to a view: go('search', {q: 'EventID:4624'}) within the
@@ -72,6 +82,9 @@ const app = {
       const st = await api.caseStats(id);
       if (id !== this.caseId) return;
       this.caseStats = st;
+      // The page hides what the case access does not allow (app.css's
+      // needs-* classes read body[data-role]).
+      document.body.dataset.role = this.role();
       renderCaseBar();
       for (const fn of this.statsListeners) fn(st);
     } catch (e) {
@@ -118,6 +131,8 @@ function route() {
     if (stopCasePoll) stopCasePoll();
     stopCasePoll = poll(() => app.refreshCase(), 2000);
   }
+  app.inCase = r.caseId !== null;
+  document.body.dataset.role = app.role();
   renderCaseBar();
   for (const b of $$('.nav-item')) {
     b.classList.toggle('active', b.dataset.view === r.view);
@@ -317,7 +332,7 @@ function onKey(e) {
   if (typing(e)) return;
   if (gPending) {
     gPending = false;
-    const map = {c: 'cases', e: 'evidence', s: 'search', d: 'detections', i: 'iocs', b: 'dashboard', u: 'users', a: 'audit'};
+    const map = {c: 'cases', e: 'evidence', s: 'search', d: 'detections', i: 'iocs', t: 'timeline', b: 'dashboard', u: 'users', a: 'audit'};
     const v = map[e.key];
     if (v && (!VIEWS[v].caseView || app.caseId) && (!VIEWS[v].role || app.can(VIEWS[v].role))) { e.preventDefault(); app.go(v); }
     return;

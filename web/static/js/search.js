@@ -7,6 +7,7 @@ import {showRuleContext} from './rulectx.js';
 import {aggPanel, valuesClause, FIELD_HINTS} from './aggs.js';
 import {openContext} from './context.js';
 import {savedPanel} from './saved.js';
+import {commentThread} from './comments.js';
 
 export const caseView = true;
 
@@ -138,12 +139,14 @@ export function mount(root, app, params) {
   // Export downloads what the search shows (filters and time range
   // included), oldest first, as a file.
   let ran = null; // {query, from, to} of the last search that ran
-  const exportSel = h('select', {id: 'export-format', class: 'export-select', 'aria-label': 'Export these events'},
-    opt('', 'Export…'), opt('csv', 'CSV (Timeline Explorer)'), opt('jsonl', 'JSONL (Timesketch)'), opt('sigma-csv', 'Sigma hits CSV'));
+  const exportSel = h('select', {id: 'export-format', class: 'export-select', 'aria-label': 'Export these events (in file order)',
+    title: 'Exports stream file by file in record order; sort by time in your tool'},
+    opt('', 'Export (file order)…'), opt('csv', 'CSV (Timeline Explorer)'), opt('jsonl', 'JSONL (Timesketch)'), opt('sigma-csv', 'Sigma hits CSV'));
   exportSel.addEventListener('change', () => {
     const format = exportSel.value;
     exportSel.value = '';
     if (!format || !ran) return;
+    if (!total) { toast('Nothing to export: this search matches no events.', 'error'); return; }
     const p = {format, q: ran.query};
     if (ran.from && !ran.from.startsWith('0001-')) p.from = ran.from;
     if (ran.to && !ran.to.startsWith('0001-')) p.to = ran.to;
@@ -337,7 +340,7 @@ export function mount(root, app, params) {
         if (p.columns && p.columns.length) { st.cols = p.columns; renderHead(); }
       } catch (ex) { /* keep the standard columns */ }
     }
-    load(true);
+    return load(true);
   }
 
   function page(dir) {
@@ -605,6 +608,10 @@ export function mount(root, app, params) {
         dataRows.length ? h('table', {class: 'kv data-table', id: 'event-data'}, h('tbody', null, dataRows)) :
           h('p', {class: 'muted', text: 'No event data fields.'})),
       tagEditor(hit),
+      commentThread(app, caseId, hit, () => {
+        const i = hits.findIndex((x) => x.id === hit.id);
+        if (i >= 0) hits[i].comments = hit.comments;
+      }),
       h('section', {class: 'detail-sec'}, h('h3', {text: 'System'}),
         h('table', {class: 'kv', id: 'event-system'}, h('tbody', null, sysRows))),
       xmlSection(hit),
@@ -640,32 +647,43 @@ export function mount(root, app, params) {
     return h('section', {class: 'detail-sec'}, h('h3', {text: 'XML'}), btn, pre);
   }
 
+  // tagEditor: the star saves at once (as the row's star does); tag
+  // words save with Save. Notes are comments now (commentThread).
   function tagEditor(hit) {
-    const t = hit.tag || {starred: false, tags: [], note: ''};
-    let starredNow = !!t.starred;
-    const star = h('button', {type: 'button', class: 'btn btn-small star-btn' + (starredNow ? ' on' : ''), id: 'tag-star',
-      text: starredNow ? '★ Starred' : '☆ Star'});
-    star.addEventListener('click', () => {
-      starredNow = !starredNow;
-      star.classList.toggle('on', starredNow);
-      star.textContent = starredNow ? '★ Starred' : '☆ Star';
+    const t = hit.tag || {starred: false, tags: []};
+    const star = h('button', {type: 'button', class: 'btn btn-small star-btn' + (t.starred ? ' on' : ''), id: 'tag-star',
+      'aria-pressed': String(!!t.starred), text: t.starred ? '★ Starred' : '☆ Star', title: 'Star or unstar now (s)'});
+    star.addEventListener('click', async () => {
+      const cur = hit.tag || {starred: false, tags: []};
+      star.disabled = true;
+      try {
+        const saved = await api.tag(caseId, hit.id, {starred: !cur.starred, tags: cur.tags || []});
+        hit.tag = saved && (saved.starred || (saved.tags || []).length) ? saved : null;
+        star.classList.toggle('on', !!saved.starred);
+        star.setAttribute('aria-pressed', String(!!saved.starred));
+        star.textContent = saved.starred ? '★ Starred' : '☆ Star';
+        applyTag(hit.id, saved, true);
+      } catch (ex) {
+        msg.textContent = ex.message;
+        msg.className = 'tag-msg err-text';
+      } finally {
+        star.disabled = false;
+      }
     });
     const tags = h('input', {type: 'text', id: 'tag-words', placeholder: 'tags, e.g. lateral-movement persistence', autocomplete: 'off', spellcheck: 'false'});
     tags.value = (t.tags || []).join(' ');
-    const note = h('textarea', {id: 'tag-note', rows: 2, placeholder: 'Note for this event', maxlength: 4000});
-    note.value = t.note || '';
     const msg = h('span', {class: 'tag-msg', id: 'tag-msg', role: 'status'});
-    const save = h('button', {type: 'submit', class: 'btn btn-primary btn-small', id: 'tag-save', text: 'Save'});
+    const save = h('button', {type: 'submit', class: 'btn btn-primary btn-small', id: 'tag-save', text: 'Save tags'});
     const form = h('form', {class: 'detail-sec tag-form', id: 'tag-form'}, h('h3', {text: 'Analyst tags'}),
-      h('div', {class: 'tag-row needs-analyst'}, star, tags, save), h('div', {class: 'needs-analyst'}, note), msg,
+      h('div', {class: 'tag-row needs-analyst'}, star, tags, save), msg,
       !app.can('analyst') && (t.tags || []).length ? h('div', {class: 'small'}, h('span', {class: 'muted', text: 'Tags: '}),
-        h('span', {class: 'mono', text: '#' + t.tags.join(' #')})) : null,
-      t.note ? h('div', {class: 'note-view', id: 'note-view'}, h('span', {class: 'muted small', text: 'Saved note: '}), h('span', {text: t.note})) : null);
+        h('span', {class: 'mono', text: '#' + t.tags.join(' #')})) : null);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const words = tags.value.split(/[\s,]+/).filter(Boolean);
+      const cur = hit.tag || {starred: false};
       try {
-        const saved = await api.tag(caseId, hit.id, {starred: starredNow, tags: words, note: note.value});
+        const saved = await api.tag(caseId, hit.id, {starred: !!cur.starred, tags: words});
         applyTag(hit.id, saved);
         toast('Tags saved', 'ok', 2500);
       } catch (ex) {
@@ -676,26 +694,28 @@ export function mount(root, app, params) {
     return form;
   }
 
-  function applyTag(id, tag) {
+  // applyTag shows a saved tag in the row (and, unless keepPanel, the
+  // open panel).
+  function applyTag(id, tag, keepPanel) {
     const i = hits.findIndex((x) => x.id === id);
-    if (i < 0) return;
-    hits[i].tag = tag && (tag.starred || (tag.tags || []).length || tag.note) ? tag : null;
+    if (i < 0) { app.refreshCase(); return; }
+    hits[i].tag = tag && (tag.starred || (tag.tags || []).length) ? tag : null;
     const old = tbody.children[i];
     const tr = resultRow(hits[i], i);
     if (old) {
       if (i === selected) tr.classList.add('sel');
       tbody.replaceChild(tr, old);
     }
-    if (!detail.hidden && i === selected) renderDetail(hits[i]);
+    if (!detail.hidden && i === selected && !keepPanel) renderDetail(hits[i]);
     app.refreshCase();
   }
 
   async function toggleStar(i) {
     if (!app.can('analyst')) return;
     const hit = hits[i];
-    const t = hit.tag || {starred: false, tags: [], note: ''};
+    const t = hit.tag || {starred: false, tags: []};
     try {
-      const saved = await api.tag(caseId, hit.id, {starred: !t.starred, tags: t.tags || [], note: t.note || ''});
+      const saved = await api.tag(caseId, hit.id, {starred: !t.starred, tags: t.tags || []});
       applyTag(hit.id, saved);
     } catch (ex) {
       toast(ex.message, 'error');
@@ -836,8 +856,24 @@ export function mount(root, app, params) {
     return false;
   }
 
-  start();
-  if (!st.q) q.focus();
+  // A link may name an event to open (the timeline's rows): it opens in
+  // the panel once the results are in, selected when on this page.
+  const openId = params.get('event');
+  start().then(() => { if (openId) openEvent(openId); });
+  if (!st.q && !openId) q.focus();
+
+  async function openEvent(id) {
+    const i = hits.findIndex((x) => x.id === id);
+    if (i >= 0) { select(i, true); return; }
+    try {
+      const hit = await api.event(caseId, id);
+      detail.hidden = false;
+      body.classList.add('with-detail');
+      renderDetail(hit);
+    } catch (ex) {
+      toast('Cannot open event ' + id + ': ' + ex.message, 'error');
+    }
+  }
   return {onKey, unmount() { seq++; detailSeq++; alive = false; clearTimeout(jobTimer); }};
 }
 
