@@ -15,7 +15,7 @@ import (
 	"casescope/store"
 )
 
-// Session cookie names. Under TLS the __Host- prefix makes the browser
+// Session cookie names, before the port (see cookieName). Under TLS the __Host- prefix makes the browser
 // insist on Secure, Path=/ and no Domain, so no other site or subdomain
 // can plant or read it.
 const (
@@ -64,12 +64,22 @@ func roleLevel(role string) int {
 	return 0
 }
 
-// cookieName is the session cookie's name on this connection.
+// cookieName is the session cookie's name on this connection: the base
+// name and the port the server listens on ("casescope_session_8080").
+// Browsers keep cookies per host, not per port, so two instances on one
+// host would otherwise overwrite each other's session and log each
+// other out.
 func cookieName(r *http.Request) string {
+	name := sessionCookie
 	if r.TLS != nil {
-		return sessionCookieTLS
+		name = sessionCookieTLS
 	}
-	return sessionCookie
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if _, port, err := net.SplitHostPort(a.String()); err == nil && port != "" {
+			name += "_" + port
+		}
+	}
+	return name
 }
 
 // remoteIP is the client's address as the connection shows it. Proxy

@@ -447,12 +447,13 @@ func TestBrowserXSS(t *testing.T) {
 	})()`, 30*time.Second)
 	b.assertInert("event xml", xssImg)
 	// A tag the server refuses (its message repeats the value), then a
-	// hostile note it accepts.
+	// hostile comment it accepts.
 	b.do("bad tag", chromedp.SetValue(chromedp.CSS("#tag-words"), xssImg), chromedp.Click(chromedp.CSS("#tag-save")))
 	b.waitFor("the tag error", `document.querySelector('#tag-msg').textContent.includes('<img')`, 30*time.Second)
-	b.do("hostile note", chromedp.SetValue(chromedp.CSS("#tag-words"), "suspicious"),
-		chromedp.SetValue(chromedp.CSS("#tag-note"), xssImg+xssURL+xssScript), chromedp.Click(chromedp.CSS("#tag-save")))
-	b.waitFor("the saved note", `(document.querySelector('#note-view') || {textContent: ''}).textContent.includes(`+js(xssImg)+`)`, 30*time.Second)
+	b.do("hostile comment", chromedp.SetValue(chromedp.CSS("#tag-words"), "suspicious"), chromedp.Click(chromedp.CSS("#tag-save")))
+	b.waitFor("the tag saved", `!!document.querySelector('#comment-text')`, 30*time.Second)
+	b.do("hostile comment", chromedp.SetValue(chromedp.CSS("#comment-text"), xssImg+xssURL+xssScript), chromedp.Click(chromedp.CSS("#comment-add")))
+	b.waitFor("the saved comment", `(document.querySelector('#comment-list') || {textContent: ''}).textContent.includes(`+js(xssImg)+`)`, 30*time.Second)
 	b.assertInert("search", xssSVG)
 	b.shot("xss-search")
 	// The events around it and the top values of a field, hostile too.

@@ -12,7 +12,7 @@
 // # Who may do what
 //
 // Every API route but POST /api/login needs a session: an HttpOnly,
-// SameSite=Strict cookie (Secure, and named __Host-casescope_session,
+// SameSite=Strict cookie named per port (casescope_session_8080; Secure, and named __Host-casescope_session_PORT,
 // under TLS) whose token the ledger keeps only as a hash. A session ends
 // after Config.SessionIdle without a request, at logout, and at the next
 // request after its user is disabled or changes role. Requests that change

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -124,10 +125,14 @@ func newRig(t testing.TB, opts rigOptions) *rig {
 
 // cookieName is the session cookie's name on this rig's server.
 func (r *rig) cookieName() string {
-	if r.tls {
-		return "__Host-casescope_session"
+	u, err := url.Parse(r.srv.URL)
+	if err != nil {
+		panic(err)
 	}
-	return "casescope_session"
+	if r.tls {
+		return "__Host-casescope_session_" + u.Port()
+	}
+	return "casescope_session_" + u.Port()
 }
 
 // authorize makes req act as role's session: its cookie and, for methods

@@ -74,8 +74,8 @@ export function mount(root, app) {
       return h('button', {type: 'button', class: 'level-card lvl-card-' + l + (level === l ? ' on' : ''),
         'aria-pressed': level === l ? 'true' : 'false',
         onclick: () => { level = level === l ? '' : l; renderCards(); render(); }},
-      h('span', {class: 'lc-level', text: l === 'informational' ? 'info' : l}),
-      h('span', {class: 'lc-n', text: num(hits)}),
+      h('span', {class: 'lc-level', text: l}),
+      h('span', {class: 'lc-n', text: num(hits) + ' hits', title: 'Rule hits: one event can hit several rules (the top bar counts events)'}),
       h('span', {class: 'lc-sub', text: plural(rs.length, 'rule')}));
     });
     replace(summary, ...cards);

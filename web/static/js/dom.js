@@ -94,8 +94,8 @@ export const LEVELS = ['critical', 'high', 'medium', 'low', 'informational'];
 export function levelBadge(level, count) {
   const l = String(level || '').toLowerCase();
   const cls = LEVELS.includes(l) ? l : 'informational';
-  const label = l === 'informational' ? 'info' : l;
-  return h('span', {class: 'badge lvl-' + cls, title: 'Sigma level ' + l}, count === undefined ? label : label + ' ' + num(count));
+  // Sigma's own spelling everywhere ("informational", lower case).
+  return h('span', {class: 'badge lvl-' + cls, title: 'Sigma level ' + l}, count === undefined ? l : l + ' ' + num(count));
 }
 
 export function stateBadge(state) {

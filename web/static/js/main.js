@@ -169,7 +169,11 @@ function renderCaseBar() {
   if (st.status === 'closed' || st.status === 'archived') items.unshift(stat('Status', st.status, 'read-only: reopen it on the Cases page', 'bad'));
   if (st.pending_files) items.push(stat('Processing', num(st.pending_files), '', 'busy'));
   if (st.failed_files) items.push(stat('Failed', num(st.failed_files), '', 'bad'));
-  const sig = h('span', {class: 'stat stat-sigma'}, h('span', {class: 'stat-k', text: 'Sigma'}));
+  // Events by their highest Sigma level; Detections counts rule hits
+  // (one event can hit several rules), so its numbers are larger.
+  const sig = h('span', {class: 'stat stat-sigma', id: 'stat-sigma',
+    title: 'Events by their highest Sigma level. Detections counts rule hits: one event can hit several rules.'},
+  h('span', {class: 'stat-k', text: 'Sigma events'}));
   let any = false;
   for (const l of LEVELS) {
     const n = (st.sigma_by_level || {})[l];

@@ -364,8 +364,9 @@ export function mount(root, app, params) {
       err.textContent = ex.message;
       q.classList.toggle('invalid', ex.status === 400);
       replace(tbody, emptyRow(7 + st.cols.length, ex.status === 400 ? 'Fix the query above.' : 'Search failed.'));
-      hits = []; selected = -1; nextCursor = '';
+      hits = []; selected = -1; nextCursor = ''; total = 0;
       updatePager();
+      info.textContent = ex.status === 400 ? 'Query error: no search ran' : 'Search failed';
       return;
     } finally {
       if (my === seq) { runBtn.disabled = false; resultsCol.classList.remove('loading'); }
