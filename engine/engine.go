@@ -140,6 +140,8 @@ type Engine struct {
 
 	idxMu   sync.Mutex
 	indexes map[uint64]store.Events
+	// names caches facet values' original case (restoreFacetCase).
+	names nameCase
 
 	// placeMu orders dedupe decisions across concurrent imports (held
 	// exclusively) against archive moves (held shared); placing maps

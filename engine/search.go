@@ -67,6 +67,7 @@ func (e *Engine) SearchData(ctx context.Context, caseID uint64, req store.Search
 	if err != nil {
 		return SearchPage{}, err
 	}
+	e.restoreFacetCase(ctx, caseID, idx, res.Facets, res.Hits)
 	page := SearchPage{Total: res.Total, Next: res.Next, Facets: res.Facets, Histogram: res.Histogram,
 		TookMS: float64(res.Took.Microseconds()) / 1000, Hits: make([]EventView, 0, len(res.Hits))}
 	// The result list is built from the index's stored summaries; no

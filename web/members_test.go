@@ -51,7 +51,11 @@ func TestMembershipMatrix(t *testing.T) {
 		t.Fatalf("case routes: got %d, want every route under /api/cases/{case}", len(caseRoutes))
 	}
 	for _, rt := range caseRoutes {
-		want := accessMatrix[rt]
+		want, ok := accessMatrix[rt]
+		if !ok {
+			t.Errorf("route %s has no entry in the access matrix", rt)
+			continue
+		}
 		method, pattern, _ := strings.Cut(rt, " ")
 		memberRoute := strings.Contains(pattern, "/members/")
 		path := func(c store.Case) string {

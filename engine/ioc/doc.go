@@ -4,7 +4,8 @@
 //
 // Matching. Compile turns the enabled IOCs into one Matcher. Per event the
 // matcher looks at every data field plus the System fields Computer, UserID,
-// Provider and Channel, one field at a time (a match never spans two
+// Provider and Channel (a username IOC only at account fields: see
+// FieldFits), one field at a time (a match never spans two
 // fields), and reports each (IOC, field) pair at most once. All comparison
 // is case-insensitive (ASCII folding; other text is lowered with
 // strings.ToLower, which is not full Unicode case folding). The number of

@@ -106,7 +106,7 @@ func FuzzMatch(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Compile(%+v) after Validate: %v", c, err)
 		}
-		ev := &evtx.Event{Computer: text, Data: []evtx.Field{{Name: "F", Value: text}, {Name: "Self", Value: c.Value}}}
+		ev := &evtx.Event{Computer: text, Data: []evtx.Field{{Name: "F", Value: text}, {Name: "SelfUserName", Value: c.Value}}}
 		hits := m.Match(ev, nil)
 		var inText, self bool
 		for _, h := range hits {
@@ -116,7 +116,7 @@ func FuzzMatch(f *testing.F) {
 			switch h.Field {
 			case "F":
 				inText = true
-			case "Self":
+			case "SelfUserName":
 				self = true
 			}
 		}

@@ -351,8 +351,11 @@ func (st *state) seen(ioc int32) bool {
 // add records a hit of ioc in the current field, unless an earlier field of
 // the same name already had it.
 func (st *state) add(ioc int32) {
-	st.sc.fieldHits = append(st.sc.fieldHits, ioc)
 	c := &st.m.iocs[ioc]
+	if !FieldFits(c.Type, st.name) {
+		return
+	}
+	st.sc.fieldHits = append(st.sc.fieldHits, ioc)
 	for _, h := range st.hits[st.start:] {
 		if h.Field == st.name && h.IOCID == c.ID && h.Type == c.Type && h.Value == c.Value {
 			return
@@ -368,4 +371,22 @@ func (st *state) addAll(iocs []int32) {
 			st.add(i)
 		}
 	}
+}
+
+// FieldFits reports whether an IOC of type t may match the field named
+// name. A username IOC matches only account fields (names holding "user"
+// or "account": TargetUserName, SubjectUserName, User, AccountName, …),
+// so "admin" as a username does not match C:\Users\admin\x.exe in
+// Image, CommandLine or TargetFilename. The other types match any field:
+// hosts, paths, hashes, IPs and URLs appear under too many names to list,
+// and their boundary rules keep them to values of their kind.
+func FieldFits(t Type, name string) bool {
+	if t != TypeUsername {
+		return true
+	}
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:] // UserData paths by their leaf
+	}
+	n := strings.ToLower(name)
+	return strings.Contains(n, "user") || strings.Contains(n, "account")
 }

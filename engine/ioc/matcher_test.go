@@ -19,8 +19,37 @@ func matchOne(t *testing.T, typ Type, ioc, value string) bool {
 	if err != nil {
 		t.Fatalf("Compile(%s %q): %v", typ, ioc, err)
 	}
-	hits := m.Match(&evtx.Event{Data: []evtx.Field{{Name: "F", Value: value}}}, nil)
+	// An account field: usernames match only there (TestFieldFits).
+	hits := m.Match(&evtx.Event{Data: []evtx.Field{{Name: "TargetUserName", Value: value}}}, nil)
 	return len(hits) > 0
+}
+
+// TestFieldFits is the issue's case: a username IOC typed as such must
+// not match a file path holding the name (Image, CommandLine,
+// TargetFilename), only account fields; other types match anywhere.
+func TestFieldFits(t *testing.T) {
+	m, err := Compile([]IOC{{ID: "u", Type: TypeUsername, Value: "jdoe", Enabled: true},
+		{ID: "f", Type: TypeFilename, Value: "jdoe.exe", Enabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &evtx.Event{Data: []evtx.Field{
+		{Name: "Image", Value: `C:\Users\jdoe\jdoe.exe`},
+		{Name: "CommandLine", Value: `C:\Users\jdoe\jdoe.exe /c whoami`},
+		{Name: "TargetFilename", Value: `C:\Users\jdoe\AppData\x.txt`},
+		{Name: "TargetUserName", Value: "jdoe"},
+		{Name: "EventData.SubjectAccountName", Value: "CORP\\jdoe"},
+	}}
+	got := map[string][]string{}
+	for _, h := range m.Match(ev, nil) {
+		got[h.IOCID] = append(got[h.IOCID], h.Field)
+	}
+	if want := []string{"TargetUserName", "EventData.SubjectAccountName"}; !slices.Equal(got["u"], want) {
+		t.Errorf("username hits: got %v, want %v", got["u"], want)
+	}
+	if want := []string{"Image", "CommandLine"}; !slices.Equal(got["f"], want) {
+		t.Errorf("filename hits: got %v, want %v", got["f"], want)
+	}
 }
 
 func TestMatchRules(t *testing.T) {

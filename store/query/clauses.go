@@ -486,8 +486,17 @@ func (p *parser) regexpClause(ctx *fieldCtx, re string, pos int) (node, error) {
 //   - kv: any event data value containing it, as the wildcard
 //     "*=*term*" (or "*term*" when the term itself holds "=", so
 //     "logontype=3" works as a name=value search);
-//   - computer: the computer name, exactly (or the wildcard typed);
+//   - computer, channel, provider: a name containing it (or the
+//     wildcard typed);
+//   - event_id, record_id, level: the number, when it is one, and a
+//     level's name (information, warning, …), so "4624" finds the
+//     4624 events as Chainsaw's search does; Keywords and the other
+//     System values are kv terms already (system.keywords=…);
 //   - sigma.title: a Sigma rule title containing it.
+//
+// The System values are matched at query time from the fields they are
+// indexed in anyway: nothing is added to the index, and cases indexed
+// before this work unchanged.
 //
 // Cost: the kv and sigma.title wildcards start with "*", so Bleve cannot
 // seek in the term dictionary; it runs the pattern's automaton over every
@@ -505,16 +514,13 @@ func (p *parser) freeText(v value) (node, error) {
 		return nil, errAt(v.pos, "empty search term")
 	}
 	p.terms = append(p.terms, lit)
-	p.use(fieldText, fieldKV, fieldComputer, fieldSigmaTitle)
+	p.use(fieldText, fieldKV, fieldComputer, fieldChannel, fieldProvider, fieldSigmaTitle)
 	low := strings.ToLower(v.pat)
-	var text, computer bq.Query
+	var text bq.Query
 	wild := !v.quoted && patHasWild(v.pat)
 	if wild {
 		var err error
 		if text, err = p.wildClause(fieldText, "", low, "", v.pos, leadingCost(low, costScan)); err != nil {
-			return nil, err
-		}
-		if computer, err = p.wildClause(fieldComputer, "", low, "", v.pos, costSmall); err != nil {
 			return nil, err
 		}
 	}
@@ -524,13 +530,33 @@ func (p *parser) freeText(v value) (node, error) {
 		q := bq.NewMatchPhraseQuery(lit)
 		q.SetField(fieldText)
 		text = q
-		computer = termQuery(fieldComputer, strings.ToLower(lit))
 	default:
 		q := bq.NewMatchQuery(lit)
 		q.SetField(fieldText)
 		q.SetOperator(bq.MatchQueryOperatorAnd)
 		text = q
-		computer = termQuery(fieldComputer, strings.ToLower(lit))
+	}
+	// Names: small dictionaries (one term per computer, channel or
+	// provider of the case), walked for the substring; one cost unit for
+	// the three.
+	names := []bq.Query{text}
+	pre, suf := "*", "*"
+	if wild {
+		pre, suf = "", ""
+	}
+	for i, f := range []string{fieldComputer, fieldChannel, fieldProvider} {
+		cost := 0
+		if i == 0 {
+			cost = costSmall
+		}
+		q, err := p.wildClause(f, pre, low, suf, v.pos, cost) // low: the pattern as typed, lower-cased
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, q)
+	}
+	if !wild {
+		names = append(names, systemNumbers(lit)...)
 	}
 	kvPrefix := "*=*"
 	if strings.Contains(lit, "=") {
@@ -544,7 +570,29 @@ func (p *parser) freeText(v value) (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return leaf{bq.NewDisjunctionQuery([]bq.Query{text, kv, computer, title})}, nil
+	return leaf{bq.NewDisjunctionQuery(append(names, kv, title))}, nil
+}
+
+// windowsLevels are the Level values by the names Event Viewer shows.
+var windowsLevels = map[string]uint64{"critical": 1, "error": 2, "warning": 3, "information": 4, "verbose": 5}
+
+// systemNumbers are the exact-term clauses of a free-text word on the
+// numeric System fields: EventID and EventRecordID when it is a number,
+// Level when it is a number or a level's name.
+func systemNumbers(lit string) []bq.Query {
+	var out []bq.Query
+	w := strings.TrimSpace(lit)
+	if n, err := strconv.ParseUint(w, 10, 64); err == nil {
+		for _, f := range []string{fieldEventID, fieldRecordID, fieldLevel} {
+			if k, ok := IntKey(f, n); ok {
+				out = append(out, termQuery(f, k))
+			}
+		}
+	} else if n, ok := windowsLevels[strings.ToLower(w)]; ok {
+		k, _ := IntKey(fieldLevel, n)
+		out = append(out, termQuery(fieldLevel, k))
+	}
+	return out
 }
 
 // freeRegexp matches a bare /re/ against text tokens, data values,

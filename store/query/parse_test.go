@@ -108,7 +108,20 @@ func free(word, kv string) bq.Query {
 	m.SetField("text")
 	m.SetOperator(bq.MatchQueryOperatorAnd)
 	low := strings.ToLower(word)
-	return disj(m, wild("kv", kv), term("computer", low), wild("sigma.title", "*"+low+"*"))
+	return disj(m, wild("computer", "*"+low+"*"), wild("channel", "*"+low+"*"), wild("provider", "*"+low+"*"),
+		wild("kv", kv), wild("sigma.title", "*"+low+"*"))
+}
+
+// freeSys is free() for a word that is also a System number or level
+// name: the exact terms come after the names.
+func freeSys(word, kv string, sys ...bq.Query) bq.Query {
+	m := bq.NewMatchQuery(word)
+	m.SetField("text")
+	m.SetOperator(bq.MatchQueryOperatorAnd)
+	low := strings.ToLower(word)
+	qs := []bq.Query{m, wild("computer", "*"+low+"*"), wild("channel", "*"+low+"*"), wild("provider", "*"+low+"*")}
+	qs = append(qs, sys...)
+	return disj(append(qs, wild("kv", kv), wild("sigma.title", "*"+low+"*"))...)
 }
 
 func jsonOf(t *testing.T, q bq.Query) string {
@@ -210,10 +223,14 @@ func TestParse(t *testing.T) {
 		{"free word", "mimikatz", free("mimikatz", "*=*mimikatz*")},
 		{"free word case", "Mimikatz", free("Mimikatz", "*=*mimikatz*")},
 		{"free name=value", "LogonType=3", free("LogonType=3", "*logontype=3*")},
-		{"free phrase", `"Invoke Mimikatz"`, disj(phrase, wild("kv", "*=*invoke mimikatz*"),
-			term("computer", "invoke mimikatz"), wild("sigma.title", "*invoke mimikatz*"))},
-		{"free wildcard", "mimi*", disj(wild("text", "mimi*"), wild("kv", "*=*mimi**"),
-			wild("computer", "mimi*"), wild("sigma.title", "*mimi**"))},
+		{"free phrase", `"Invoke Mimikatz"`, disj(phrase, wild("computer", "*invoke mimikatz*"), wild("channel", "*invoke mimikatz*"),
+			wild("provider", "*invoke mimikatz*"), wild("kv", "*=*invoke mimikatz*"), wild("sigma.title", "*invoke mimikatz*"))},
+		{"free wildcard", "mimi*", disj(wild("text", "mimi*"), wild("computer", "mimi*"), wild("channel", "mimi*"),
+			wild("provider", "mimi*"), wild("kv", "*=*mimi**"), wild("sigma.title", "*mimi**"))},
+		// Chainsaw's "search 4624": the event ID (and record ID) too.
+		{"free event id", "4624", freeSys("4624", "*=*4624*", term("event_id", "04624"), term("record_id", "00000000000000004624"))},
+		{"free small number", "4", freeSys("4", "*=*4*", term("event_id", "00004"), term("record_id", "00000000000000000004"), term("level", "004"))},
+		{"free level name", "Warning", freeSys("Warning", "*=*warning*", term("level", "003"))},
 		{"free drive path", `C:\Windows`, free(`C:\Windows`, `*=*c:\windows*`)},
 		{"free regexp", "/mimi.*/", disj(re("text", "(?i:mimi.*)"), re("kv", "[^=]*=(?i:mimi.*)"),
 			re("computer", "(?i:mimi.*)"), re("sigma.title", "(?i:mimi.*)"))},
@@ -414,7 +431,7 @@ func TestInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := query.Info{
-		Fields:        []string{"computer", "event_id", "kv", "sigma.title", "text", "time"},
+		Fields:        []string{"channel", "computer", "event_id", "kv", "provider", "sigma.title", "text", "time"},
 		DataFields:    []string{"Foo", "TargetUserName"},
 		UnknownFields: []string{"Foo"},
 		Terms:         []string{"lateral movement", "mimikatz"},

@@ -31,8 +31,11 @@ export function mount(root, app) {
     addErr.textContent = '';
     try {
       const res = await api.addIOCs(caseId, {iocs: [{type: type.value, value: value.value, description: desc.value}]});
-      value.value = ''; desc.value = '';
-      toast('IOC added; re-hunting the case', 'ok', 3000);
+      // Back to auto-detect: a type chosen for one value must not stick
+      // to the next (a file name typed after a username).
+      value.value = ''; desc.value = ''; type.value = '';
+      const added = (res.iocs || [])[0];
+      toast('IOC added' + (added ? ' as ' + added.type : '') + '; re-hunting the case', 'ok', 3000);
       afterChange(res.job);
     } catch (ex) {
       addErr.textContent = ex.message;

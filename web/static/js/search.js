@@ -8,6 +8,7 @@ import {aggPanel, valuesClause, FIELD_HINTS} from './aggs.js';
 import {openContext} from './context.js';
 import {savedPanel} from './saved.js';
 import {commentThread} from './comments.js';
+import {explain} from './explain.js';
 
 export const caseView = true;
 
@@ -88,10 +89,14 @@ export function mount(root, app, params) {
     opt('', 'All time'), opt('1h', 'Last 1 hour'), opt('24h', 'Last 24 hours'), opt('7d', 'Last 7 days'),
     opt('30d', 'Last 30 days'), opt('custom', 'Custom range (UTC)…'));
   timeSel.value = st.time;
-  const from = h('input', {type: 'datetime-local', id: 'f-from', step: 1, 'aria-label': 'From (UTC)'});
-  const to = h('input', {type: 'datetime-local', id: 'f-to', step: 1, 'aria-label': 'To (UTC)'});
-  from.value = st.from.replace(/Z$/, '');
-  to.value = st.to.replace(/Z$/, '');
+  // 24-hour UTC text, not datetime-local (which shows the browser's
+  // locale, 12-hour in en-US, though the times are UTC).
+  const from = h('input', {type: 'text', id: 'f-from', class: 'mono time-input', placeholder: 'YYYY-MM-DD HH:MM:SS',
+    'aria-label': 'From (UTC, 24-hour)', title: 'UTC, 24-hour: 2024-05-14 13:05:00', autocomplete: 'off', spellcheck: 'false'});
+  const to = h('input', {type: 'text', id: 'f-to', class: 'mono time-input', placeholder: 'YYYY-MM-DD HH:MM:SS',
+    'aria-label': 'To (UTC, 24-hour)', title: 'UTC, 24-hour: 2024-05-14 13:05:00', autocomplete: 'off', spellcheck: 'false'});
+  from.value = shownTime(st.from);
+  to.value = shownTime(st.to);
   const custom = h('span', {class: 'custom-range'}, from, h('span', {class: 'muted', text: '→'}), to);
   custom.hidden = st.time !== 'custom';
   const channel = h('input', {type: 'text', id: 'f-channel', placeholder: 'Channel', list: 'dl-channel', autocomplete: 'off', spellcheck: 'false'});
@@ -246,8 +251,8 @@ export function mount(root, app, params) {
     q.value = s.query || '';
     timeSel.value = p.time || '';
     custom.hidden = timeSel.value !== 'custom';
-    from.value = (p.from || '').replace(/Z$/, '');
-    to.value = (p.to || '').replace(/Z$/, '');
+    from.value = shownTime(p.from || '');
+    to.value = shownTime(p.to || '');
     channel.value = p.channel || ''; eid.value = p.event_id || ''; computer.value = p.computer || '';
     sigma.value = p.sigma_level || ''; ioc.checked = p.ioc === '1'; starred.checked = p.starred === '1';
     st.provider = p.provider || '';
@@ -563,7 +568,8 @@ export function mount(root, app, params) {
 
     const dataRows = (ev.data || []).map((f) => h('tr', null,
       h('th', {class: 'mono', text: f.name}),
-      h('td', null, h('div', {class: 'val mono', text: f.value})),
+      h('td', null, h('div', {class: 'val mono', text: f.value}),
+        explain(f.name, f.value) ? h('div', {class: 'val-explain small muted', text: explain(f.name, f.value)}) : null),
       h('td', {class: 'pivot'},
         h('button', {type: 'button', class: 'btn btn-tiny', title: 'Add ' + f.name + ' = this value to the query', text: '+',
           onclick: () => pivot(f.name, f.value, false)}),
@@ -826,8 +832,8 @@ export function mount(root, app, params) {
       const end = buckets[b + 1] ? buckets[b + 1].start : null;
       timeSel.value = 'custom';
       custom.hidden = false;
-      from.value = buckets[a].start.replace(/Z$/, '').slice(0, 19);
-      to.value = end ? end.replace(/Z$/, '').slice(0, 19) : '';
+      from.value = shownTime(buckets[a].start);
+      to.value = end ? shownTime(end) : '';
       runNew();
     }
     const yAxis = h('div', {class: 'hist-y', id: 'hist-y', 'aria-hidden': 'true'},
@@ -947,9 +953,19 @@ function fieldName(name) {
   return /^[A-Za-z0-9_]+$/.test(leaf) ? leaf : quote(leaf);
 }
 
-function utc(local) {
-  // datetime-local has no zone; the UI works in UTC.
-  return (local.length === 16 ? local + ':00' : local) + 'Z';
+// utc reads a 24-hour UTC time typed as "2024-05-14 13:05[:00]" (or
+// with a T) into RFC 3339.
+function utc(text) {
+  let t = text.trim().replace(' ', 'T').replace(/Z$/, '');
+  if (/^\d{4}-\d{2}-\d{2}$/.test(t)) t += 'T00:00:00';
+  if (/T\d{2}:\d{2}$/.test(t)) t += ':00';
+  return t + 'Z';
+}
+
+// shownTime writes an RFC 3339 UTC time as the range inputs show it:
+// "2024-05-14 13:05:00".
+function shownTime(t) {
+  return t ? t.replace(/Z$/, '').replace('T', ' ').slice(0, 19) : '';
 }
 
 // summarize picks a few telling fields for the results table.

@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"casescope/store"
+)
+
+// facetFields are the facets whose values the index holds lower-cased,
+// with the query field that finds one event of a value.
+var facetFields = map[string]string{"channel": "Channel", "computer": "Computer", "provider": "Provider"}
+
+// maxNameLookups bounds the searches one page's facets may run to find
+// values' original case (each a one-hit term query on the index).
+const maxNameLookups = 40
+
+// nameCase remembers, per case and facet, the original case of the
+// lower-cased names facets hold: computer, channel and provider names are
+// few, and each is looked up once.
+type nameCase struct {
+	mu    sync.Mutex
+	names map[nameKey]string
+}
+
+type nameKey struct {
+	caseID       uint64
+	field, lower string
+}
+
+// restoreFacetCase gives facet values the case Windows wrote them in
+// ("Security", not "security"): from the page's own rows first, then a
+// one-hit search per value not seen before.
+func (e *Engine) restoreFacetCase(ctx context.Context, caseID uint64, idx store.Events, facets map[string][]store.FacetCount, hits []store.SearchHit) {
+	if len(facets) == 0 {
+		return
+	}
+	e.names.mu.Lock()
+	if e.names.names == nil {
+		e.names.names = map[nameKey]string{}
+	}
+	for _, h := range hits {
+		for f, v := range map[string]string{"channel": h.Summary.Channel, "computer": h.Summary.Computer, "provider": h.Summary.Provider} {
+			if v != "" {
+				e.names.names[nameKey{caseID, f, strings.ToLower(v)}] = v
+			}
+		}
+	}
+	e.names.mu.Unlock()
+	lookups := 0
+	for f, qf := range facetFields {
+		for i, fc := range facets[f] {
+			k := nameKey{caseID, f, fc.Value}
+			e.names.mu.Lock()
+			orig, ok := e.names.names[k]
+			e.names.mu.Unlock()
+			if !ok && lookups < maxNameLookups {
+				lookups++
+				res, err := idx.Search(ctx, store.SearchRequest{Query: qf + ":" + quoteValue(fc.Value), Size: 1})
+				if err != nil || len(res.Hits) == 0 {
+					continue
+				}
+				s := res.Hits[0].Summary
+				orig = map[string]string{"channel": s.Channel, "computer": s.Computer, "provider": s.Provider}[f]
+				if strings.ToLower(orig) != fc.Value {
+					continue
+				}
+				e.names.mu.Lock()
+				e.names.names[k] = orig
+				e.names.mu.Unlock()
+				ok = true
+			}
+			if ok {
+				facets[f][i].Value = orig
+			}
+		}
+	}
+}
