@@ -367,7 +367,8 @@ func (e *Engine) streamMatches(ctx context.Context, caseID uint64, q string, req
 			continue
 		}
 		fq := andQuery(q, "file:"+strconv.FormatUint(f.ID, 10))
-		keys, err := idx.DocKeys(ctx, store.SearchRequest{Query: fq, From: req.From, To: req.To})
+		keys, err := idx.DocKeys(ctx, store.SearchRequest{Query: fq, From: req.From, To: req.To,
+			QueryOptions: store.QueryOptions{FileIDs: e.fileResolver(caseID)}})
 		if err != nil {
 			return n, err
 		}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"path"
 	"strings"
 	"sync"
 
@@ -75,5 +76,32 @@ func (e *Engine) restoreFacetCase(ctx context.Context, caseID uint64, idx store.
 				facets[f][i].Value = orig
 			}
 		}
+	}
+}
+
+// fileResolver returns the query's file:NAME resolver for a case: a name
+// or glob (path.Match syntax, case-insensitive) matched against each
+// file's name as imported and its base name.
+func (e *Engine) fileResolver(caseID uint64) func(pattern string) []uint64 {
+	return func(pattern string) []uint64 {
+		files, err := e.ledger.Files(caseID)
+		if err != nil {
+			return nil
+		}
+		pat := strings.ToLower(pattern)
+		var out []uint64
+		for _, f := range files {
+			name := strings.ToLower(f.Name)
+			base := name
+			if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+				base = name[i+1:]
+			}
+			ok1, _ := path.Match(pat, name)
+			ok2, _ := path.Match(pat, base)
+			if ok1 || ok2 {
+				out = append(out, f.ID)
+			}
+		}
+		return out
 	}
 }

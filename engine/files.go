@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"time"
 
 	"casescope/engine/admit"
@@ -74,7 +75,7 @@ func (e *Engine) ImportUpload(ctx context.Context, caseID uint64, name string, r
 		// analyst can look at what was sent.
 		var kept string
 		if kept, err = keepFile(d, "rejected", dst); err == nil {
-			err = im.reject(safeName(name), kept, notEvidence(kept))
+			err = im.rejectFile(safeName(name), kept, kept, notEvidence(kept))
 		}
 	}
 	if err == nil {
@@ -117,6 +118,11 @@ func (e *Engine) RequeueFile(caseID, fileID uint64) (store.File, error) {
 		}
 		if f.State == store.StateDuplicate {
 			return fmt.Errorf("file is a duplicate of file %d: %w", f.DuplicateOf, store.ErrInvalid)
+		}
+		// A refused file (no known format, an unsafe archive) would be
+		// refused again: processing it cannot succeed.
+		if f.State == store.StateFailed && strings.HasPrefix(f.Error, "rejected: ") {
+			return fmt.Errorf("file was rejected at import (%s); requeueing cannot change that: %w", strings.TrimPrefix(f.Error, "rejected: "), store.ErrInvalid)
 		}
 		f.State, f.Error, f.Attempts = store.StateQueued, "", 0
 		return nil

@@ -148,6 +148,20 @@ func relName(root, p string) string {
 	return filepath.ToSlash(r)
 }
 
+// rejectFile is reject for a whole file that exists at content (an
+// upload of no known format, a refused archive): the record gets the
+// file's size and SHA-256, so a refused file is identified like any
+// other. A file that cannot be read is recorded without them.
+func (im *importer) rejectFile(name, path, content, reason string) error {
+	nf := store.NewFile{Name: name, Path: path, State: store.StateFailed, Error: "rejected: " + reason}
+	if sum, size, err := hashFile(content); err == nil {
+		nf.SHA256, nf.Size = sum, size
+	}
+	im.pending = append(im.pending, nf)
+	im.res.Rejected++
+	return im.maybeFlush()
+}
+
 func (im *importer) reject(name, path, reason string) error {
 	im.pending = append(im.pending, store.NewFile{Name: name, Path: path, State: store.StateFailed, Error: "rejected: " + reason})
 	im.res.Rejected++
@@ -207,18 +221,18 @@ func (im *importer) release() {
 func (im *importer) addFile(ctx context.Context, path, name string, depth int) error {
 	kind, err := sniff(path)
 	if err != nil {
-		return im.reject(name, path, err.Error())
+		return im.rejectFile(name, path, path, err.Error())
 	}
 	switch kind {
 	case kindZip:
 		if depth >= maxZipDepth {
-			return im.reject(name, path, "archive nested too deeply")
+			return im.rejectFile(name, path, path, "archive nested too deeply")
 		}
 		return im.addZip(ctx, path, name, depth+1, path, nil)
 	case kindEvidence:
 		return im.addEVTX(path, name, path, false)
 	default:
-		return im.reject(name, path, notEvidence(path))
+		return im.rejectFile(name, path, path, notEvidence(path))
 	}
 }
 
@@ -537,11 +551,11 @@ func hashFile(path string) (string, int64, error) {
 func (im *importer) addZip(ctx context.Context, path, name string, depth int, origin string, budget *uint64) error {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
-		return im.reject(name, origin, fmt.Sprintf("unreadable ZIP archive: %s", err.Error()))
+		return im.rejectFile(name, origin, path, fmt.Sprintf("unreadable ZIP archive: %s", err.Error()))
 	}
 	defer zr.Close()
 	if n := len(zr.File); n > im.e.cfg.MaxZipEntries {
-		return im.reject(name, origin, fmt.Sprintf("ZIP has %d entries, limit %d", n, im.e.cfg.MaxZipEntries))
+		return im.rejectFile(name, origin, path, fmt.Sprintf("ZIP has %d entries, limit %d", n, im.e.cfg.MaxZipEntries))
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -561,10 +575,10 @@ func (im *importer) addZip(ctx context.Context, path, name string, depth int, or
 	}
 	switch {
 	case declared > allow:
-		return im.reject(name, origin, fmt.Sprintf("ZIP expands to %d bytes, more than %d:1 of its %d bytes allows (%d; zip bomb)",
+		return im.rejectFile(name, origin, path, fmt.Sprintf("ZIP expands to %d bytes, more than %d:1 of its %d bytes allows (%d; zip bomb)",
 			declared, zipTotalRatio, st.Size(), allow))
 	case declared > im.e.cfg.MaxZipBytes:
-		return im.reject(name, origin, fmt.Sprintf("ZIP expands to %d bytes, beyond the %d-byte limit", declared, im.e.cfg.MaxZipBytes))
+		return im.rejectFile(name, origin, path, fmt.Sprintf("ZIP expands to %d bytes, beyond the %d-byte limit", declared, im.e.cfg.MaxZipBytes))
 	}
 	if err := im.e.checkSpace("import "+name, im.dirs.staging, satAdd(declared, im.e.indexNeed(int64(min(declared, 1<<62))))); err != nil {
 		return err

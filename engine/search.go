@@ -63,6 +63,7 @@ func (e *Engine) SearchData(ctx context.Context, caseID uint64, req store.Search
 	if err != nil {
 		return SearchPage{}, err
 	}
+	req.QueryOptions.FileIDs = e.fileResolver(caseID)
 	res, err := idx.Search(ctx, req)
 	if err != nil {
 		return SearchPage{}, err

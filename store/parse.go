@@ -21,11 +21,14 @@ type QueryOptions struct {
 	Strict bool
 	// Now anchors relative times ("time:>now-24h"); zero = time.Now().
 	Now time.Time
+	// FileIDs resolves file:NAME and file:GLOB to file IDs (see
+	// query.Options); the engine sets it from the ledger.
+	FileIDs func(pattern string) []uint64
 }
 
 // parseQuery turns the analyst's query into a Bleve query.
 func parseQuery(q string, opts QueryOptions) (query.Query, error) {
-	bq, _, err := qparse.Parse(q, qparse.Options{Strict: opts.Strict, Now: opts.Now})
+	bq, _, err := qparse.Parse(q, qparse.Options{Strict: opts.Strict, Now: opts.Now, FileIDs: opts.FileIDs})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -128,5 +130,29 @@ func TestComments(t *testing.T) {
 	if del.Actor != "admin" || !strings.Contains(del.Detail, "by analyst") || !strings.Contains(del.Detail, edited.Text) ||
 		!strings.HasPrefix(del.Target, "case "+itoa(c.ID)+" (") {
 		t.Errorf("delete audit: got %+v", del)
+	}
+}
+
+// TestRejectedFileRecord: a file refused at import keeps its size and
+// SHA-256 (of the bytes sent), and is not offered for requeueing (400:
+// it would be refused again).
+func TestRejectedFileRecord(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	c := r.createCase(t, "rejects")
+	body := []byte("\x89PNG\r\n\x1a\nnot an event log at all")
+	if st, raw := r.upload(t, c.ID, uploadFile{"picture.png", body}); st != http.StatusOK {
+		t.Fatalf("upload: got %d %s", st, raw)
+	}
+	var files []store.File
+	if st, raw := r.call(t, "GET", "/api/cases/"+itoa(c.ID)+"/files", nil, &files); st != http.StatusOK || len(files) != 1 {
+		t.Fatalf("files: got %d %s", st, raw)
+	}
+	f := files[0]
+	sum := sha256.Sum256(body)
+	if f.State != store.StateFailed || !strings.HasPrefix(f.Error, "rejected: ") || f.Size != int64(len(body)) || f.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("rejected record: got state %s error %q size %d sha256 %s, want failed/rejected, %d bytes, %x", f.State, f.Error, f.Size, f.SHA256, len(body), sum)
+	}
+	if st, raw := r.call(t, "POST", "/api/cases/"+itoa(c.ID)+"/files/"+itoa(f.ID)+"/requeue", nil, nil); st != http.StatusBadRequest {
+		t.Errorf("requeue a rejected file: got %d %s, want 400", st, raw)
 	}
 }

@@ -99,3 +99,36 @@ func TestFreeTextSystemValues(t *testing.T) {
 		}
 	}
 }
+
+// TestFileByName: file: takes a file's name or a glob as well as its ID;
+// the fixture holds 7 records (testdata/SOURCES.md).
+func TestFileByName(t *testing.T) {
+	r, c := ingested(t)
+	var files []struct {
+		ID uint64 `json:"id"`
+	}
+	r.call(t, "GET", "/api/cases/"+itoa(c.ID)+"/files", nil, &files)
+	if len(files) != 1 {
+		t.Fatalf("files: got %d, want 1", len(files))
+	}
+	for _, tc := range []struct {
+		q    string
+		want uint64
+	}{
+		{"file:" + itoa(files[0].ID), 7},
+		{"file:Security_short_selected.evtx", 7},
+		{`file:"security_SHORT_selected.evtx"`, 7},
+		{"file:Security*", 7},
+		{"file:*.evtx", 7},
+		{"file:*.json", 0},
+		{"file:Security* EventID:4625", 1},
+	} {
+		var a searchAnswer
+		if st, raw := r.call(t, "GET", "/api/cases/"+itoa(c.ID)+"/search?strict=1&q="+url.QueryEscape(tc.q), nil, &a); st != http.StatusOK {
+			t.Fatalf("%s: got %d %s", tc.q, st, raw)
+		}
+		if a.Total != tc.want {
+			t.Errorf("%s: got %d events, want %d", tc.q, a.Total, tc.want)
+		}
+	}
+}

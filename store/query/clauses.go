@@ -192,6 +192,21 @@ func (p *parser) valueClause(ctx *fieldCtx, v value) (node, error) {
 		return leaf{termQuery(fieldKV, kvToken(key, lit))}, nil
 	case kindKeyword, kindSigmaLevel:
 		p.use(spec.index)
+		if spec.index == fieldFile && !star && p.opts.FileIDs != nil && !allDigits(lit) {
+			// file:NAME or a glob: the files it names, by ID.
+			pat := lit
+			if wild {
+				pat = v.pat
+			}
+			var qs []bq.Query
+			for _, id := range p.opts.FileIDs(pat) {
+				qs = append(qs, termQuery(fieldFile, strconv.FormatUint(id, 10)))
+			}
+			if len(qs) == 0 {
+				return leaf{bq.NewMatchNoneQuery()}, nil
+			}
+			return leaf{bq.NewDisjunctionQuery(qs)}, nil
+		}
 		switch {
 		case star:
 			return leaf{prefixQuery(spec.index, "*")}, nil
@@ -616,4 +631,16 @@ func (p *parser) freeRegexp(re string, pos int) (node, error) {
 		regexpQuery(fieldComputer, ci),
 		regexpQuery(fieldSigmaTitle, ci),
 	})}, nil
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

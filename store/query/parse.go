@@ -23,6 +23,10 @@ type Options struct {
 	// Now anchors relative times such as time:>now-24h; zero means the
 	// wall clock at the call.
 	Now time.Time
+	// FileIDs, when set, resolves file:NAME (a file name or a glob such
+	// as file:*.evtx or file:"Security*", as typed, not a number) to the
+	// IDs of the matching files; without it only numeric IDs match.
+	FileIDs func(pattern string) []uint64
 }
 
 // Info describes a parsed query, for the UI.

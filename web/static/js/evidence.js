@@ -403,7 +403,10 @@ function newFilesTable(app, caseId) {
     const detail = fileDetail(f);
     if (detail) notes.push(detail);
     const actions = h('td', {class: 'actions needs-analyst'});
-    if (f.state === 'failed' || f.state === 'completed') {
+    // A rejected file (no known format, an unsafe archive) would be
+    // rejected again: no Requeue for it.
+    const rejected = f.state === 'failed' && String(f.error || '').startsWith('rejected: ');
+    if ((f.state === 'failed' && !rejected) || f.state === 'completed') {
       actions.appendChild(h('button', {type: 'button', class: 'btn btn-tiny', text: 'Requeue',
         title: 'Process this file again', onclick: () => act(() => api.requeue(caseId, f.id), 'Requeued ' + f.name)}));
     }
