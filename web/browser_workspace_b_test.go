@@ -117,7 +117,8 @@ func TestBrowserWorkspaceB(t *testing.T) {
 
 	// 5152 holds %%14592 (Direction): explained beside the raw value.
 	b.do("free text 5152", chromedp.SetValue(chromedp.CSS("#q"), "5152"), chromedp.Click(chromedp.CSS("#run-search")))
-	b.waitFor("5152 results", `document.querySelector('#results tbody tr[data-id]') !== null && document.querySelector('#page-info').textContent.includes('of')`, 15*time.Second)
+	b.waitFor("5152 results", `(() => { const rows = [...document.querySelectorAll('#results tbody tr[data-id] .eid-col')];
+		return rows.length > 0 && rows.every((e) => e.textContent === '5152'); })()`, 15*time.Second)
 	b.do("open the event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS("#event-data")))
 	b.waitFor("the explained message parameter", `[...document.querySelectorAll('#event-data .val-explain')].some((e) => e.textContent.includes('%%14592 = Inbound'))`, 15*time.Second)
 	// Pivots: shown without hovering, and focusable.
@@ -141,7 +142,7 @@ func TestBrowserWorkspaceB(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#comment-add")))
 	b.waitFor("the comment", `document.querySelector('#comment-list').textContent.includes('check the firewall') && document.querySelector('#comment-list .comment-author').textContent === 'analyst'`, 15*time.Second)
 	// A long tag stays inside the Detections cell.
-	long := strings.Repeat("lateral-movement-", 3) + "very-long-tag-word"
+	long := strings.Repeat("lateral-movement-", 3) + "suspect" // 58 characters: tags hold up to 64
 	b.do("long tag", chromedp.SetValue(chromedp.CSS("#tag-words"), long), chromedp.Click(chromedp.CSS("#tag-save")))
 	b.waitFor("the tag badge", `!!document.querySelector('#results tbody tr.sel .badge.tagb')`, 15*time.Second)
 	if got := eval[bool](b, `(() => { const b = document.querySelector('#results tbody tr.sel .badge.tagb').getBoundingClientRect();
