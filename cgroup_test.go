@@ -124,9 +124,16 @@ func (cg *memCgroup) oomKills() int {
 // hard 256 MiB limit over the shared corpus replicated to over 2,000
 // distinct files: it must complete with no OOM kill and peak RSS under the
 // limit, every file completed or failed with a reason.
+//
+// By default the files of fewer than 1,000 events are replicated to
+// 2,000+ files and the 11 larger ones added once (2,083 files, ≈282k
+// events): every per-file cost at full scale with 37 % of the events, so
+// the README's test command holds on a loaded 2-core machine. With
+// CASESCOPE_LONG_TESTS=1 every file is replicated: the full run of
+// BENCHMARKS.md (2,040 files, ≈768k events).
 func TestIngestUnderMemoryLimit(t *testing.T) {
 	if testing.Short() {
-		t.Skip("long test (ingests ~770k events); skipped with -short")
+		t.Skip("long test (ingests ~282k events); skipped with -short")
 	}
 	dir := corpus.Shared(t)
 	const limit = 256 << 20
@@ -137,10 +144,29 @@ func TestIngestUnderMemoryLimit(t *testing.T) {
 		}
 		t.Skipf("no writable memory cgroup on this machine: %s", why)
 	}
-	src := corpus.EVTXFiles(t, filepath.Join(dir, "evtx"))
-	copies := (2000 + len(src) - 1) / len(src)
+	evtxDir := filepath.Join(dir, "evtx")
+	src := corpus.EVTXFiles(t, evtxDir)
 	in := t.TempDir()
-	files := corpus.Replicate(t, src, in, copies)
+	var files []string
+	if os.Getenv("CASESCOPE_LONG_TESTS") == "1" {
+		files = corpus.Replicate(t, src, in, (2000+len(src)-1)/len(src))
+	} else {
+		counts := corpus.LibevtxCounts(t, dir)
+		var small, large []string
+		for _, p := range src {
+			rel, err := filepath.Rel(evtxDir, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts[filepath.ToSlash(rel)] < 1000 {
+				small = append(small, p)
+			} else {
+				large = append(large, p)
+			}
+		}
+		files = corpus.Replicate(t, small, filepath.Join(in, "small"), (2000+len(small)-1)/len(small))
+		files = append(files, corpus.Replicate(t, large, filepath.Join(in, "large"), 1)...)
+	}
 	if len(files) < 2000 {
 		t.Fatalf("replicated %d files, want >= 2000", len(files))
 	}
