@@ -90,14 +90,16 @@ func (r *rig) ingest(t *testing.T, caseName string, paths ...string) (store.Case
 	return c, res
 }
 
-// truth reads expected/counts.tsv: path relative to evtx/ → libevtx count,
-// for the files where both independent parsers agree.
+// truth reads expected/counts.tsv: path relative to evtx/ → the records
+// an ingest indexes (libevtx's allocated plus its live recovered records,
+// corpus.Expected), for the files where both independent parsers agree.
 func truth(t *testing.T, dir string) map[string]int {
 	t.Helper()
+	expected := corpus.Expected(t, dir)
 	out := map[string]int{}
 	for _, c := range corpus.Counts(t, dir) {
 		if c.Agree() {
-			out[c.Path] = c.Libevtx
+			out[c.Path] = expected[c.Path]
 		}
 	}
 	return out

@@ -732,7 +732,10 @@ func accountingWarnings(st evtx.Stats) []string {
 		w = append(w, fmt.Sprintf("%d of %d expected record(s) not readable", missing, st.RecordsExpected))
 	}
 	if st.RecordsRecovered > 0 {
-		w = append(w, fmt.Sprintf("%d record(s) recovered from damaged chunks", st.RecordsRecovered))
+		w = append(w, fmt.Sprintf("%d record(s) recovered from damaged chunks (search recovered:true)", st.RecordsRecovered))
+	}
+	if st.StaleRecords > 0 {
+		w = append(w, fmt.Sprintf("%d stale record(s) past a break, numbered outside their chunk's range (slack of an earlier use), not indexed", st.StaleRecords))
 	}
 	if len(w) == 0 && len(st.Warnings) == 0 {
 		return nil

@@ -99,7 +99,7 @@ func (e *Engine) summaryView(caseID uint64, h store.SearchHit, files map[uint64]
 		Channel: s.Channel, Provider: s.Provider, ProviderGUID: s.ProviderGUID, EventSourceName: s.EventSourceName,
 		Computer: s.Computer, ProcessID: s.ProcessID, ThreadID: s.ThreadID, UserID: s.UserID,
 		ActivityID: s.ActivityID, RelatedActivityID: s.RelatedActivityID,
-		ChunkOffset: ref.Chunk * evtx.ChunkSize, RecordOffset: s.RecordOffset}
+		ChunkOffset: ref.Chunk * evtx.ChunkSize, RecordOffset: s.RecordOffset, Recovered: s.Recovered}
 	v := EventView{ID: h.ID, FileID: fid, FileName: f.Name, Event: ev, Partial: true, TimeInvalid: s.TimeInvalid,
 		Description: describe.DescribeEvent(s.Channel, s.Provider, s.EventID), Sigma: []store.SigmaHit{}, IOCs: []store.IOCHit{}}
 	if hits, err := e.ledger.EventHitsOf(caseID, fid, h.ID); err == nil {

@@ -18,6 +18,7 @@ import (
 	"casescope/engine"
 	"casescope/evtx"
 	"casescope/internal/corpus"
+	"casescope/internal/libevtx"
 	"casescope/store"
 )
 
@@ -96,12 +97,39 @@ func agreeingCorpus(t *testing.T) *searchCorpus {
 			}
 		}
 	}
+	recovered := corpus.Recovered(t, dir)
 	for _, row := range readInventory(t, dir) {
 		if _, ok := want[row.path]; ok {
+			addRecovered(t, &row, recovered[row.path])
 			sc.inv = append(sc.inv, row)
 		}
 	}
 	return sc
+}
+
+// addRecovered adds to an inventory row (python-evtx's view, allocated
+// records only) the live records libevtx recovers from the file's damaged
+// chunks, which the ingest indexes too: their channels, event IDs and
+// times.
+func addRecovered(t *testing.T, row *inventoryRow, recs []libevtx.Record) {
+	t.Helper()
+	for _, r := range recs {
+		sys := r.Root.Child("System")
+		row.channels[sys.Child("Channel").Text]++
+		row.eventIDs[strings.TrimSpace(sys.Child("EventID").Text)]++
+		st, _ := sys.Child("TimeCreated").Attr("SystemTime")
+		tm, err := time.Parse(time.RFC3339Nano, st)
+		if err != nil {
+			t.Fatalf("%s: recovered record time %q: %v", row.path, st, err)
+		}
+		tm = tm.Truncate(time.Microsecond) // the inventory's precision
+		if tm.Before(row.min) {
+			row.min = tm
+		}
+		if tm.After(row.max) {
+			row.max = tm
+		}
+	}
 }
 
 func (sc *searchCorpus) total(t *testing.T, q string) uint64 {

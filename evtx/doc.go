@@ -29,12 +29,17 @@
 // offset in the chunk (Event.ChunkOffset, Event.RecordOffset); nothing is
 // ever de-duplicated on EventRecordID (a filtered multi-channel save repeats
 // IDs). Where the walk breaks, the broken span is a Problem and one
-// SkippedRecords. With Options.Recover the reader scans forward in the
-// chunk's used area for the next valid record header and continues; the
-// records delivered that way count in RecordsRecovered. Without it (the
-// default, so ingest counts still equal libevtx's, which stops the chunk
-// there) the valid records after the break are counted as skipped and
-// named in the Problem. RecordsExpected is, per
+// SkippedRecords. With Options.Recover (what the engine uses) the reader
+// scans forward in the chunk's used area for the next valid record header
+// and continues; the records delivered that way count in RecordsRecovered
+// and carry Event.Recovered. Past a break, a record numbered outside the
+// range the chunk header declares is slack of an earlier use of the chunk,
+// not a live record: it is counted in StaleRecords with a Problem and not
+// delivered. What recovery delivers is exactly libevtx's recovered records
+// numbered inside a chunk's declared range and not among its allocated
+// ones (evtx.TestRecoveredAreLibevtxRecovered). Without Recover the valid
+// records after the break are counted as skipped (out-of-range ones as
+// stale) and named in the Problem. RecordsExpected is, per
 // chunk, the larger of the chunk header's count (last - first + 1) and what
 // the walk found; records the header declares but the walk cannot find are
 // SkippedRecords with a Problem. A bad chunk signature within the header's

@@ -55,6 +55,11 @@ type Event struct {
 	// repeat within a file (a filtered multi-channel save) and are never
 	// used to de-duplicate.
 	RecordOffset uint32 `json:"record_offset"`
+	// Recovered marks a record found by scanning past a broken record
+	// header in its chunk (Options.Recover): a live record of the chunk
+	// (numbered inside the range its header declares) that a plain walk of
+	// the record headers would not reach.
+	Recovered bool `json:"recovered,omitempty"`
 	// XML is the record rendered as Event Viewer's XML; only filled by
 	// readers asked for it (ReadChunkXML), empty otherwise.
 	XML string `json:"xml,omitempty"`

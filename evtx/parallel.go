@@ -174,6 +174,7 @@ func (s *Stats) add(o *Stats) {
 	s.Records += o.Records
 	s.RecordsRecovered += o.RecordsRecovered
 	s.SkippedRecords += o.SkippedRecords
+	s.StaleRecords += o.StaleRecords
 	s.Truncated = s.Truncated || o.Truncated
 	for i := range o.Problems {
 		if len(s.Problems) >= maxProblems {

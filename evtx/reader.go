@@ -53,6 +53,7 @@ type Stats struct {
 	Records          int       `json:"records"`           // events delivered
 	RecordsRecovered int       `json:"records_recovered"` // of Records, those recovered from damaged chunks
 	SkippedRecords   int       `json:"skipped_records"`   // records that could not be delivered
+	StaleRecords     int       `json:"stale_records"`     // records found past a break but numbered outside the chunk's declared range (slack of an earlier use), not delivered
 	Truncated        bool      `json:"truncated"`         // fewer chunks than the header declares, or a partial last chunk
 	Problems         []Problem `json:"problems,omitempty"`
 	Warnings         []string  `json:"warnings,omitempty"` // the Problems as sentences, capped
@@ -328,7 +329,8 @@ func nextRecord(buf []byte, from, end int) int {
 func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, off int64, avail int, fn func(*Event) error) error {
 	le := binary.LittleEndian
 	declared := -1
-	if first, last, ok := declaredRange(buf); ok {
+	first, last, ranged := declaredRange(buf)
+	if ranged {
 		declared = int(last - first + 1)
 	}
 	end := int(le.Uint32(buf[48:])) // free space offset: end of the records
@@ -337,10 +339,10 @@ func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, of
 	}
 	limit := min(end, avail)
 	d := newChunkDecoder(buf)
-	delivered, skipped := 0, 0
+	delivered, skipped, stale := 0, 0, 0
 	recovering, abandoned := false, false
 	pos := chunkHeaderBytes
-	for pos+recordHeaderSize+4 <= limit && delivered+skipped < maxRecordsPerChunk {
+	for pos+recordHeaderSize+4 <= limit && delivered+skipped+stale < maxRecordsPerChunk {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -370,8 +372,14 @@ func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, of
 				// Count the live records after the break without
 				// delivering them.
 				left := 0
-				for p := next; p >= 0 && left < maxRecordsPerChunk; left++ {
+				for p, seen := next, 0; p >= 0 && seen < maxRecordsPerChunk; seen++ {
 					n, _ := recordAt(buf, p, end)
+					if id := le.Uint64(buf[p+8:]); ranged && (id < first || id > last) {
+						stale++
+						st.StaleRecords++
+					} else {
+						left++
+					}
 					p = nextRecord(buf, p+n, limit)
 				}
 				skipped += left
@@ -381,6 +389,17 @@ func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, of
 			}
 			pos, recovering = next, true
 			continue
+		}
+		if recovering && ranged {
+			// Past a break, a record numbered outside the range the chunk
+			// header declares is slack left by an earlier use of the
+			// chunk, not one of its live records: counted, not delivered.
+			if id := le.Uint64(buf[pos+8:]); id < first || id > last {
+				stale++
+				st.StaleRecords++
+				pos += size
+				continue
+			}
 		}
 		ev, err := s.record(st, d, buf, idx, off, pos, size)
 		switch {
@@ -398,6 +417,7 @@ func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, of
 			st.Records++
 			if recovering {
 				st.RecordsRecovered++
+				ev.Recovered = true
 			}
 			ev.ChunkOffset = off
 			if err := fn(ev); err != nil {
@@ -408,6 +428,9 @@ func (s *streamer) chunk(ctx context.Context, st *Stats, buf []byte, idx int, of
 			break
 		}
 		pos += size
+	}
+	if stale > 0 {
+		st.problem("record", idx, off, "%d record(s) past the break numbered outside the chunk's declared range %d-%d (stale slack) not delivered", stale, first, last)
 	}
 	walk := delivered + skipped
 	st.RecordsExpected += max(walk, declared)

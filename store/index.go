@@ -56,6 +56,9 @@ const (
 	// FieldTimeInvalid is "true" on events whose time the time field
 	// cannot hold (see indexTime).
 	FieldTimeInvalid = "time_invalid"
+	// FieldRecovered is "true" on records the reader recovered past a
+	// broken record header in a damaged chunk (evtx.Event.Recovered).
+	FieldRecovered = "recovered"
 	// FieldSummary is the only stored field: a result row's System
 	// fields (see Summary), ~110 bytes per event on disk.
 	FieldSummary = "s"
@@ -91,6 +94,9 @@ type Summary struct {
 	// time field can hold (1677–2262): it is indexed at the nearest bound
 	// and found by time_invalid:true; its true time is the hit's Time.
 	TimeInvalid bool `json:"time_invalid,omitempty"`
+	// Recovered marks a record recovered from a damaged chunk (found by
+	// recovered:true).
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // sumSep separates a stored summary's values.
@@ -99,15 +105,18 @@ const sumSep = "\x1f"
 func encodeSummary(ev *evtx.Event, timeInvalid bool) []byte {
 	b := make([]byte, 0, 256)
 	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
-	inv := ""
+	inv, rec := "", ""
 	if timeInvalid {
 		inv = "1"
+	}
+	if ev.Recovered {
+		rec = "1"
 	}
 	for _, v := range []string{ev.Channel, ev.Provider, ev.Computer, u(uint64(ev.EventID)),
 		u(ev.RecordID), u(uint64(ev.Level)),
 		ev.Qualifiers, u(uint64(ev.Version)), u(uint64(ev.Task)), u(uint64(ev.Opcode)), ev.Keywords,
 		ev.ProviderGUID, ev.EventSourceName, u(uint64(ev.ProcessID)), u(uint64(ev.ThreadID)), ev.UserID,
-		ev.ActivityID, ev.RelatedActivityID, u(uint64(ev.RecordOffset)), inv} {
+		ev.ActivityID, ev.RelatedActivityID, u(uint64(ev.RecordOffset)), inv, rec} {
 		b = append(b, strings.ReplaceAll(v, sumSep, " ")...)
 		b = append(b, sumSep...)
 	}
@@ -136,6 +145,7 @@ func DecodeSummary(raw string) Summary {
 	s.ActivityID, s.RelatedActivityID = parts[16], parts[17]
 	s.RecordOffset = uint32(n(18, 32))
 	s.TimeInvalid = parts[19] == "1"
+	s.Recovered = len(parts) > 20 && parts[20] == "1" // summaries written before it have 20 parts
 	return s
 }
 
@@ -342,7 +352,7 @@ func Mapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt(FieldLevel, kw(false))
 	dm.AddFieldMappingsAt(FieldSigmaMax, num(false))
 	dm.AddFieldMappingsAt(FieldIOCCount, num(false))
-	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer, FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldSigmaPack, FieldIOC, FieldIOCType, FieldTag, FieldStarred, FieldTimeInvalid} {
+	for _, f := range []string{FieldChannel, FieldProvider, FieldComputer, FieldFile, FieldKV, FieldUser, FieldSigmaRule, FieldSigmaTitle, FieldSigmaLevel, FieldSigmaPack, FieldIOC, FieldIOCType, FieldTag, FieldStarred, FieldTimeInvalid, FieldRecovered} {
 		dm.AddFieldMappingsAt(f, kw(false))
 	}
 	sf := bleve.NewTextFieldMapping()
@@ -540,6 +550,9 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 	doc.AddField(tf)
 	if timeInvalid {
 		x.kw(doc, FieldTimeInvalid, "true", false)
+	}
+	if ev.Recovered {
+		x.kw(doc, FieldRecovered, "true", false)
 	}
 	x.kw(doc, FieldSortKey, SortKey(ev.TimeCreated, d.FileID, ref.sortTie()), true)
 	eid, _ := qparse.IntKey(FieldEventID, uint64(ev.EventID))

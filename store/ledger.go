@@ -122,14 +122,17 @@ type File struct {
 // (evtx.Stats as stored): nothing skipped is silent. Zero values mean
 // nothing of that kind (or a record written before accounting existed).
 type Accounting struct {
-	HeaderChunks     int  `json:"header_chunks,omitempty"`
-	Chunks           int  `json:"chunks,omitempty"`
-	RecordsExpected  int  `json:"records_expected"`
-	RecordsRecovered int  `json:"records_recovered"`
-	RecordsSkipped   int  `json:"records_skipped"`
-	ChunksSkipped    int  `json:"chunks_skipped"`
-	StaleChunks      int  `json:"stale_chunks,omitempty"`
-	Truncated        bool `json:"truncated"`
+	HeaderChunks     int `json:"header_chunks,omitempty"`
+	Chunks           int `json:"chunks,omitempty"`
+	RecordsExpected  int `json:"records_expected"`
+	RecordsRecovered int `json:"records_recovered"`
+	RecordsSkipped   int `json:"records_skipped"`
+	// StaleRecords are records past a broken record header numbered
+	// outside the chunk's declared range: slack, counted, not indexed.
+	StaleRecords  int  `json:"stale_records,omitempty"`
+	ChunksSkipped int  `json:"chunks_skipped"`
+	StaleChunks   int  `json:"stale_chunks,omitempty"`
+	Truncated     bool `json:"truncated"`
 	// Problems is capped at MaxProblems; the counts above are not.
 	Problems []evtx.Problem `json:"problems,omitempty"`
 }
@@ -142,7 +145,7 @@ const MaxProblems = 50
 func AccountingOf(st evtx.Stats) Accounting {
 	a := Accounting{HeaderChunks: st.HeaderChunks, Chunks: st.Chunks, RecordsExpected: st.RecordsExpected,
 		RecordsRecovered: st.RecordsRecovered, RecordsSkipped: st.SkippedRecords, ChunksSkipped: st.SkippedChunks,
-		StaleChunks: st.StaleChunks, Truncated: st.Truncated}
+		StaleChunks: st.StaleChunks, StaleRecords: st.StaleRecords, Truncated: st.Truncated}
 	if len(st.Problems) > 0 {
 		a.Problems = append([]evtx.Problem(nil), st.Problems[:min(len(st.Problems), MaxProblems)]...)
 	}

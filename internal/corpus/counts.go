@@ -14,7 +14,12 @@ type Count struct {
 	Path    string
 	Libevtx int
 	Python  int
+	Notes   string // the notes column, e.g. "libevtx flags file as corrupted"
 }
+
+// Corrupted reports whether libevtx flags the file as corrupted: only such
+// files can hold live records past a broken record header (see Expected).
+func (c Count) Corrupted() bool { return strings.Contains(c.Notes, "libevtx flags file as corrupted") }
 
 // Agree reports whether the two independent parsers agree on the file.
 func (c Count) Agree() bool { return c.Libevtx == c.Python }
@@ -38,7 +43,11 @@ func Counts(t testing.TB, dir string) []Count {
 		if err1 != nil || err2 != nil {
 			t.Fatalf("counts.tsv: %q: counts are not numbers", line)
 		}
-		out = append(out, Count{Path: f[0], Libevtx: lib, Python: py})
+		c := Count{Path: f[0], Libevtx: lib, Python: py}
+		if len(f) > 3 {
+			c.Notes = f[3]
+		}
+		out = append(out, c)
 	}
 	return out
 }

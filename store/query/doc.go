@@ -37,7 +37,8 @@
 // sigma.level:>=high go through sigma.max); sigma.max; sigma.pack (the
 // hit rule's pack: core, emerging-threats, threat-hunting, custom); ioc; ioc.type;
 // ioc.count; tag/tags; starred; time_invalid (true on events whose time
-// the index clamped). sigma:*, ioc:* and tag:* mean "has any". The System
+// the index clamped); recovered (true on records recovered past a broken
+// record header in a damaged chunk). sigma:*, ioc:* and tag:* mean "has any". The System
 // fields without a field of their own are kv terms under "system.<name>":
 // Qualifiers, Task, Opcode, Keywords, ProviderGUID (Provider.Guid),
 // EventSourceName, ActivityID and RelatedActivityID (Correlation.…),

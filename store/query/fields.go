@@ -33,6 +33,7 @@ const (
 	fieldTag         = "tag"
 	fieldStarred     = "starred"
 	fieldTimeInvalid = "time_invalid"
+	fieldRecovered   = "recovered"
 	// systemKV prefixes the kv keys of the System fields that have no
 	// keyword field (store.appendSystemKV).
 	systemKV = "system."
@@ -101,6 +102,8 @@ func systemField(lower string) (fieldSpec, bool) {
 		return fieldSpec{kindKeyword, fieldStarred, "starred"}, true
 	case "time_invalid":
 		return fieldSpec{kindKeyword, fieldTimeInvalid, "time_invalid"}, true
+	case "recovered":
+		return fieldSpec{kindKeyword, fieldRecovered, "recovered"}, true
 	}
 	if name, ok := systemKVField(lower); ok {
 		return fieldSpec{kindData, systemKV + strings.ToLower(name), name}, true
@@ -144,7 +147,7 @@ func systemKVField(lower string) (string, bool) {
 // systemNames are the canonical spellings offered as suggestions and by
 // KnownFields (the aliases above resolve to them).
 const systemNames = "EventID\nEventRecordID\nLevel\nChannel\nProvider\nComputer\ntime\nfile\nuser\n" +
-	"sigma.rule\nsigma.title\nsigma.level\nsigma.max\nioc\nioc.type\nioc.count\ntag\nstarred\ntime_invalid\n" +
+	"sigma.rule\nsigma.title\nsigma.level\nsigma.max\nioc\nioc.type\nioc.count\ntag\nstarred\ntime_invalid\nrecovered\n" +
 	"Qualifiers\nSystem.Version\nTask\nOpcode\nKeywords\nProviderGUID\nEventSourceName\nSystem.ProcessID\nThreadID\n" +
 	"ActivityID\nRelatedActivityID\n"
 

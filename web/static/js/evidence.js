@@ -439,12 +439,13 @@ function newFilesTable(app, caseId) {
   function accounting(f) {
     const parts = [];
     const expected = f.records_expected || 0;
-    if (expected && (f.records_skipped || f.chunks_skipped || f.truncated || f.records_recovered)) {
+    if (expected && (f.records_skipped || f.chunks_skipped || f.truncated || f.records_recovered || f.stale_records)) {
       parts.push(num(f.events) + ' of ' + num(expected) + ' records read');
     }
     if (f.records_skipped) parts.push(num(f.records_skipped) + ' skipped');
     if (f.chunks_skipped) parts.push(num(f.chunks_skipped) + ' chunk(s) unreadable');
     if (f.records_recovered) parts.push(num(f.records_recovered) + ' recovered');
+    if (f.stale_records) parts.push(num(f.stale_records) + ' stale (slack, not indexed)');
     if (f.truncated) parts.push('truncated (' + num(f.chunks || 0) + ' of ' + num(f.header_chunks || 0) + ' chunks)');
     return parts.join(', ');
   }

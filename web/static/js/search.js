@@ -553,6 +553,7 @@ export function mount(root, app, params) {
     const sys = [
       ['TimeCreated (UTC)', ts(ev.time)],
       ['Time note', hit.time_invalid ? 'outside 1677–2262: indexed at a clamped time (time_invalid:true)' : ''],
+      ['Record note', ev.recovered ? 'recovered past a broken record header in a damaged chunk (recovered:true)' : ''],
       ['Computer', ev.computer], ['Channel', ev.channel], ['Provider', ev.provider],
       ['ProviderGUID', ev.provider_guid], ['EventSourceName', ev.event_source_name],
       ['EventID', String(ev.event_id)], ['Qualifiers', ev.qualifiers], ['EventRecordID', String(ev.record_id)],
