@@ -451,7 +451,10 @@ func TestBrowserXSS(t *testing.T) {
 	b.do("bad tag", chromedp.SetValue(chromedp.CSS("#tag-words"), xssImg), chromedp.Click(chromedp.CSS("#tag-save")))
 	b.waitFor("the tag error", `document.querySelector('#tag-msg').textContent.includes('<img')`, 30*time.Second)
 	b.do("hostile comment", chromedp.SetValue(chromedp.CSS("#tag-words"), "suspicious"), chromedp.Click(chromedp.CSS("#tag-save")))
-	b.waitFor("the tag saved", `!!document.querySelector('#comment-text')`, 30*time.Second)
+	// Saving the tags re-renders the panel (and its comment box): wait
+	// for the saved tag in the row before typing the comment.
+	b.waitFor("the tag saved", `[...document.querySelectorAll('#results tbody tr .tagb')].some((b) => b.textContent.includes('suspicious')) && `+
+		`!!document.querySelector('#comment-text')`, 30*time.Second)
 	b.do("hostile comment", chromedp.SetValue(chromedp.CSS("#comment-text"), xssImg+xssURL+xssScript), chromedp.Click(chromedp.CSS("#comment-add")))
 	b.waitFor("the saved comment", `(document.querySelector('#comment-list') || {textContent: ''}).textContent.includes(`+js(xssImg)+`)`, 30*time.Second)
 	b.assertInert("search", xssSVG)

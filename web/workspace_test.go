@@ -189,6 +189,31 @@ func TestWorkspaceAPI(t *testing.T) {
 		t.Errorf("sorted on TargetUserName: %q", vals)
 	}
 
+	// Per-case access: a user who is no member of the case sees none of
+	// its saved searches, history, top values or context (404, as for a
+	// case that does not exist); the templates stay theirs to use.
+	u, err := r.ledger.CreateUser("outsider", store.RoleAnalyst, "outsider-password-for-tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, sess, err := r.ledger.CreateSession(u, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sessions["outsider"] = testSession{user: u.Name, token: token, csrf: sess.CSRF}
+	for _, p := range []string{"/saved-searches", "/saved-searches/" + itoa(ss.ID), "/history", "/aggregate?field=TargetUserName",
+		"/events/" + id + "/context"} {
+		if st, raw := r.callAs(t, "outsider", "GET", base+p, nil, nil); st != http.StatusNotFound {
+			t.Errorf("non-member GET %s: got %d %s, want 404", p, st, raw)
+		}
+	}
+	if st, _ := r.callAs(t, "outsider", "POST", base+"/saved-searches", body, nil); st != http.StatusNotFound {
+		t.Errorf("non-member saves a search: got %d, want 404", st)
+	}
+	if st, _ := r.callAs(t, "outsider", "GET", "/api/search-templates", nil, &tpl); st != http.StatusOK || len(tpl) != 8 {
+		t.Errorf("non-member templates: %d, %d", st, len(tpl))
+	}
+
 	// Audit: each change recorded.
 	actions := map[string]bool{}
 	if err := r.ledger.AuditLog(0, func(e store.AuditEntry) bool {
