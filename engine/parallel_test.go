@@ -99,10 +99,11 @@ func TestChunkParallelIngest(t *testing.T) {
 			if got.file.State != store.StateCompleted {
 				t.Fatalf("state %s (%s), want completed", got.file.State, got.file.Error)
 			}
-			// The ground truth: the reader's own events, by document ID,
-			// under the file ID this engine gave the file.
+			// The ground truth: the reader's own events (with the
+			// engine's recovery on), by document ID, under the file ID
+			// this engine gave the file.
 			var truth []string
-			if _, err := evtx.StreamFile(t.Context(), p, func(ev *evtx.Event) error {
+			if _, err := evtx.StreamFileOptions(t.Context(), p, evtx.Options{Recover: true}, func(ev *evtx.Event) error {
 				truth = append(truth, store.DocID(got.file.ID, ev))
 				return nil
 			}); err != nil {

@@ -437,7 +437,8 @@ func TestTagsSurviveReindex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if page.Total != 1 || page.Hits[0].ID != id || page.Hits[0].Tag == nil || page.Hits[0].Tag.Note != "first hop" {
+		// The note became the first comment of the event's thread.
+		if page.Total != 1 || page.Hits[0].ID != id || page.Hits[0].Tag == nil || len(page.Hits[0].Comments) != 1 || page.Hits[0].Comments[0].Text != "first hop" {
 			t.Errorf("%s: tag search total %d, hits %+v", stage, page.Total, page.Hits)
 		}
 		if n := sumTotal(t, r, c.ID, "starred:starred OR tag:starred"); n != 1 {

@@ -74,8 +74,12 @@ func TestBulkTagJob(t *testing.T) {
 		t.Errorf("ledger: %d tagged, %d with sweep, want %d", all, with, total)
 	}
 	tg, err := r.ledger.Tag(c.ID, noted)
-	if err != nil || tg.Note != "look here" || !slices.Equal(tg.Tags, []string{"keep", "sweep"}) || tg.By != "analyst" {
-		t.Errorf("noted event's tag %+v (%v), want note kept and tags keep, sweep", tg, err)
+	if err != nil || !slices.Equal(tg.Tags, []string{"keep", "sweep"}) || tg.By != "analyst" {
+		t.Errorf("noted event's tag %+v (%v), want tags keep, sweep", tg, err)
+	}
+	// The note is the first comment of the event's thread, untouched.
+	if cs, err := r.ledger.Comments(c.ID, noted); err != nil || len(cs) != 1 || cs[0].Text != "look here" {
+		t.Errorf("noted event's comments %+v (%v), want the note kept", cs, err)
 	}
 	if got := sumTotal(t, r, c.ID, "tag:keep AND tag:sweep"); got != 1 {
 		t.Errorf("tag:keep AND tag:sweep finds %d, want 1", got)
