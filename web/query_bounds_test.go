@@ -166,7 +166,13 @@ func TestSearchStopsWhenClientLeaves(t *testing.T) {
 		}
 		done <- err
 	}()
-	<-be.started
+	select {
+	case <-be.started:
+	case err := <-done:
+		t.Fatalf("the request ended (%v) before the search started", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the search did not start within 30 s")
+	}
 	if n := ws.SearchesRunning(); n != 1 {
 		t.Fatalf("searches running = %d, want 1", n)
 	}

@@ -123,6 +123,15 @@ func newRig(t testing.TB, opts rigOptions) *rig {
 	return r
 }
 
+// portOf is raw URL's port.
+func portOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	return u.Port()
+}
+
 // cookieName is the session cookie's name on this rig's server.
 func (r *rig) cookieName() string {
 	u, err := url.Parse(r.srv.URL)
@@ -142,7 +151,13 @@ func (r *rig) authorize(req *http.Request, role string) {
 		return
 	}
 	s := r.sessions[role]
-	req.AddCookie(&http.Cookie{Name: r.cookieName(), Value: s.token})
+	// The cookie is named for the port the request goes to, which is the
+	// rig's server unless a test serves the ledger on a second one.
+	name := r.cookieName()
+	if p := req.URL.Port(); p != "" {
+		name = name[:len(name)-len(portOf(r.srv.URL))] + p
+	}
+	req.AddCookie(&http.Cookie{Name: name, Value: s.token})
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		req.Header.Set("X-CSRF-Token", s.csrf)
 	}
