@@ -54,8 +54,8 @@ func TestRefusalFloodAudited(t *testing.T) {
 		req := httptest.NewRequestWithContext(loopback, "POST", "/api/cases", strings.NewReader(`{"name":"x"}`))
 		req.RemoteAddr, req.Host = clients[1], "127.0.0.1:8080"
 		req.Header.Set("Content-Type", "application/json")
-		req.AddCookie(&http.Cookie{Name: r.cookieName(), Value: r.sessions[store.RoleAnalyst].token})
-		send(req, http.StatusForbidden) // no CSRF header
+		req.AddCookie(&http.Cookie{Name: "casescope_session_8080", Value: r.sessions[store.RoleAnalyst].token}) // named for the local port above
+		send(req, http.StatusForbidden)                                                                         // no CSRF header
 	}
 	for i := range throttled + 5 {
 		req := httptest.NewRequestWithContext(loopback, "POST", "/api/login", strings.NewReader(`{"name":"nosuchuser","password":"guess"}`))
