@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
+	"casescope/engine"
 	"casescope/internal/chrig"
 	"casescope/store"
 )
@@ -24,6 +26,20 @@ func searchTotal(t *testing.T, env []string, data, caseName, q string) uint64 {
 		t.Fatalf("search output %q: %v", out, err)
 	}
 	return res.Total
+}
+
+// searchPage runs `search --json` and returns its page.
+func searchPage(t *testing.T, env []string, data, caseName, q string) engine.SearchPage {
+	t.Helper()
+	out, killed, err := runBin(t, env, "search", "--data", data, "--case", caseName, "--limit", "5", "--json", "--", q)
+	if err != nil || killed {
+		t.Fatalf("search %q in %s: killed=%v err=%v", q, data, killed, err)
+	}
+	var page engine.SearchPage
+	if err := json.Unmarshal([]byte(out), &page); err != nil {
+		t.Fatalf("search output %q: %v", out, err)
+	}
+	return page
 }
 
 // TestClusterIngest drives the binary against a two-shard ClickHouse
@@ -97,6 +113,34 @@ func TestClusterIngest(t *testing.T) {
 				t.Errorf("%q from %s: %d, want %d (one embedded ingest of everything)", q, data, got, want)
 			}
 		}
+	}
+	// Another process's events show whole: the second data directory's
+	// results for the first's Sysmon events carry the same event (every
+	// data field) and file name as the first's, read from its evidence.
+	own := searchPage(t, envFor(nil, data1), data1, caseName, "EventID:1")
+	other := searchPage(t, envFor(nil, data2), data2, caseName, "EventID:1")
+	byID := map[string]engine.EventView{}
+	for _, h := range own.Hits {
+		byID[h.ID] = h
+	}
+	matched := 0
+	for _, h := range other.Hits {
+		_, id, foreign := strings.Cut(h.ID, ".")
+		w, ok := byID[id]
+		if !foreign || !ok {
+			continue
+		}
+		matched++
+		if h.Partial || h.Event == nil || len(h.Event.Data) == 0 || w.Event == nil || w.Partial {
+			t.Errorf("%s from the second data directory: partial=%v event=%v; want the whole event", h.ID, h.Partial, h.Event)
+			continue
+		}
+		if !reflect.DeepEqual(h.Event, w.Event) || h.FileName != w.FileName {
+			t.Errorf("%s from the second data directory:\n got %s %+v\nwant %s %+v", h.ID, h.FileName, h.Event, w.FileName, w.Event)
+		}
+	}
+	if matched == 0 {
+		t.Errorf("no result of the first data directory among the second's %d for EventID:1", len(other.Hits))
 	}
 	table := "casescope." + store.ClusterTable(caseName) + "_local"
 	var sum int

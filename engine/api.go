@@ -279,7 +279,7 @@ func (e *Engine) reindex(ctx context.Context, caseID uint64, v EventView, t stor
 	if err != nil {
 		return err
 	}
-	d := store.Doc{FileID: v.FileID, Event: v.Event, Tags: t.Terms()}
+	d := store.Doc{FileID: v.FileID, FileName: v.FileName, Event: v.Event, Tags: t.Terms()}
 	id := store.DocID(v.FileID, v.Event)
 	err = e.ledger.Hits(caseID, v.FileID, func(h *store.EventHits) error {
 		if h.DocID == id {

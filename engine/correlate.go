@@ -281,7 +281,7 @@ func (e *Engine) rewriteCorrelations(ctx context.Context, caseID, fileID uint64,
 		if !ok {
 			return nil
 		}
-		d := store.Doc{FileID: fileID, Event: ev, Sigma: h.Sigma, IOCs: h.IOCs}
+		d := store.Doc{FileID: fileID, FileName: f.Name, Event: ev, Sigma: h.Sigma, IOCs: h.IOCs}
 		if t, ok := tags.byID[id]; ok {
 			d.Tags = t.Terms()
 		}

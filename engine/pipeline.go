@@ -605,7 +605,7 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	// of an event's work that needs nothing of the file's other events,
 	// so a chunk-parallel read runs it on the decoding goroutines.
 	detect := func(ev *evtx.Event) pendingDoc {
-		p := pendingDoc{Doc: store.Doc{FileID: f.ID, Event: ev}, id: store.DocID(f.ID, ev)}
+		p := pendingDoc{Doc: store.Doc{FileID: f.ID, FileName: f.Name, Event: ev}, id: store.DocID(f.ID, ev)}
 		t0 := time.Now()
 		p.Sigma, p.suppressed = sup.split(ev, det.sigmaHits(ev, packs, nil))
 		p.Sigma, p.corr = det.corrInputs(ev, p.Sigma)

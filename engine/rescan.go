@@ -284,7 +284,7 @@ func (e *Engine) rescanFile(ctx context.Context, j *Job, f store.File) error {
 		if hitKey(sig, iocs) == hitKey(prev.Sigma, prev.IOCs) {
 			return nil
 		}
-		d := store.Doc{FileID: f.ID, Event: ev, Sigma: sig, IOCs: iocs}
+		d := store.Doc{FileID: f.ID, FileName: f.Name, Event: ev, Sigma: sig, IOCs: iocs}
 		if t, ok := tags.byID[id]; ok {
 			d.Tags = t.Terms()
 		}

@@ -86,6 +86,9 @@ func (e *Engine) SearchData(ctx context.Context, caseID uint64, req store.Search
 // summaryView turns a search hit into a view with a partial event: the
 // System fields of the stored summary.
 func (e *Engine) summaryView(caseID uint64, h store.SearchHit, files map[uint64]store.File) EventView {
+	if h.Stored != nil {
+		return storedView(h.ID, *h.Stored)
+	}
 	ref, _ := store.ParseDocID(h.ID)
 	fid := ref.File
 	f, ok := files[fid]
@@ -110,6 +113,28 @@ func (e *Engine) summaryView(caseID uint64, h store.SearchHit, files map[uint64]
 	}
 	v.Comments, _ = e.ledger.Comments(caseID, h.ID)
 	return v
+}
+
+// storedView is the view of another data directory's event in a cluster
+// case, from the whole event the cluster keeps: this ledger has neither
+// its file nor its tag and comments.
+func storedView(id string, se store.StoredEvent) EventView {
+	ev := se.Event
+	v := EventView{ID: id, FileName: se.FileName, Event: ev, Sigma: se.Sigma, IOCs: se.IOCs,
+		Description: describe.DescribeEvent(ev.Channel, ev.Provider, ev.EventID), TimeInvalid: !store.TimeInRange(ev.TimeCreated)}
+	if v.Sigma == nil {
+		v.Sigma = []store.SigmaHit{}
+	}
+	if v.IOCs == nil {
+		v.IOCs = []store.IOCHit{}
+	}
+	return v
+}
+
+// storedEvents is what the engine asks of a store that keeps whole
+// events (the cluster): another data directory's event by its ID.
+type storedEvents interface {
+	StoredEvent(ctx context.Context, id string) (store.StoredEvent, error)
 }
 
 // maxListChunks bounds the EVTX chunks read to show data fields in one
@@ -203,6 +228,9 @@ func (e *Engine) SearchFull(ctx context.Context, caseID uint64, req store.Search
 // Event returns one event by its document ID.
 func (e *Engine) Event(ctx context.Context, caseID uint64, id string) (EventView, error) {
 	if _, ok := store.ParseDocID(id); !ok {
+		if store.IsForeignID(id) {
+			return e.foreignEvent(ctx, caseID, id)
+		}
 		return EventView{}, fmt.Errorf("event %q: %w", id, store.ErrNotFound)
 	}
 	v, err := e.hydrate(ctx, caseID, []string{id})
@@ -213,6 +241,24 @@ func (e *Engine) Event(ctx context.Context, caseID uint64, id string) (EventView
 		return EventView{}, fmt.Errorf("event %q: %w", id, store.ErrNotFound)
 	}
 	return v[0], nil
+}
+
+// foreignEvent reads another data directory's event of a cluster case
+// whole from the cluster.
+func (e *Engine) foreignEvent(ctx context.Context, caseID uint64, id string) (EventView, error) {
+	idx, err := e.Index(caseID)
+	if err != nil {
+		return EventView{}, err
+	}
+	se, ok := idx.(storedEvents)
+	if !ok {
+		return EventView{}, fmt.Errorf("event %q: %w", id, store.ErrNotFound)
+	}
+	ev, err := se.StoredEvent(ctx, id)
+	if err != nil {
+		return EventView{}, err
+	}
+	return storedView(id, ev), nil
 }
 
 // findRecord returns the event of a chunk that ref names, nil when none.
@@ -274,6 +320,11 @@ func (e *Engine) hydrate(ctx context.Context, caseID uint64, ids []string) ([]Ev
 		}
 		ref, ok := store.ParseDocID(id)
 		if !ok {
+			if store.IsForeignID(id) {
+				if v, err := e.foreignEvent(ctx, caseID, id); err == nil {
+					out = append(out, v)
+				}
+			}
 			continue
 		}
 		fid, chunk := ref.File, ref.Chunk

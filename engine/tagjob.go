@@ -265,7 +265,7 @@ func (e *Engine) readTagFile(ctx context.Context, tj *store.TagJob, fid uint64, 
 		}
 		h := hits[id]
 		b.tags = append(b.tags, t)
-		b.docs = append(b.docs, store.Doc{FileID: fid, Event: ev, Sigma: h.Sigma, IOCs: h.IOCs, Tags: t.Terms()})
+		b.docs = append(b.docs, store.Doc{FileID: fid, FileName: f.Name, Event: ev, Sigma: h.Sigma, IOCs: h.IOCs, Tags: t.Terms()})
 		if len(b.docs) >= tagBatchSize {
 			return send()
 		}

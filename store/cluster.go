@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
 
+	"casescope/evtx"
 	"casescope/internal/level"
 	qparse "casescope/store/query"
 )
@@ -60,6 +62,8 @@ type Cluster struct {
 	db     string
 	local  string // per-shard table
 	table  string // table queries and inserts go to (Distributed or local)
+	multi  string // per-shard table of the events that have more than one version
+	mdist  string // Distributed table over multi (or multi itself)
 	origin string
 	tr     sqlTranslator
 	shards []string // HTTP host:port of every shard (DDL, disk size)
@@ -72,10 +76,15 @@ type Cluster struct {
 	// flushMu serializes flushes, so a flush returns only after every
 	// row added before it is in. A failed flush keeps its rows.
 	flushMu  sync.Mutex
-	mu       sync.Mutex // guards pend, pendRows
+	mu       sync.Mutex // guards pend, pendRows, pendKeys
 	pend     []byte
 	pendRows int
+	pendKeys []rowKey // sort key and ID of each pending row, in order
 }
+
+// rowKey names a pending row: its sort key (the table's primary key
+// prefix, for finding earlier versions by index) and document ID.
+type rowKey struct{ k, doc string }
 
 // flushRows and flushBytes bound the rows a Cluster holds before
 // inserting them.
@@ -116,7 +125,7 @@ func OpenCluster(ctx context.Context, u StoreURL, caseName, origin string) (*Clu
 	c := &Cluster{u: u, client: &http.Client{Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 15 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 8, IdleConnTimeout: time.Minute}},
-		db: u.Database, local: name, table: name, origin: origin}
+		db: u.Database, local: name, table: name, multi: name + "_multi", mdist: name + "_multi", origin: origin}
 	c.tr = sqlTranslator{standard: Mapping().AnalyzerNamed(standard.Name)}
 	if c.tr.standard == nil {
 		return nil, fmt.Errorf("open cluster: no standard analyser")
@@ -124,6 +133,7 @@ func OpenCluster(ctx context.Context, u StoreURL, caseName, origin string) (*Clu
 	c.ver.Store(uint64(time.Now().UnixNano()))
 	if u.Cluster != "" {
 		c.local = name + "_local"
+		c.multi = name + "_multi_local"
 	}
 	if err := c.create(ctx); err != nil {
 		return nil, err
@@ -140,7 +150,11 @@ const columns = `origin String, doc String, ver UInt64, deleted UInt8,
 	user Array(String), kv Array(String), text Array(String),
 	sigma_rule Array(String), sigma_title Array(String), sigma_level Array(String), sigma_pack Array(String), sigma_max UInt8,
 	ioc Array(String), ioc_type Array(String), ioc_count UInt32, tag Array(String), starred Array(String),
-	s String`
+	s String, e String`
+
+// multiColumns is the schema of the table naming the events written more
+// than once (see live).
+const multiColumns = `origin String, doc String`
 
 func (c *Cluster) create(ctx context.Context) error {
 	shards := []string{c.u.Host}
@@ -151,15 +165,39 @@ func (c *Cluster) create(ctx context.Context) error {
 		}
 	}
 	c.shards = shards
-	local := c.db + "." + c.local
+	local, multi := c.db+"."+c.local, c.db+"."+c.multi
 	for _, h := range shards {
+		if err := c.exec(ctx, h, "CREATE DATABASE IF NOT EXISTS "+c.db, nil); err != nil {
+			return fmt.Errorf("create case tables on %s: %w", h, err)
+		}
+		// A case table made before the table of multi-version events
+		// (or the full-event column) gets them now: the events already
+		// written more than once are found once, by a scan.
+		existed, err := c.tableExists(ctx, h, c.local)
+		if err != nil {
+			return fmt.Errorf("create case tables on %s: %w", h, err)
+		}
+		hadMulti, err := c.tableExists(ctx, h, c.multi)
+		if err != nil {
+			return fmt.Errorf("create case tables on %s: %w", h, err)
+		}
 		stmts := []string{
-			"CREATE DATABASE IF NOT EXISTS " + c.db,
 			"CREATE TABLE IF NOT EXISTS " + local + " (" + columns + ") ENGINE = ReplacingMergeTree(ver) PARTITION BY toYear(day) ORDER BY (k, origin, doc)",
+			"CREATE TABLE IF NOT EXISTS " + multi + " (" + multiColumns + ") ENGINE = ReplacingMergeTree() ORDER BY (origin, doc)",
+		}
+		if existed {
+			if stmts, err = c.addMissingColumns(ctx, h, stmts); err != nil {
+				return fmt.Errorf("create case tables on %s: %w", h, err)
+			}
+		}
+		if existed && !hadMulti {
+			stmts = append(stmts, "INSERT INTO "+multi+" SELECT origin, doc FROM "+local+" GROUP BY origin, doc HAVING count() > 1")
 		}
 		if c.u.Cluster != "" {
 			stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+c.db+"."+c.table+" AS "+local+
-				" ENGINE = Distributed("+c.u.Cluster+", "+c.db+", "+c.local+", cityHash64(origin, doc))")
+				" ENGINE = Distributed("+c.u.Cluster+", "+c.db+", "+c.local+", cityHash64(origin, doc))",
+				"CREATE TABLE IF NOT EXISTS "+c.db+"."+c.mdist+" AS "+multi+
+					" ENGINE = Distributed("+c.u.Cluster+", "+c.db+", "+c.multi+", cityHash64(origin, doc))")
 		}
 		for _, s := range stmts {
 			if err := c.exec(ctx, h, s, nil); err != nil {
@@ -168,6 +206,63 @@ func (c *Cluster) create(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// tableExists reports whether the database holds table on host.
+func (c *Cluster) tableExists(ctx context.Context, host, table string) (bool, error) {
+	var n flexUint
+	err := c.query(ctx, host, "SELECT count() AS n FROM system.tables WHERE database = "+sqlString(c.db)+
+		" AND name = "+sqlString(table)+" FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			N flexUint `json:"n"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		n = r.N
+		return nil
+	})
+	return n > 0, err
+}
+
+// addedColumns are the columns added to the schema after its first
+// release, with their types: tables made before get them by ALTER.
+var addedColumns = [][2]string{{"e", "String"}}
+
+// addMissingColumns appends to stmts the ALTERs that give the case's
+// tables on host (the local one and, with a cluster, the Distributed
+// one) the columns they lack.
+func (c *Cluster) addMissingColumns(ctx context.Context, host string, stmts []string) ([]string, error) {
+	tables := []string{c.local}
+	if c.u.Cluster != "" {
+		tables = append(tables, c.table)
+	}
+	for _, t := range tables {
+		have := map[string]bool{}
+		err := c.query(ctx, host, "SELECT name FROM system.columns WHERE database = "+sqlString(c.db)+
+			" AND table = "+sqlString(t)+" FORMAT JSONEachRow", func(line []byte) error {
+			var r struct {
+				Name string `json:"name"`
+			}
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			have[r.Name] = true
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(have) == 0 {
+			continue // not made yet: made with every column
+		}
+		for _, col := range addedColumns {
+			if !have[col[0]] {
+				stmts = append(stmts, "ALTER TABLE "+c.db+"."+t+" ADD COLUMN "+col[0]+" "+col[1])
+			}
+		}
+	}
+	return stmts, nil
 }
 
 // shardEndpoints finds the HTTP address of one replica of every shard of
@@ -388,6 +483,17 @@ type clusterRow struct {
 	Tag         []string `json:"tag"`
 	Starred     []string `json:"starred"`
 	S           string   `json:"s"`
+	E           string   `json:"e"`
+}
+
+// StoredEvent is an event as the cluster keeps it whole (column e), so
+// that any data directory can show another's events in full: the event
+// (without its XML rendering), its file's name and its detections.
+type StoredEvent struct {
+	Event    *evtx.Event `json:"event"`
+	FileName string      `json:"file_name,omitempty"`
+	Sigma    []SigmaHit  `json:"sigma,omitempty"`
+	IOCs     []IOCHit    `json:"iocs,omitempty"`
 }
 
 // dayMin and dayMax bound a ClickHouse Date.
@@ -403,8 +509,14 @@ func clampNanos(t time.Time) int64 {
 	return at.UnixNano()
 }
 
-func (c *Cluster) row(d *Doc, ver uint64) clusterRow {
+func (c *Cluster) row(d *Doc, ver uint64) (clusterRow, error) {
 	ev := d.Event
+	full := *ev
+	full.XML = ""
+	e, err := json.Marshal(StoredEvent{Event: &full, FileName: d.FileName, Sigma: d.Sigma, IOCs: d.IOCs})
+	if err != nil {
+		return clusterRow{}, fmt.Errorf("encode event: %w", err)
+	}
 	ref := RefOf(d.FileID, ev)
 	at, timeInvalid := indexTime(ev.TimeCreated)
 	day := at
@@ -415,7 +527,7 @@ func (c *Cluster) row(d *Doc, ver uint64) clusterRow {
 	}
 	r := clusterRow{Origin: c.origin, Doc: ref.ID(), Ver: ver, Day: day.UTC().Format("2006-01-02"),
 		TNS: at.UnixNano(), Ticks: fileTicks(ev.TimeCreated), K: SortKey(ev.TimeCreated, d.FileID, ref.sortTie()),
-		File: strconv.FormatUint(d.FileID, 10), S: string(encodeSummary(ev, timeInvalid)),
+		File: strconv.FormatUint(d.FileID, 10), S: string(encodeSummary(ev, timeInvalid)), E: string(e),
 		User: []string{}, KV: []string{}, Text: []string{}, SigmaRule: []string{}, SigmaTitle: []string{},
 		SigmaLevel: []string{}, SigmaPack: []string{}, IOC: []string{}, IOCType: []string{}, Tag: []string{}, Starred: []string{}}
 	if timeInvalid {
@@ -482,7 +594,7 @@ func (c *Cluster) row(d *Doc, ver uint64) clusterRow {
 	for _, t := range d.Tags {
 		r.Tag = append(r.Tag, strings.ToLower(t))
 	}
-	return r
+	return r, nil
 }
 
 // IndexDocs adds docs (a newer version of any already there): sent with
@@ -497,14 +609,21 @@ func (c *Cluster) IndexDocs(docs []Doc, sync bool) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
+	keys := make([]rowKey, 0, len(docs))
 	for i := range docs {
-		if err := enc.Encode(c.row(&docs[i], ver)); err != nil {
+		r, err := c.row(&docs[i], ver)
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("encode event: %w", err)
 		}
+		keys = append(keys, rowKey{r.K, r.Doc})
 	}
 	c.mu.Lock()
 	c.pend = append(c.pend, buf.Bytes()...)
 	c.pendRows += len(docs)
+	c.pendKeys = append(c.pendKeys, keys...)
 	full := c.pendRows >= flushRows || len(c.pend) >= flushBytes
 	c.mu.Unlock()
 	if sync || full {
@@ -513,25 +632,98 @@ func (c *Cluster) IndexDocs(docs []Doc, sync bool) error {
 	return nil
 }
 
-// flush inserts every pending row; on failure they stay pending.
+// flush inserts every pending row; on failure they stay pending. Before
+// the rows, it names in the multi table every pending event that the
+// table already holds a version of, or that is pending twice: reads
+// de-duplicate only those (see live).
 func (c *Cluster) flush() error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
 	c.mu.Lock()
-	body, n := c.pend, c.pendRows
-	c.pend, c.pendRows = nil, 0
+	body, n, keys := c.pend, c.pendRows, c.pendKeys
+	c.pend, c.pendRows, c.pendKeys = nil, 0, nil
 	c.mu.Unlock()
 	if len(body) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", bytes.NewReader(body)); err != nil {
+	err := c.markRewrites(ctx, keys)
+	if err == nil {
+		err = c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", bytes.NewReader(body))
+	}
+	if err != nil {
 		c.mu.Lock()
 		c.pend = append(body, c.pend...)
 		c.pendRows += n
+		c.pendKeys = append(keys, c.pendKeys...)
 		c.mu.Unlock()
 		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}
+
+// markRewrites adds to the multi table the events of keys that the
+// case's table already has a version of (found through the primary
+// index by sort key) or that keys names twice.
+func (c *Cluster) markRewrites(ctx context.Context, keys []rowKey) error {
+	seen := make(map[string]bool, len(keys))
+	marked := map[string]bool{}
+	var ks []string
+	for _, r := range keys {
+		if seen[r.doc] {
+			marked[r.doc] = true
+		} else {
+			seen[r.doc] = true
+			ks = append(ks, r.k)
+		}
+	}
+	slices.Sort(ks)
+	ks = slices.Compact(ks)
+	for len(ks) > 0 {
+		n := min(len(ks), 4*maxIDsPerQuery)
+		err := c.query(ctx, c.u.Host, "SELECT DISTINCT doc"+c.from()+"k IN ("+sqlList(ks[:n])+") AND origin = "+sqlString(c.origin)+
+			" FORMAT JSONEachRow", func(line []byte) error {
+			var r struct {
+				Doc string `json:"doc"`
+			}
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			if seen[r.Doc] {
+				marked[r.Doc] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("find earlier versions: %w", err)
+		}
+		ks = ks[n:]
+	}
+	ids := make([]string, 0, len(marked))
+	for id := range marked {
+		ids = append(ids, id)
+	}
+	return c.markMulti(ctx, ids)
+}
+
+// markMulti names this data directory's events ids in the multi table.
+func (c *Cluster) markMulti(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, id := range ids {
+		if err := enc.Encode(struct {
+			Origin string `json:"origin"`
+			Doc    string `json:"doc"`
+		}{c.origin, id}); err != nil {
+			return fmt.Errorf("encode event ID: %w", err)
+		}
+	}
+	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.mdist+" FORMAT JSONEachRow", &buf); err != nil {
+		return fmt.Errorf("mark rewritten events: %w", err)
 	}
 	return nil
 }
@@ -557,6 +749,9 @@ func (c *Cluster) DeleteDocs(ids []string) error {
 	defer cancel()
 	for len(ids) > 0 {
 		n := min(len(ids), maxIDsPerQuery)
+		if err := c.markMulti(ctx, ids[:n]); err != nil {
+			return err
+		}
 		ver := strconv.FormatUint(c.nextVer(), 10)
 		stmt := "INSERT INTO " + c.db + "." + c.table + " (origin, doc, ver, deleted, day, tns, ticks, k) SELECT origin, doc, " +
 			ver + ", 1, any(day), any(tns), any(ticks), any(k) FROM " + c.db + "." + c.table +
@@ -581,18 +776,24 @@ func sqlList(ss []string) string {
 }
 
 // live is cond restricted to the rows a read may see: the newest version
-// of each event, unless it is a tombstone. The subqueries name the local
-// table: through a Distributed table each shard runs them on its own
-// rows, which hold every version of their events. A filter first finds
-// the events with a version matching cond, so only their versions are
-// grouped (a selective query groups few); the newest must match too.
+// of each event, unless it is a tombstone. Most events have one version
+// (written once, never tagged, re-processed or deleted); every write of
+// an event that may already be there names it in the multi table first
+// (see markRewrites, DeleteDocs), so only those events' versions are
+// grouped for their newest: a whole-case read filters instead of
+// grouping every event ID. The subqueries name the local tables: through
+// a Distributed table each shard runs them on its own rows, which hold
+// every version of their events and their multi entries (both sharded
+// by event ID).
 func (c *Cluster) live(cond string) string {
-	local := c.db + "." + c.local
+	local, multi := c.db+"."+c.local, c.db+"."+c.multi
+	inMulti := "(origin, doc) IN (SELECT origin, doc FROM " + multi + ")"
+	s := "deleted = 0 AND ((origin, doc) NOT IN (SELECT origin, doc FROM " + multi + ") OR (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " +
+		local + " WHERE " + inMulti + " GROUP BY origin, doc))"
 	if cond == "1" {
-		return "deleted = 0 AND (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " + local + " GROUP BY origin, doc)"
+		return s
 	}
-	return "(" + cond + ") AND deleted = 0 AND (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " + local +
-		" WHERE (origin, doc) IN (SELECT origin, doc FROM " + local + " WHERE " + cond + ") GROUP BY origin, doc)"
+	return "(" + cond + ") AND " + s
 }
 
 // where is the SQL condition for a search request's query and range.
@@ -640,22 +841,30 @@ func (c *Cluster) count(ctx context.Context, where string) (uint64, error) {
 	return uint64(n), nil
 }
 
-// hitID is a row's document ID: this ledger's own ID, or origin/ID for
-// another data directory's event (not one of this ledger's files).
+// hitID is a row's document ID: this ledger's own ID, or origin.ID for
+// another data directory's event (not one of this ledger's files; a
+// path segment as it is, for the event's URL).
 func (c *Cluster) hitID(origin, doc string) string {
 	if origin == c.origin {
 		return doc
 	}
-	return origin + "/" + doc
+	return origin + foreignSep + doc
 }
+
+// foreignSep joins an origin and a document ID in another data
+// directory's event IDs; neither part contains it.
+const foreignSep = "."
+
+// IsForeignID reports whether id names another data directory's event
+// in a cluster case (see Search): it has no file in this ledger, and
+// StoredEvent reads it.
+func IsForeignID(id string) bool { return strings.Contains(id, foreignSep) }
 
 // Search runs req: the same matches, order (sort key; origin and ID
 // break ties between data directories) and counts as Index.Search. A
-// cursor holds the last hit's sort key, origin and ID.
+// cursor holds the last hit's sort key, origin and ID; with SortField,
+// an offset (as the index's).
 func (c *Cluster) Search(ctx context.Context, req SearchRequest) (SearchResult, error) {
-	if req.SortField != "" {
-		return SearchResult{}, fmt.Errorf("sort by %s: %w", req.SortField, ErrUnsupported)
-	}
 	where, err := c.where(req)
 	if err != nil {
 		return SearchResult{}, err
@@ -665,8 +874,33 @@ func (c *Cluster) Search(ctx context.Context, req SearchRequest) (SearchResult, 
 		size = 50
 	}
 	size = min(size, 10000)
+	dir := " DESC"
+	if req.Asc {
+		dir = " ASC"
+	}
 	page := where
-	if req.Cursor != "" {
+	order := "k" + dir + ", origin" + dir + ", doc" + dir
+	limit := strconv.Itoa(size)
+	offset := 0
+	switch {
+	case req.SortField != "":
+		if req.Cursor != "" {
+			raw, err := base64.RawURLEncoding.DecodeString(req.Cursor)
+			s, ok := strings.CutPrefix(string(raw), fieldCursorPrefix)
+			if err != nil || !ok {
+				return SearchResult{}, ErrBadCursor
+			}
+			if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
+				return SearchResult{}, ErrBadCursor
+			}
+		}
+		by, err := c.fieldOrder(ctx, req, where)
+		if err != nil {
+			return SearchResult{}, err
+		}
+		order = by + ", " + order
+		limit = strconv.Itoa(offset) + ", " + limit
+	case req.Cursor != "":
 		raw, err := base64.RawURLEncoding.DecodeString(req.Cursor)
 		if err != nil {
 			return SearchResult{}, ErrBadCursor
@@ -691,10 +925,6 @@ func (c *Cluster) Search(ctx context.Context, req SearchRequest) (SearchResult, 
 			page += " AND k " + op + " " + k
 		}
 	}
-	dir := " DESC"
-	if req.Asc {
-		dir = " ASC"
-	}
 	start := time.Now()
 	var out SearchResult
 	var wg sync.WaitGroup
@@ -718,37 +948,127 @@ func (c *Cluster) Search(ctx context.Context, req SearchRequest) (SearchResult, 
 			out.Histogram, histErr = c.histogram(ctx, where)
 		}()
 	}
-	type hitRow struct {
-		Origin string `json:"origin"`
-		Doc    string `json:"doc"`
-		K      string `json:"k"`
-		S      string `json:"s"`
-	}
-	var last hitRow
-	out.Hits = []SearchHit{}
-	err = c.query(ctx, c.u.Host, "SELECT origin, doc, k, s"+c.from()+page+" ORDER BY k"+dir+", origin"+dir+", doc"+dir+
-		" LIMIT "+strconv.Itoa(size)+" FORMAT JSONEachRow", func(line []byte) error {
-		var r hitRow
+	var rows []pageRow
+	err = c.query(ctx, c.u.Host, "SELECT origin, doc, k"+c.from()+page+" ORDER BY "+order+
+		" LIMIT "+limit+" FORMAT JSONEachRow", func(line []byte) error {
+		var r pageRow
 		if err := json.Unmarshal(line, &r); err != nil {
 			return err
 		}
-		h := SearchHit{ID: c.hitID(r.Origin, r.Doc), Summary: DecodeSummary(r.S)}
-		h.Time, _ = KeyTime(r.K)
-		out.Hits = append(out.Hits, h)
-		last = r
+		rows = append(rows, r)
 		return nil
 	})
+	if err == nil {
+		out.Hits, err = c.hits(ctx, rows)
+	}
 	wg.Wait()
 	if err = errors.Join(err, totalErr, facetErr, histErr); err != nil {
 		return SearchResult{}, fmt.Errorf("search: %w", err)
 	}
-	if len(out.Hits) == size && uint64(size) < out.Total+1 {
+	switch {
+	case req.SortField != "":
+		if end := offset + len(out.Hits); uint64(end) < out.Total && len(out.Hits) == size {
+			out.Next = base64.RawURLEncoding.EncodeToString([]byte(fieldCursorPrefix + strconv.Itoa(end)))
+		}
+	case len(rows) == size && uint64(size) < out.Total+1:
+		last := rows[len(rows)-1]
 		if raw, err := json.Marshal([]string{last.K, last.Origin, last.Doc}); err == nil {
 			out.Next = base64.RawURLEncoding.EncodeToString(raw)
 		}
 	}
 	out.Took = time.Since(start)
 	return out, nil
+}
+
+// pageRow is one result of a page: its event and sort key.
+type pageRow struct {
+	Origin string `json:"origin"`
+	Doc    string `json:"doc"`
+	K      string `json:"k"`
+}
+
+// hits reads the summaries of a page's rows (and, for other data
+// directories' events, the whole event) by their sort keys, a look-up in
+// the primary index: the page's query reads only the keys, so sorting
+// the matches never carries their summaries. Of an event's versions the
+// newest is read.
+func (c *Cluster) hits(ctx context.Context, rows []pageRow) ([]SearchHit, error) {
+	out := make([]SearchHit, 0, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ks := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ks = append(ks, r.K)
+	}
+	type found struct {
+		ver  uint64
+		s, e string
+	}
+	got := map[[2]string]found{}
+	err := c.query(ctx, c.u.Host, "SELECT origin, doc, ver, s, if(origin = "+sqlString(c.origin)+", '', e) AS e"+c.from()+
+		"k IN ("+sqlList(ks)+") AND deleted = 0 FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			Origin string   `json:"origin"`
+			Doc    string   `json:"doc"`
+			Ver    flexUint `json:"ver"`
+			S      string   `json:"s"`
+			E      string   `json:"e"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		key := [2]string{r.Origin, r.Doc}
+		if f, ok := got[key]; !ok || uint64(r.Ver) > f.ver {
+			got[key] = found{uint64(r.Ver), r.S, r.E}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	for _, r := range rows {
+		f := got[[2]string{r.Origin, r.Doc}]
+		h := SearchHit{ID: c.hitID(r.Origin, r.Doc), Summary: DecodeSummary(f.s)}
+		h.Time, _ = KeyTime(r.K)
+		if f.e != "" {
+			var se StoredEvent
+			if json.Unmarshal([]byte(f.e), &se) == nil && se.Event != nil {
+				h.Stored = &se
+			}
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// StoredEvent reads one event, by its ID as Search gives it (another data
+// directory's events included), whole from the cluster.
+func (c *Cluster) StoredEvent(ctx context.Context, id string) (StoredEvent, error) {
+	origin, doc := c.origin, id
+	if o, d, ok := strings.Cut(id, foreignSep); ok {
+		origin, doc = o, d
+	}
+	var e string
+	err := c.query(ctx, c.u.Host, "SELECT e"+c.from()+c.live("origin = "+sqlString(origin)+" AND doc = "+sqlString(doc))+
+		" LIMIT 1 FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			E string `json:"e"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		e = r.E
+		return nil
+	})
+	if err != nil {
+		return StoredEvent{}, fmt.Errorf("event %s: %w", id, err)
+	}
+	var se StoredEvent
+	if e == "" || json.Unmarshal([]byte(e), &se) != nil || se.Event == nil {
+		return StoredEvent{}, fmt.Errorf("event %s: %w", id, ErrNotFound)
+	}
+	return se, nil
 }
 
 func base64URL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
@@ -1030,6 +1350,10 @@ func (c *Cluster) DiskSize() int64 {
 func (c *Cluster) DeleteOrigin(ctx context.Context) error {
 	if err := c.flush(); err != nil {
 		return err
+	}
+	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.mdist+" SELECT DISTINCT origin, doc FROM "+c.db+"."+c.table+
+		" WHERE origin = "+sqlString(c.origin), nil); err != nil {
+		return fmt.Errorf("delete the case's events: mark them: %w", err)
 	}
 	ver := strconv.FormatUint(c.nextVer(), 10)
 	stmt := "INSERT INTO " + c.db + "." + c.table + " (origin, doc, ver, deleted, day, tns, ticks, k) SELECT origin, doc, " +

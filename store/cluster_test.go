@@ -70,6 +70,22 @@ var conformanceQueries = []string{
 	"NOT (EventID:4104 OR EventID:1)",
 }
 
+// conformanceSorts are field sorts: padded numbers (EventID), text
+// (Computer, TargetUserName), decimal and hex data values (ProcessId,
+// LogonType, SubjectLogonId), several values per event (sigma.level,
+// Data), and fields most matches lack (missing last).
+var conformanceSorts = []struct{ q, field string }{
+	{"", "EventID"},
+	{"", "Computer"},
+	{"Channel:security", "TargetUserName"},
+	{"", "ProcessId"},
+	{"EventID:(4624 OR 4625)", "LogonType"},
+	{"Channel:security", "SubjectLogonId"},
+	{"", "sigma.level"},
+	{"EventID:1 OR EventID:4104", "tag"},
+	{"EventID:4625 OR EventID:1", "Image"},
+}
+
 // conformanceDocs reads the subset into documents with deterministic
 // detections and tags (the stores index what they are given; which rules
 // fire is the engine's business).
@@ -204,6 +220,23 @@ func TestClusterConformance(t *testing.T) {
 				}
 				wantTotal, wantIDs := pageIDs(t, x, req, pages)
 				gotTotal, gotIDs := pageIDs(t, c, req, pages)
+				if gotTotal != wantTotal {
+					t.Errorf("total: got %d (cluster), want %d (embedded)", gotTotal, wantTotal)
+				}
+				if !reflect.DeepEqual(gotIDs, wantIDs) {
+					t.Errorf("pages differ:\n got %v\nwant %v", gotIDs, wantIDs)
+				}
+			})
+		}
+	}
+	// Sorted by a field: numbers (padded, decimal, hex) numerically, text
+	// by value, several values, missing last; pages by offset.
+	for _, sf := range conformanceSorts {
+		for _, asc := range []bool{false, true} {
+			t.Run(fmt.Sprintf("sort %s by %s/asc=%v", sf.q, sf.field, asc), func(t *testing.T) {
+				req := store.SearchRequest{Query: sf.q, Asc: asc, SortField: sf.field}
+				wantTotal, wantIDs := pageIDs(t, x, req, 3)
+				gotTotal, gotIDs := pageIDs(t, c, req, 3)
 				if gotTotal != wantTotal {
 					t.Errorf("total: got %d (cluster), want %d (embedded)", gotTotal, wantTotal)
 				}

@@ -165,10 +165,13 @@ var textFields = map[string]bool{
 // Doc is one event to index with its detections and tags.
 type Doc struct {
 	FileID uint64
-	Event  *evtx.Event
-	Sigma  []SigmaHit
-	IOCs   []IOCHit
-	Tags   []string
+	// FileName is the file's name, kept by the cluster to show the event
+	// in other data directories (optional; the index ignores it).
+	FileName string
+	Event    *evtx.Event
+	Sigma    []SigmaHit
+	IOCs     []IOCHit
+	Tags     []string
 }
 
 // DocRef identifies one record: its file's ledger ID, the chunk's index

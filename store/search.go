@@ -50,6 +50,10 @@ type SearchHit struct {
 	ID      string    `json:"id"`
 	Time    time.Time `json:"time"`
 	Summary Summary   `json:"summary"`
+	// Stored is the whole event when the store keeps it and it belongs to
+	// another data directory (a cluster case ingested by several): this
+	// one has no evidence to read it from.
+	Stored *StoredEvent `json:"-"`
 }
 
 // SearchResult is one page of results.
