@@ -68,6 +68,9 @@ type Cluster struct {
 	tr     sqlTranslator
 	shards []string // HTTP host:port of every shard (DDL, disk size)
 	ver    atomic.Uint64
+	// rewritten is set once the multi table is seen non-empty: it never
+	// empties again, so every read de-duplicates from then on.
+	rewritten atomic.Bool
 
 	// Rows are inserted in large blocks (ClickHouse makes a part per
 	// insert and shard): pend holds encoded rows not yet sent, flushed
@@ -154,7 +157,7 @@ const columns = `origin String, doc String, ver UInt64, deleted UInt8,
 
 // multiColumns is the schema of the table naming the events written more
 // than once (see live).
-const multiColumns = `origin String, doc String`
+const multiColumns = `k String, origin String, doc String`
 
 func (c *Cluster) create(ctx context.Context) error {
 	shards := []string{c.u.Host}
@@ -183,7 +186,7 @@ func (c *Cluster) create(ctx context.Context) error {
 		}
 		stmts := []string{
 			"CREATE TABLE IF NOT EXISTS " + local + " (" + columns + ") ENGINE = ReplacingMergeTree(ver) PARTITION BY toYear(day) ORDER BY (k, origin, doc)",
-			"CREATE TABLE IF NOT EXISTS " + multi + " (" + multiColumns + ") ENGINE = ReplacingMergeTree() ORDER BY (origin, doc)",
+			"CREATE TABLE IF NOT EXISTS " + multi + " (" + multiColumns + ") ENGINE = ReplacingMergeTree() ORDER BY (k, origin, doc)",
 		}
 		if existed {
 			if stmts, err = c.addMissingColumns(ctx, h, stmts); err != nil {
@@ -191,7 +194,7 @@ func (c *Cluster) create(ctx context.Context) error {
 			}
 		}
 		if existed && !hadMulti {
-			stmts = append(stmts, "INSERT INTO "+multi+" SELECT origin, doc FROM "+local+" GROUP BY origin, doc HAVING count() > 1")
+			stmts = append(stmts, "INSERT INTO "+multi+" SELECT any(k), origin, doc FROM "+local+" GROUP BY origin, doc HAVING count() > 1")
 		}
 		if c.u.Cluster != "" {
 			stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+c.db+"."+c.table+" AS "+local+
@@ -667,14 +670,14 @@ func (c *Cluster) flush() error {
 // case's table already has a version of (found through the primary
 // index by sort key) or that keys names twice.
 func (c *Cluster) markRewrites(ctx context.Context, keys []rowKey) error {
-	seen := make(map[string]bool, len(keys))
+	seen := make(map[string]string, len(keys)) // doc → k
 	marked := map[string]bool{}
 	var ks []string
 	for _, r := range keys {
-		if seen[r.doc] {
+		if _, ok := seen[r.doc]; ok {
 			marked[r.doc] = true
 		} else {
-			seen[r.doc] = true
+			seen[r.doc] = r.k
 			ks = append(ks, r.k)
 		}
 	}
@@ -690,7 +693,7 @@ func (c *Cluster) markRewrites(ctx context.Context, keys []rowKey) error {
 			if err := json.Unmarshal(line, &r); err != nil {
 				return err
 			}
-			if seen[r.Doc] {
+			if _, ok := seen[r.Doc]; ok {
 				marked[r.Doc] = true
 			}
 			return nil
@@ -700,31 +703,33 @@ func (c *Cluster) markRewrites(ctx context.Context, keys []rowKey) error {
 		}
 		ks = ks[n:]
 	}
-	ids := make([]string, 0, len(marked))
+	rows := make([]rowKey, 0, len(marked))
 	for id := range marked {
-		ids = append(ids, id)
+		rows = append(rows, rowKey{seen[id], id})
 	}
-	return c.markMulti(ctx, ids)
+	return c.markMulti(ctx, rows)
 }
 
-// markMulti names this data directory's events ids in the multi table.
-func (c *Cluster) markMulti(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
+// markMulti names this data directory's events in the multi table.
+func (c *Cluster) markMulti(ctx context.Context, rows []rowKey) error {
+	if len(rows) == 0 {
 		return nil
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	for _, id := range ids {
+	for _, r := range rows {
 		if err := enc.Encode(struct {
+			K      string `json:"k"`
 			Origin string `json:"origin"`
 			Doc    string `json:"doc"`
-		}{c.origin, id}); err != nil {
+		}{r.k, c.origin, r.doc}); err != nil {
 			return fmt.Errorf("encode event ID: %w", err)
 		}
 	}
 	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.mdist+" FORMAT JSONEachRow", &buf); err != nil {
 		return fmt.Errorf("mark rewritten events: %w", err)
 	}
+	c.rewritten.Store(true)
 	return nil
 }
 
@@ -749,9 +754,11 @@ func (c *Cluster) DeleteDocs(ids []string) error {
 	defer cancel()
 	for len(ids) > 0 {
 		n := min(len(ids), maxIDsPerQuery)
-		if err := c.markMulti(ctx, ids[:n]); err != nil {
-			return err
+		if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.mdist+" SELECT DISTINCT k, origin, doc"+c.from()+
+			"origin = "+sqlString(c.origin)+" AND doc IN ("+sqlList(ids[:n])+")", nil); err != nil {
+			return fmt.Errorf("delete events: mark them: %w", err)
 		}
+		c.rewritten.Store(true)
 		ver := strconv.FormatUint(c.nextVer(), 10)
 		stmt := "INSERT INTO " + c.db + "." + c.table + " (origin, doc, ver, deleted, day, tns, ticks, k) SELECT origin, doc, " +
 			ver + ", 1, any(day), any(tns), any(ticks), any(k) FROM " + c.db + "." + c.table +
@@ -776,28 +783,79 @@ func sqlList(ss []string) string {
 }
 
 // live is cond restricted to the rows a read may see: the newest version
-// of each event, unless it is a tombstone. Most events have one version
-// (written once, never tagged, re-processed or deleted); every write of
-// an event that may already be there names it in the multi table first
-// (see markRewrites, DeleteDocs), so only those events' versions are
-// grouped for their newest: a whole-case read filters instead of
-// grouping every event ID. The subqueries name the local tables: through
-// a Distributed table each shard runs them on its own rows, which hold
-// every version of their events and their multi entries (both sharded
-// by event ID).
-func (c *Cluster) live(cond string) string {
-	local, multi := c.db+"."+c.local, c.db+"."+c.multi
-	inMulti := "(origin, doc) IN (SELECT origin, doc FROM " + multi + ")"
-	s := "deleted = 0 AND ((origin, doc) NOT IN (SELECT origin, doc FROM " + multi + ") OR (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " +
-		local + " WHERE " + inMulti + " GROUP BY origin, doc))"
+// of each event, unless it is a tombstone.
+//
+// Most events have one version (written once, never tagged, re-processed
+// or deleted), and every write that may give an event a second version
+// names it (sort key and ID) in the multi table first (markRewrites,
+// DeleteDocs, DeleteOrigin). So a read groups only those events'
+// versions for their newest, found through the primary index by sort
+// key; every other row is live unless a tombstone. While the multi table
+// is empty, no event has two versions and no tombstone hides an older
+// one: a read without full skips the grouping (see consistent). The
+// subqueries name the local tables: through a Distributed table each
+// shard runs them on its own rows, which hold every version of their
+// events and their multi entries (both sharded by event ID). Sort keys
+// may repeat across data directories: an event sharing one with a
+// rewritten event is grouped too, which changes nothing but the cost.
+func (c *Cluster) live(cond string, full bool) string {
+	s := "deleted = 0"
+	if full {
+		local, multi := c.db+"."+c.local, c.db+"."+c.multi
+		s += " AND (k NOT IN (SELECT k FROM " + multi + ") OR (origin, doc, ver) IN (SELECT origin, doc, max(ver) FROM " +
+			local + " WHERE k IN (SELECT k FROM " + multi + ") GROUP BY origin, doc))"
+	}
 	if cond == "1" {
 		return s
 	}
 	return "(" + cond + ") AND " + s
 }
 
+// consistent runs read, which builds its answer afresh on each call,
+// with the reads that suit the multi table: without de-duplication while
+// it is empty, checked after the read. Entries are never removed, so a
+// table empty after the read was empty during it, and no event had two
+// versions then; otherwise the read runs again de-duplicating, as every
+// later one does.
+func (c *Cluster) consistent(ctx context.Context, read func(full bool) error) error {
+	full := c.rewritten.Load()
+	if err := read(full); err != nil || full {
+		return err
+	}
+	if full, err := c.anyRewritten(ctx); err != nil || !full {
+		return err
+	}
+	return read(true)
+}
+
+// anyRewritten reports whether the multi table names any event (and
+// remembers it when it does).
+func (c *Cluster) anyRewritten(ctx context.Context) (bool, error) {
+	if c.rewritten.Load() {
+		return true, nil
+	}
+	var n flexUint
+	err := c.query(ctx, c.u.Host, "SELECT count() AS n FROM "+c.db+"."+c.mdist+" FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			N flexUint `json:"n"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		n = r.N
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("check rewritten events: %w", err)
+	}
+	if n > 0 {
+		c.rewritten.Store(true)
+	}
+	return n > 0, nil
+}
+
 // where is the SQL condition for a search request's query and range.
-func (c *Cluster) where(req SearchRequest) (string, error) {
+func (c *Cluster) where(req SearchRequest, full bool) (string, error) {
 	q, err := parseQuery(req.Query, req.QueryOptions)
 	if err != nil {
 		return "", err
@@ -817,7 +875,7 @@ func (c *Cluster) where(req SearchRequest) (string, error) {
 		}
 		cond = "(" + cond + ") AND (" + tc + ")"
 	}
-	return c.live(cond), nil
+	return c.live(cond, full), nil
 }
 
 func (c *Cluster) from() string { return " FROM " + c.db + "." + c.table + " WHERE " }
@@ -865,7 +923,17 @@ func IsForeignID(id string) bool { return strings.Contains(id, foreignSep) }
 // cursor holds the last hit's sort key, origin and ID; with SortField,
 // an offset (as the index's).
 func (c *Cluster) Search(ctx context.Context, req SearchRequest) (SearchResult, error) {
-	where, err := c.where(req)
+	var out SearchResult
+	err := c.consistent(ctx, func(full bool) error {
+		var err error
+		out, err = c.search(ctx, req, full)
+		return err
+	})
+	return out, err
+}
+
+func (c *Cluster) search(ctx context.Context, req SearchRequest, full bool) (SearchResult, error) {
+	where, err := c.where(req, full)
 	if err != nil {
 		return SearchResult{}, err
 	}
@@ -1050,16 +1118,19 @@ func (c *Cluster) StoredEvent(ctx context.Context, id string) (StoredEvent, erro
 		origin, doc = o, d
 	}
 	var e string
-	err := c.query(ctx, c.u.Host, "SELECT e"+c.from()+c.live("origin = "+sqlString(origin)+" AND doc = "+sqlString(doc))+
-		" LIMIT 1 FORMAT JSONEachRow", func(line []byte) error {
-		var r struct {
-			E string `json:"e"`
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
-			return err
-		}
-		e = r.E
-		return nil
+	err := c.consistent(ctx, func(full bool) error {
+		e = ""
+		return c.query(ctx, c.u.Host, "SELECT e"+c.from()+c.live("origin = "+sqlString(origin)+" AND doc = "+sqlString(doc), full)+
+			" LIMIT 1 FORMAT JSONEachRow", func(line []byte) error {
+			var r struct {
+				E string `json:"e"`
+			}
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			e = r.E
+			return nil
+		})
 	})
 	if err != nil {
 		return StoredEvent{}, fmt.Errorf("event %s: %w", id, err)
@@ -1168,16 +1239,19 @@ func (c *Cluster) ownIDs(ctx context.Context, cond, order string, fn func(id str
 // DocKeys returns the DocRef keys of this ledger's matches of req, in
 // time order.
 func (c *Cluster) DocKeys(ctx context.Context, req SearchRequest) ([]uint64, error) {
-	where, err := c.where(req)
-	if err != nil {
-		return nil, err
-	}
 	var out []uint64
-	err = c.ownIDs(ctx, where, "k", func(id string) error {
-		if ref, ok := ParseDocID(id); ok {
-			out = append(out, ref.Key())
+	err := c.consistent(ctx, func(full bool) error {
+		out = nil
+		where, err := c.where(req, full)
+		if err != nil {
+			return err
 		}
-		return nil
+		return c.ownIDs(ctx, where, "k", func(id string) error {
+			if ref, ok := ParseDocID(id); ok {
+				out = append(out, ref.Key())
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("match keys: %w", err)
@@ -1188,7 +1262,13 @@ func (c *Cluster) DocKeys(ctx context.Context, req SearchRequest) ([]uint64, err
 // MatchIDs calls fn with the ID of each of this ledger's events matching
 // q (another data directory's events are its own to tag).
 func (c *Cluster) MatchIDs(ctx context.Context, q string, opts QueryOptions, fn func(id string) error) error {
-	where, err := c.where(SearchRequest{Query: q, QueryOptions: opts})
+	// fn sees each ID as it comes: the multi table is checked before
+	// (an event rewritten meanwhile may come twice, harmless to a tag).
+	full, err := c.anyRewritten(ctx)
+	if err != nil {
+		return err
+	}
+	where, err := c.where(SearchRequest{Query: q, QueryOptions: opts}, full)
 	if err != nil {
 		return err
 	}
@@ -1211,15 +1291,17 @@ func (c *Cluster) MatchIDs(ctx context.Context, q string, opts QueryOptions, fn 
 // LatestTime is the time of the case's newest event (zero if none).
 func (c *Cluster) LatestTime(ctx context.Context) (time.Time, error) {
 	var k string
-	err := c.query(ctx, c.u.Host, "SELECT max(k) AS k"+c.from()+c.live("1")+" FORMAT JSONEachRow", func(line []byte) error {
-		var r struct {
-			K string `json:"k"`
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
-			return err
-		}
-		k = r.K
-		return nil
+	err := c.consistent(ctx, func(full bool) error {
+		return c.query(ctx, c.u.Host, "SELECT max(k) AS k"+c.from()+c.live("1", full)+" FORMAT JSONEachRow", func(line []byte) error {
+			var r struct {
+				K string `json:"k"`
+			}
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			k = r.K
+			return nil
+		})
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("latest time: %w", err)
@@ -1234,9 +1316,12 @@ func (c *Cluster) FileDocIDs(ctx context.Context, fileID uint64) ([]string, erro
 		return nil, err
 	}
 	var out []string
-	err := c.ownIDs(ctx, c.live("origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10))), "", func(id string) error {
-		out = append(out, id)
-		return nil
+	err := c.consistent(ctx, func(full bool) error {
+		out = nil
+		return c.ownIDs(ctx, c.live("origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10)), full), "", func(id string) error {
+			out = append(out, id)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list file events: %w", err)
@@ -1249,17 +1334,20 @@ func (c *Cluster) FileIDs() ([]uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
 	var out []uint64
-	err := c.query(ctx, c.u.Host, "SELECT DISTINCT file"+c.from()+c.live("origin = "+sqlString(c.origin))+" FORMAT JSONEachRow", func(line []byte) error {
-		var r struct {
-			File string `json:"file"`
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
-			return err
-		}
-		if id, err := strconv.ParseUint(r.File, 10, 64); err == nil {
-			out = append(out, id)
-		}
-		return nil
+	err := c.consistent(ctx, func(full bool) error {
+		out = nil
+		return c.query(ctx, c.u.Host, "SELECT DISTINCT file"+c.from()+c.live("origin = "+sqlString(c.origin), full)+" FORMAT JSONEachRow", func(line []byte) error {
+			var r struct {
+				File string `json:"file"`
+			}
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			if id, err := strconv.ParseUint(r.File, 10, 64); err == nil {
+				out = append(out, id)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
@@ -1269,7 +1357,7 @@ func (c *Cluster) FileIDs() ([]uint64, error) {
 
 // CountFile counts one of this ledger's files' events.
 func (c *Cluster) CountFile(ctx context.Context, fileID uint64) (uint64, error) {
-	return c.count(ctx, c.live("origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10))))
+	return c.countLive(ctx, "origin = "+sqlString(c.origin)+" AND file = "+sqlString(strconv.FormatUint(fileID, 10)))
 }
 
 // CountIDs counts how many of this ledger's ids exist.
@@ -1277,7 +1365,7 @@ func (c *Cluster) CountIDs(ctx context.Context, ids []string) (uint64, error) {
 	var n uint64
 	for len(ids) > 0 {
 		k := min(len(ids), maxIDsPerQuery)
-		m, err := c.count(ctx, c.live("origin = "+sqlString(c.origin)+" AND doc IN ("+sqlList(ids[:k])+")"))
+		m, err := c.countLive(ctx, "origin = "+sqlString(c.origin)+" AND doc IN ("+sqlList(ids[:k])+")")
 		if err != nil {
 			return 0, err
 		}
@@ -1291,16 +1379,31 @@ func (c *Cluster) CountIDs(ctx context.Context, ids []string) (uint64, error) {
 func (c *Cluster) Count() (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	return c.count(ctx, c.live("1"))
+	return c.countLive(ctx, "1")
+}
+
+// countLive counts the live events matching cond.
+func (c *Cluster) countLive(ctx context.Context, cond string) (uint64, error) {
+	var n uint64
+	err := c.consistent(ctx, func(full bool) error {
+		var err error
+		n, err = c.count(ctx, c.live(cond, full))
+		return err
+	})
+	return n, err
 }
 
 // ShardCounts counts the live events each shard holds, in shard order
 // (one entry without a cluster).
 func (c *Cluster) ShardCounts(ctx context.Context) ([]uint64, error) {
+	full, err := c.anyRewritten(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]uint64, 0, len(c.shards))
 	for _, h := range c.shards {
 		var n flexUint
-		err := c.query(ctx, h, "SELECT count() AS n FROM "+c.db+"."+c.local+" WHERE "+c.live("1")+" FORMAT JSONEachRow", func(line []byte) error {
+		err := c.query(ctx, h, "SELECT count() AS n FROM "+c.db+"."+c.local+" WHERE "+c.live("1", full)+" FORMAT JSONEachRow", func(line []byte) error {
 			var r struct {
 				N flexUint `json:"n"`
 			}
@@ -1351,10 +1454,11 @@ func (c *Cluster) DeleteOrigin(ctx context.Context) error {
 	if err := c.flush(); err != nil {
 		return err
 	}
-	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.mdist+" SELECT DISTINCT origin, doc FROM "+c.db+"."+c.table+
+	if err := c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.mdist+" SELECT DISTINCT k, origin, doc FROM "+c.db+"."+c.table+
 		" WHERE origin = "+sqlString(c.origin), nil); err != nil {
 		return fmt.Errorf("delete the case's events: mark them: %w", err)
 	}
+	c.rewritten.Store(true)
 	ver := strconv.FormatUint(c.nextVer(), 10)
 	stmt := "INSERT INTO " + c.db + "." + c.table + " (origin, doc, ver, deleted, day, tns, ticks, k) SELECT origin, doc, " +
 		ver + ", 1, any(day), any(tns), any(ticks), any(k) FROM " + c.db + "." + c.table +

@@ -19,6 +19,16 @@ var ErrUnsupported = fmt.Errorf("not supported by this case's event store: %w", 
 // Aggregate counts the values of field over the matches of req, as
 // Index.Aggregate does: each event counts once under each of its values.
 func (c *Cluster) Aggregate(ctx context.Context, req SearchRequest, field string, size int) (Aggregation, error) {
+	var out Aggregation
+	err := c.consistent(ctx, func(full bool) error {
+		var err error
+		out, err = c.aggregate(ctx, req, field, size, full)
+		return err
+	})
+	return out, err
+}
+
+func (c *Cluster) aggregate(ctx context.Context, req SearchRequest, field string, size int, full bool) (Aggregation, error) {
 	t, err := qparse.TermsOf(field)
 	if err != nil {
 		return Aggregation{}, fmt.Errorf("%w: %w", ErrBadQuery, err)
@@ -26,7 +36,7 @@ func (c *Cluster) Aggregate(ctx context.Context, req SearchRequest, field string
 	if size <= 0 {
 		size = 10
 	}
-	where, err := c.where(req)
+	where, err := c.where(req, full)
 	if err != nil {
 		return Aggregation{}, err
 	}
@@ -106,8 +116,18 @@ func (c *Cluster) Aggregate(ctx context.Context, req SearchRequest, field string
 // Around returns the events of req just before and after the event id,
 // as Index.Around does.
 func (c *Cluster) Around(ctx context.Context, req SearchRequest, id string, before, after int) (Around, error) {
+	var out Around
+	err := c.consistent(ctx, func(full bool) error {
+		var err error
+		out, err = c.around(ctx, req, id, before, after, full)
+		return err
+	})
+	return out, err
+}
+
+func (c *Cluster) around(ctx context.Context, req SearchRequest, id string, before, after int, full bool) (Around, error) {
 	var key, summary string
-	err := c.query(ctx, c.u.Host, "SELECT k, s"+c.from()+c.live("origin = "+sqlString(c.origin)+" AND doc = "+sqlString(id))+" LIMIT 1 FORMAT JSONEachRow", func(line []byte) error {
+	err := c.query(ctx, c.u.Host, "SELECT k, s"+c.from()+c.live("origin = "+sqlString(c.origin)+" AND doc = "+sqlString(id), full)+" LIMIT 1 FORMAT JSONEachRow", func(line []byte) error {
 		var r struct {
 			K string `json:"k"`
 			S string `json:"s"`
@@ -131,17 +151,17 @@ func (c *Cluster) Around(ctx context.Context, req SearchRequest, id string, befo
 	req.Facets, req.Histogram, req.SortField = false, false, ""
 	b := req
 	b.Asc, b.Cursor, b.Size = false, base64URL(cur), before
-	older, err := c.Search(ctx, b)
+	older, err := c.search(ctx, b, full)
 	if err != nil {
 		return Around{}, err
 	}
 	a := req
 	a.Asc, a.Cursor, a.Size = true, base64URL(cur), after
-	newer, err := c.Search(ctx, a)
+	newer, err := c.search(ctx, a, full)
 	if err != nil {
 		return Around{}, err
 	}
-	where, err := c.where(req)
+	where, err := c.where(req, full)
 	if err != nil {
 		return Around{}, err
 	}

@@ -91,6 +91,23 @@ func wildcardRegexp(w string) string {
 	return b.String()
 }
 
+// literalFilter is a condition on x that every value matching the
+// wildcard w satisfies: it starts with w's leading literal and contains
+// each later literal part of two bytes or more. "" when w has none.
+func literalFilter(w string) string {
+	parts := strings.FieldsFunc(w, func(r rune) bool { return r == '*' || r == '?' })
+	var c []string
+	for i, p := range parts {
+		switch {
+		case i == 0 && !strings.HasPrefix(w, "*") && !strings.HasPrefix(w, "?"):
+			c = append(c, "substring(x, 1, "+strconv.Itoa(len(p))+") = "+sqlString(p))
+		case len(p) >= 2:
+			c = append(c, "position(x, "+sqlString(p)+") > 0")
+		}
+	}
+	return strings.Join(c, " AND ")
+}
+
 // wholeMatch is a whole-value regexp match, as Bleve's term automata
 // match whole terms. ClickHouse lets "." match a newline unless told
 // (?-s); Bleve's automata do not.
@@ -170,6 +187,12 @@ func (t sqlTranslator) cond(q query.Query) (string, error) {
 		// automaton's "." does not cross a newline, and neither does
 		// re2's, so "Data:*" skips multi-line values in both stores.
 		re := wildcardRegexp(q.Wildcard)
+		if pre := literalFilter(q.Wildcard); arr && pre != "" {
+			// The regexp runs only on the values holding the pattern's
+			// literal parts (a cheap byte search first: 18.16 evaluates
+			// both sides of an AND on every value).
+			return "arrayExists(x -> " + wholeMatch("x", re) + ", arrayFilter(x -> " + pre + ", " + col + "))", nil
+		}
 		return valueCond(col, arr, func(x string) string { return wholeMatch(x, re) }), nil
 	case *query.RegexpQuery:
 		col, arr, err := sqlColumn(q.FieldVal)
