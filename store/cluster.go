@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/search/query"
 
 	"casescope/evtx"
 	"casescope/internal/level"
@@ -1016,16 +1017,25 @@ func (c *Cluster) search(ctx context.Context, req SearchRequest, full bool) (Sea
 			out.Histogram, histErr = c.histogram(ctx, where)
 		}()
 	}
+	pageOf := func(cond string) ([]pageRow, error) {
+		var rows []pageRow
+		err := c.query(ctx, c.u.Host, "SELECT origin, doc, k"+c.from()+cond+" ORDER BY "+order+
+			" LIMIT "+limit+" FORMAT JSONEachRow", func(line []byte) error {
+			var r pageRow
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			rows = append(rows, r)
+			return nil
+		})
+		return rows, err
+	}
 	var rows []pageRow
-	err = c.query(ctx, c.u.Host, "SELECT origin, doc, k"+c.from()+page+" ORDER BY "+order+
-		" LIMIT "+limit+" FORMAT JSONEachRow", func(line []byte) error {
-		var r pageRow
-		if err := json.Unmarshal(line, &r); err != nil {
-			return err
-		}
-		rows = append(rows, r)
-		return nil
-	})
+	if req.SortField == "" && req.Cursor == "" && !req.Asc && isMatchAll(req) {
+		rows, err = c.newestPage(ctx, page, size, pageOf)
+	} else {
+		rows, err = pageOf(page)
+	}
 	if err == nil {
 		out.Hits, err = c.hits(ctx, rows)
 	}
@@ -1046,6 +1056,52 @@ func (c *Cluster) search(ctx context.Context, req SearchRequest, full bool) (Sea
 	}
 	out.Took = time.Since(start)
 	return out, nil
+}
+
+// isMatchAll reports whether req asks for every event.
+func isMatchAll(req SearchRequest) bool {
+	if !req.From.IsZero() || !req.To.IsZero() {
+		return false
+	}
+	q, err := parseQuery(req.Query, req.QueryOptions)
+	if err != nil {
+		return false
+	}
+	_, all := q.(*query.MatchAllQuery)
+	return all
+}
+
+// newestPage is the first newest-first page of every event: read from
+// a window back from the newest day (1 day, growing 32× while it holds
+// less than a page, then everything), so the sort reads the few granules
+// the primary index keeps for the window instead of every sort key. A
+// window holding a whole page holds the newest page: exact whatever the
+// window.
+func (c *Cluster) newestPage(ctx context.Context, cond string, size int, pageOf func(cond string) ([]pageRow, error)) ([]pageRow, error) {
+	var day string
+	err := c.query(ctx, c.u.Host, "SELECT toString(max(day)) AS d"+c.from()+"deleted = 0 FORMAT JSONEachRow", func(line []byte) error {
+		var r struct {
+			D string `json:"d"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
+		}
+		day = r.D
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if end, err := time.Parse("2006-01-02", day); err == nil {
+		end = end.Add(24 * time.Hour)
+		for span := 24 * time.Hour; span <= 1024*24*time.Hour; span *= 32 {
+			rows, err := pageOf(cond + " AND k >= " + sqlString(SortKey(end.Add(-span), 0, 0)))
+			if err != nil || len(rows) == size {
+				return rows, err
+			}
+		}
+	}
+	return pageOf(cond)
 }
 
 // pageRow is one result of a page: its event and sort key.
