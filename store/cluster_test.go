@@ -449,3 +449,58 @@ func TestClusterUnavailable(t *testing.T) {
 }
 
 func isUnavailable(err error) bool { return err != nil && errors.Is(err, store.ErrUnavailable) }
+
+// TestClusterUpgrade: a case's tables made before the multi table and
+// the whole-event column (an earlier release) get both on open: the
+// events already written twice are found once, and counts stay exact.
+func TestClusterUpgrade(t *testing.T) {
+	rig := chrig.Start(t, 2)
+	const caseName = "old case"
+	db, name := "upgrade", store.ClusterTable(caseName)
+	old := `origin String, doc String, ver UInt64, deleted UInt8, day Date, tns Int64, ticks UInt64, k String,
+	event_id String, record_id String, level String, channel String, provider String, computer String,
+	file String, f String, time_invalid String, user Array(String), kv Array(String), text Array(String),
+	sigma_rule Array(String), sigma_title Array(String), sigma_level Array(String), sigma_pack Array(String), sigma_max UInt8,
+	ioc Array(String), ioc_type Array(String), ioc_count UInt32, tag Array(String), starred Array(String), s String`
+	for i := range rig.HTTP {
+		rig.Query(t, i, "CREATE DATABASE "+db)
+		rig.Query(t, i, "CREATE TABLE "+db+"."+name+"_local ("+old+") ENGINE = ReplacingMergeTree(ver) PARTITION BY toYear(day) ORDER BY (k, origin, doc)")
+		rig.Query(t, i, "CREATE TABLE "+db+"."+name+" AS "+db+"."+name+"_local ENGINE = Distributed("+chrig.ClusterName+", "+db+", "+name+"_local, cityHash64(origin, doc))")
+	}
+	// Two events, the first written twice (two inserts: two parts), on
+	// the first shard.
+	for _, row := range []string{
+		`{"origin":"o","doc":"1-0-o200","ver":1,"day":"2020-01-01","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"}`,
+		`{"origin":"o","doc":"1-0-o200","ver":2,"day":"2020-01-01","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB","tag":["x"]}`,
+		`{"origin":"o","doc":"1-0-o300","ver":1,"day":"2020-01-01","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAC"}`,
+	} {
+		rig.Query(t, 0, "INSERT INTO "+db+"."+name+"_local FORMAT JSONEachRow "+row)
+	}
+	u, err := store.ParseStoreURL(rig.StoreURL(0, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.OpenCluster(t.Context(), u, caseName, "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if n, err := c.Count(); err != nil || n != 2 {
+		t.Errorf("count after the upgrade = %d, %v; want 2", n, err)
+	}
+	if res, err := c.Search(t.Context(), store.SearchRequest{Query: "tag:x"}); err != nil || res.Total != 1 {
+		t.Errorf("tag:x after the upgrade = %+v, %v; want 1 event", res, err)
+	}
+	ev := &evtx.Event{EventID: 4624, RecordOffset: 0x400, TimeCreated: time.Date(2020, 1, 2, 0, 0, 0, 0, time.UTC),
+		Data: []evtx.Field{{Name: "TargetUserName", Value: "bob"}}}
+	if err := c.IndexDocs([]store.Doc{{FileID: 1, FileName: "a.evtx", Event: ev}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Count(); err != nil || n != 3 {
+		t.Errorf("count after a new event = %d, %v; want 3", n, err)
+	}
+	se, err := c.StoredEvent(t.Context(), store.DocID(1, ev))
+	if err != nil || se.FileName != "a.evtx" || se.Event == nil || len(se.Event.Data) != 1 || se.Event.Data[0].Value != "bob" {
+		t.Errorf("stored event = %+v, %v; want the event with its data and file name", se, err)
+	}
+}
