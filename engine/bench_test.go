@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"casescope/engine"
+	"casescope/engine/sigma"
 	"casescope/internal/corpus"
 )
 
@@ -16,7 +17,8 @@ import (
 // ledger) over the shared corpus, or over the folder named by
 // CASESCOPE_BENCH_CORPUS (e.g. one built by bench/mkcorpus -n 1500, or
 // one large file; CASESCOPE_BENCH_CHUNK_WORKERS sets
-// Config.ChunkWorkers):
+// Config.ChunkWorkers; CASESCOPE_BENCH_RULES=1 loads the embedded Sigma
+// rules, compiled before the clock starts):
 // events/s, peak heap, CPU per file and event, and each stage's time per
 // file or event (stage times are summed over concurrent work; see
 // engine.StageSeconds). Run it with -cpuprofile to see where the index
@@ -26,6 +28,13 @@ func BenchmarkIngest(b *testing.B) {
 	if dir == "" {
 		dir = filepath.Join(corpus.Shared(b), "evtx")
 	}
+	var rules *sigma.Ruleset
+	if os.Getenv("CASESCOPE_BENCH_RULES") == "1" {
+		var err error
+		if rules, err = engine.LoadRules(engine.RuleOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for b.Loop() {
 		b.StopTimer()
 		cfg := engine.Config{BatchSize: 500}
@@ -33,6 +42,9 @@ func BenchmarkIngest(b *testing.B) {
 			cfg.ChunkWorkers = n
 		}
 		r := newRigConfig(b, cfg)
+		if rules != nil {
+			r.eng.Detection().SetRules(rules)
+		}
 		c, err := r.ledger.CreateCase("bench", "")
 		if err != nil {
 			b.Fatal(err)
@@ -64,6 +76,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.ReportMetric(st.Index*1e6/ne, "index-µs/event")
 		b.ReportMetric(st.Parse*1e6/ne, "parse-µs/event")
 		b.ReportMetric((st.Sigma+st.IOC)*1e6/ne, "detect-µs/event")
+		b.ReportMetric(cpu.Seconds()*1e6/ne, "cpu-µs/event")
 		b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
 		b.StartTimer()
 	}
