@@ -73,7 +73,7 @@ func (x *Index) matchSet(ctx context.Context, r index.IndexReader, req SearchReq
 		}
 		return nil, n, nil
 	}
-	s, err := q.Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	s, err := indexTimeQueries(q).Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
 	if err != nil {
 		return nil, 0, fmt.Errorf("match: %w", err)
 	}

@@ -342,7 +342,10 @@ func Mapping() mapping.IndexMapping {
 	}
 	tm := bleve.NewDateTimeFieldMapping()
 	// Time is searched by range; results are sorted and bucketed by
-	// FieldSortKey, so it needs no doc values.
+	// FieldSortKey, so it needs no doc values. Index.build makes the field
+	// itself, with timeTerms' terms, and the index searches it with
+	// timeRangeQuery; the date mapping serves documents indexed through
+	// the mapping (the query language's tests).
 	tm.Store, tm.IncludeInAll, tm.DocValues = false, false, false
 	dm.AddFieldMappingsAt(FieldTime, tm)
 	dm.AddFieldMappingsAt(FieldSortKey, kw(true))
@@ -375,7 +378,9 @@ func Mapping() mapping.IndexMapping {
 //
 // Format 3: documents keyed by record offset (DocRef), every System field
 // in the summary and as kv terms, out-of-range times clamped and flagged.
-const IndexFormat = "3"
+// Format 4: FieldTime holds six prefix-coded terms (timeShift) instead of
+// a Bleve date field's sixteen.
+const IndexFormat = "4"
 
 // formatKey is the Bleve internal key holding an index's IndexFormat.
 var formatKey = []byte("casescope.format")
@@ -546,11 +551,7 @@ func (x *Index) build(d *Doc) (*document.Document, error) {
 	ref := RefOf(d.FileID, ev)
 	doc := document.NewDocument(ref.ID())
 	at, timeInvalid := indexTime(ev.TimeCreated)
-	tf, err := document.NewDateTimeFieldWithIndexingOptions(FieldTime, nil, at, time.RFC3339Nano, optsIndex)
-	if err != nil {
-		return nil, fmt.Errorf("time field: %w", err)
-	}
-	doc.AddField(tf)
+	doc.AddField(timeField(at.UnixNano()))
 	if timeInvalid {
 		x.kw(doc, FieldTimeInvalid, "true", false)
 	}
@@ -817,7 +818,7 @@ func (x *Index) Count() (uint64, error) {
 }
 
 func (x *Index) count(ctx context.Context, q query.Query) (uint64, error) {
-	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
+	req := bleve.NewSearchRequestOptions(indexTimeQueries(q), 0, 0, false)
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return 0, fmt.Errorf("count: %w", err)

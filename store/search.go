@@ -533,7 +533,7 @@ func (x *Index) MatchIDs(ctx context.Context, q string, opts QueryOptions, fn fu
 			err = fmt.Errorf("match: close reader: %w", cerr)
 		}
 	}()
-	s, err := bq.Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	s, err := indexTimeQueries(bq).Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
 	}

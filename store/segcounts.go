@@ -300,7 +300,7 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 	if err != nil {
 		return fmt.Errorf("count: %w", err)
 	}
-	s, err := q.Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	s, err := indexTimeQueries(q).Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
 	if err != nil {
 		return fmt.Errorf("count: %w", err)
 	}

@@ -113,7 +113,7 @@ func better(a, b []byte, desc bool) bool {
 // and key.
 func (x *Index) topSorted(ctx context.Context, r index.IndexReader, q query.Query, size int, desc bool, after []byte) (uint64, search.DocumentMatchCollection, error) {
 	sctx := search.ContextWithTermSearchersCounter(ctx)
-	first, err := q.Searcher(sctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	first, err := indexTimeQueries(q).Searcher(sctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
 	if err != nil {
 		return 0, nil, fmt.Errorf("search: %w", err)
 	}
@@ -131,7 +131,7 @@ func (x *Index) topSorted(ctx context.Context, r index.IndexReader, q query.Quer
 	for i, g := range groups {
 		s := first
 		if i > 0 {
-			if s, err = q.Searcher(sctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"}); err != nil {
+			if s, err = indexTimeQueries(q).Searcher(sctx, r, x.idx.Mapping(), search.SearcherOptions{Score: "none"}); err != nil {
 				first.Close()
 				wg.Wait()
 				return 0, nil, fmt.Errorf("search: %w", err)
