@@ -36,7 +36,10 @@
 // column per match, and the histogram decodes its time), and FieldFacet,
 // one term joining channel, event ID, computer and provider (facets count
 // these combinations and split them). Events are read back from their EVTX
-// chunk for display and export.
+// chunk for display and export. FieldTime is not a Bleve date field: it
+// holds six prefix-coded terms per event instead of sixteen (timerange.go),
+// and the index runs every date range on it as a timeRangeQuery, which
+// matches what Bleve's date range would.
 //
 // A search's sorted pass and its facet/histogram count each run on every
 // core: a query's matches are split by document number into groups of
