@@ -18,9 +18,9 @@ import (
 
 // FieldTime's terms: the time in Unix nanoseconds, prefix-coded (Bleve's
 // numeric encoding) at the shifts of timeShift. Bleve's date fields index
-// a time as sixteen terms (every fourth bit), nine of them all but unique
-// per event, and those terms were the largest part of building and
-// merging segments (index format 3: 77 % of the distinct terms, a third
+// a time as sixteen terms (every fourth bit), six or seven of them
+// distinct per event, and those terms were the largest part of building and
+// merging segments (index format 3: 66 % of the distinct terms, a third
 // of the postings). FieldTime has six: the exact time, then blocks of
 // 2^24 ns (16.8 ms), 2^32 (4.3 s), 2^40 (18 min), 2^48 (3.3 days) and
 // 2^56 (2.3 years). Bleve's date range searcher assumes the sixteen, so
