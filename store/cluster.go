@@ -953,15 +953,9 @@ func (c *Cluster) search(ctx context.Context, req SearchRequest, full bool) (Sea
 	offset := 0
 	switch {
 	case req.SortField != "":
-		if req.Cursor != "" {
-			raw, err := base64.RawURLEncoding.DecodeString(req.Cursor)
-			s, ok := strings.CutPrefix(string(raw), fieldCursorPrefix)
-			if err != nil || !ok {
-				return SearchResult{}, ErrBadCursor
-			}
-			if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
-				return SearchResult{}, ErrBadCursor
-			}
+		var err error
+		if offset, err = fieldCursorOffset(req.Cursor); err != nil {
+			return SearchResult{}, err
 		}
 		by, err := c.fieldOrder(ctx, req, where)
 		if err != nil {
@@ -1046,7 +1040,7 @@ func (c *Cluster) search(ctx context.Context, req SearchRequest, full bool) (Sea
 	switch {
 	case req.SortField != "":
 		if end := offset + len(out.Hits); uint64(end) < out.Total && len(out.Hits) == size {
-			out.Next = base64.RawURLEncoding.EncodeToString([]byte(fieldCursorPrefix + strconv.Itoa(end)))
+			out.Next = fieldCursor(end)
 		}
 	case len(rows) == size && uint64(size) < out.Total+1:
 		last := rows[len(rows)-1]

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -94,9 +95,9 @@ func (c *Cluster) fieldOrder(ctx context.Context, req SearchRequest, where strin
 	}
 	slices.SortStableFunc(terms, func(a, b string) int {
 		if req.Asc {
-			return cmpFloat(nums[a], nums[b])
+			return cmp.Compare(nums[a], nums[b])
 		}
-		return cmpFloat(nums[b], nums[a])
+		return cmp.Compare(nums[b], nums[a])
 	})
 	var from, to bytes.Buffer
 	for i, term := range terms {
@@ -110,16 +111,6 @@ func (c *Cluster) fieldOrder(ctx context.Context, req SearchRequest, where strin
 	missing := strconv.Itoa(len(terms))
 	rank := "arrayMap(x -> transform(x, [" + from.String() + "], [" + to.String() + "], " + missing + "), " + vals + ")"
 	return "arraySort(arrayConcat(" + rank + ", [" + missing + "]))[1] ASC", nil // missing: after every rank
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // allNumbers reports whether every value of a field in the case (every

@@ -243,6 +243,29 @@ func (x *Index) Aggregate(ctx context.Context, req SearchRequest, field string, 
 // fieldCursorPrefix marks a cursor of a field-sorted search: an offset.
 const fieldCursorPrefix = "o"
 
+// fieldCursor is the cursor of a field-sorted page that ends at offset.
+func fieldCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(fieldCursorPrefix + strconv.Itoa(offset)))
+}
+
+// fieldCursorOffset is the offset a field-sorted cursor holds: 0 for no
+// cursor, ErrBadCursor for anything fieldCursor did not make.
+func fieldCursorOffset(cursor string) (int, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	s, ok := strings.CutPrefix(string(raw), fieldCursorPrefix)
+	if err != nil || !ok {
+		return 0, ErrBadCursor
+	}
+	offset, err := strconv.Atoi(s)
+	if err != nil || offset < 0 {
+		return 0, ErrBadCursor
+	}
+	return offset, nil
+}
+
 // searchByField runs req ordered by the values of req.SortField: numbers
 // numerically when every value is one (decimal or 0x hex), else as text;
 // events without the field last; within a value by time (in req's
@@ -253,16 +276,9 @@ func (x *Index) searchByField(ctx context.Context, req SearchRequest, size int) 
 	if err != nil {
 		return SearchResult{}, fmt.Errorf("sort: %w: %w", ErrInvalid, err)
 	}
-	offset := 0
-	if req.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(req.Cursor)
-		s, ok := strings.CutPrefix(string(raw), fieldCursorPrefix)
-		if err != nil || !ok {
-			return SearchResult{}, ErrBadCursor
-		}
-		if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
-			return SearchResult{}, ErrBadCursor
-		}
+	offset, err := fieldCursorOffset(req.Cursor)
+	if err != nil {
+		return SearchResult{}, err
 	}
 	r, done, err := x.reader()
 	if err != nil {
@@ -397,7 +413,7 @@ func (x *Index) searchByField(ctx context.Context, req SearchRequest, size int) 
 		pos += len(g)
 	}
 	if end := offset + len(out.Hits); uint64(end) < total && len(out.Hits) == size {
-		out.Next = base64.RawURLEncoding.EncodeToString([]byte(fieldCursorPrefix + strconv.Itoa(end)))
+		out.Next = fieldCursor(end)
 	}
 	return out, nil
 }

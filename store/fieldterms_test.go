@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/base64"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -255,6 +257,27 @@ func TestAround(t *testing.T) {
 		}
 		if (lo > 0) != (got.Earlier != "") || (hi < len(want)) != (got.Later != "") {
 			t.Errorf("size %d: earlier %q later %q; want more before %t after %t", size, got.Earlier, got.Later, lo > 0, hi < len(want))
+		}
+	}
+}
+
+// A field-sorted cursor holds an offset; anything else (a time-sorted
+// cursor, a negative or non-numeric offset, bytes that are not base64) is
+// ErrBadCursor on both stores, which share the decoder.
+func TestFieldCursorOffset(t *testing.T) {
+	for _, n := range []int{0, 1, 50, 9999, 1 << 40} {
+		got, err := fieldCursorOffset(fieldCursor(n))
+		if err != nil || got != n {
+			t.Errorf("fieldCursor(%d) decodes to %d, %v", n, got, err)
+		}
+	}
+	if got, err := fieldCursorOffset(""); got != 0 || err != nil {
+		t.Errorf("no cursor: %d, %v; want 0, nil", got, err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	for _, c := range []string{"!!", b64([]byte("o-1")), b64([]byte("ox")), b64([]byte("o")), b64([]byte("12")), b64([]byte("t123"))} {
+		if got, err := fieldCursorOffset(c); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("cursor %q: %d, %v; want ErrBadCursor", c, got, err)
 		}
 	}
 }
