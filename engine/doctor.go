@@ -216,9 +216,15 @@ func (e *Engine) doctorCase(ctx context.Context, c store.Case, opts DoctorOption
 			add(Problem{Kind: ProblemCountDiffers, FileID: f.ID, Path: f.Path, Detail: fmt.Sprintf("%s: index holds 0 events, ledger %d", f.Name, f.Events), Fix: "re-index the file"})
 		}
 	}
-	// Hit records must point at indexed events.
+	// Hit records must point at indexed events. A file being read (or
+	// waiting to be read again) stores its hits in pieces ahead of its
+	// index's durability, and its attempt starts by dropping them: its
+	// hits are checked once it completes.
 	byFile := map[uint64][]string{}
 	if err := e.ledger.Hits(c.ID, 0, func(h *store.EventHits) error {
+		if f, ok := known[h.FileID]; ok && (f.State == store.StateQueued || f.State == store.StateIndexing) {
+			return nil
+		}
 		byFile[h.FileID] = append(byFile[h.FileID], h.DocID)
 		return nil
 	}); err != nil {
@@ -289,7 +295,7 @@ func (e *Engine) fixProblems(ctx context.Context, ps []Problem) ([]Problem, erro
 			err = idx.DeleteDocs(ids)
 		}
 		if err == nil {
-			err = e.ledger.PutHits(p.CaseID, p.FileID, nil)
+			err = e.ledger.DropHits(p.CaseID, p.FileID)
 		}
 		return err
 	}

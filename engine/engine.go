@@ -28,6 +28,9 @@ type Config struct {
 	DataDir   string
 	Workers   int // upper bound on files processed at once (≤ cores)
 	BatchSize int // events per index batch
+	// HitsPiece is how many events' hits a file's reading holds before
+	// it stores them in the ledger (0: 4096; see hitsPiece).
+	HitsPiece int
 	// ChunkWorkers is how many goroutines decode and match the chunks of
 	// one large EVTX file at once (0 = Workers; 1 = one, in the file's
 	// goroutine). Events reach the index in file order either way.
@@ -88,6 +91,8 @@ type Ledger interface {
 	PutHits(caseID, fileID uint64, hits []store.EventHits) error
 	DeleteFile(caseID, fileID uint64) (store.File, error)
 	CompleteFile(caseID, fileID uint64, hits []store.EventHits, fn func(f *store.File) error) (store.File, error)
+	AddHits(caseID, fileID uint64, hits []store.EventHits) error
+	DropHits(caseID, fileID uint64) error
 	Hits(caseID, fileID uint64, fn func(h *store.EventHits) error) error
 	EventHitsOf(caseID, fileID uint64, docID string) (store.EventHits, error)
 	Tags(caseID, fileID uint64, fn func(t *store.Tag) error) error
@@ -198,6 +203,9 @@ type Engine struct {
 func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 	if cfg.Workers <= 0 || cfg.Workers > runtime.NumCPU() {
 		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.HitsPiece <= 0 {
+		cfg.HitsPiece = hitsPiece
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500

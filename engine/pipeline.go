@@ -436,6 +436,12 @@ func (e *Engine) failFileWith(f store.File, err error, set func(r *store.File)) 
 	e.log.Warn("file failed", "case_id", f.CaseID, "file_id", f.ID, "name", f.Name, "err", err)
 }
 
+// hitsPiece is how many events' hits a file's reading holds before it
+// stores them (Ledger.AddHits): a few MiB, where a large log's hits
+// whole (most events of a busy Security log hit some rule) would grow
+// with the file.
+const hitsPiece = 4096
+
 // pendingDoc is an event's document with its ID, between detection and
 // the index batch.
 type pendingDoc struct {
@@ -541,6 +547,11 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 	if err != nil {
 		return res, err
 	}
+	// The attempt's hits are stored in pieces as the file is read (see
+	// hitsPiece); what an earlier attempt stored goes first.
+	if err := e.ledger.DropHits(f.CaseID, f.ID); err != nil {
+		return res, fmt.Errorf("drop earlier hits: %w", err)
+	}
 	res.triage = triage.New()
 	batch := make([]store.Doc, 0, e.cfg.BatchSize+1)
 	var hits []store.EventHits
@@ -630,6 +641,14 @@ func (e *Engine) ingestFile(ctx context.Context, f store.File) (fileResult, erro
 			hits = append(hits, store.EventHits{DocID: p.id, FileID: f.ID, Time: ev.TimeCreated,
 				Computer: ev.Computer, Channel: ev.Channel, EventID: ev.EventID, Sigma: p.Sigma, IOCs: p.IOCs,
 				Suppressed: p.suppressed, Corr: p.corr})
+			if len(hits) >= e.cfg.HitsPiece {
+				t0 := time.Now()
+				if err := e.ledger.AddHits(f.CaseID, f.ID, hits); err != nil {
+					return fmt.Errorf("store hits: %w", err)
+				}
+				e.stages.ledger.Add(int64(time.Since(t0)))
+				hits = hits[:0]
+			}
 		}
 		if !store.TimeInRange(ev.TimeCreated) {
 			badTimes++
@@ -743,8 +762,12 @@ func accountingWarnings(st evtx.Stats) []string {
 	return append(w, st.Warnings...)
 }
 
-// dropFileDocs removes whatever a failed attempt indexed for the file.
+// dropFileDocs removes whatever a failed attempt indexed for the file, and
+// the hits it stored.
 func (e *Engine) dropFileDocs(f store.File) {
+	if err := e.ledger.DropHits(f.CaseID, f.ID); err != nil {
+		e.log.Warn("drop hits of failed file", "file_id", f.ID, "err", err)
+	}
 	idx, err := e.Index(f.CaseID)
 	if err != nil {
 		return

@@ -73,37 +73,118 @@ func hitPrefix(caseID, fileID uint64) []byte { return key2(caseID, fileID) }
 // PutHits replaces the stored hits of a file's events: hits lists the
 // events with detections; events of the file not in hits lose theirs.
 func (l *Ledger) PutHits(caseID, fileID uint64, hits []EventHits) error {
-	return l.group.do(func(tx *bolt.Tx) error { return putHits(tx, caseID, fileID, hits) })
-}
-
-func putHits(tx *bolt.Tx, caseID, fileID uint64, hits []EventHits) error {
-	b := tx.Bucket(bktHits)
-	if err := deletePrefix(b, hitPrefix(caseID, fileID)); err != nil {
+	recs, err := encodeHits(caseID, fileID, hits)
+	if err != nil {
 		return err
 	}
+	return l.group.do(func(tx *bolt.Tx) error {
+		if err := deletePrefix(tx.Bucket(bktHits), hitPrefix(caseID, fileID)); err != nil {
+			return err
+		}
+		return putHitRecords(tx, recs)
+	})
+}
+
+// hitRecord is one event's hits as the ledger stores them.
+type hitRecord struct{ k, v []byte }
+
+// encodeHits renders hits for the ledger before the transaction, on the
+// caller's goroutine: the group committer's one goroutine then only
+// writes them, and is not the pipeline's JSON encoder.
+func encodeHits(caseID, fileID uint64, hits []EventHits) ([]hitRecord, error) {
+	out := make([]hitRecord, len(hits))
+	p := hitPrefix(caseID, fileID)
 	for i := range hits {
-		k := append(hitPrefix(caseID, fileID), []byte(hits[i].DocID)...)
-		if err := putJSON(b, k, &hits[i]); err != nil {
+		v, err := json.Marshal(&hits[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = hitRecord{append(p[:len(p):len(p)], hits[i].DocID...), v}
+	}
+	return out, nil
+}
+
+func putHitRecords(tx *bolt.Tx, recs []hitRecord) error {
+	b := tx.Bucket(bktHits)
+	for _, r := range recs {
+		if err := b.Put(r.k, r.v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// CompleteFile stores a file's hits and applies fn to its record in one
+// CompleteFile stores the last of a file's hits beside those AddHits
+// stored during the attempt and applies fn to its record in one
 // transaction, committed with the other files' writes in flight (group
-// commit); it returns once the completion is durable. fn may run more
-// than once.
+// commit); it returns once the completion is durable. The attempt starts
+// with DropHits, so the file's stored hits are then exactly the
+// attempt's. fn may run more than once.
 func (l *Ledger) CompleteFile(caseID, fileID uint64, hits []EventHits, fn func(f *File) error) (File, error) {
+	recs, err := encodeHits(caseID, fileID, hits)
+	if err != nil {
+		return File{}, err
+	}
 	var f File
-	err := l.group.do(func(tx *bolt.Tx) (err error) {
-		if err := putHits(tx, caseID, fileID, hits); err != nil {
+	err = l.group.do(func(tx *bolt.Tx) (err error) {
+		if err := putHitRecords(tx, recs); err != nil {
 			return err
 		}
 		f, err = updateFile(tx, caseID, fileID, fn)
 		return err
 	})
 	return f, err
+}
+
+// AddHits stores hits of a file's events beside those already stored
+// (an event's earlier record is overwritten), through the group
+// committer. The pipeline stores a file's hits in pieces as it reads it,
+// so that neither memory nor one transaction holds a large file's hits
+// whole.
+func (l *Ledger) AddHits(caseID, fileID uint64, hits []EventHits) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	recs, err := encodeHits(caseID, fileID, hits)
+	if err != nil {
+		return err
+	}
+	return l.group.do(func(tx *bolt.Tx) error { return putHitRecords(tx, recs) })
+}
+
+// dropHitsPiece bounds the hit records one DropHits transaction deletes:
+// bbolt keeps every page a transaction touches in memory until it
+// commits, and a large file has millions of hits.
+const dropHitsPiece = 8192
+
+// DropHits deletes a file's stored hits in transactions of at most
+// dropHitsPiece records each. It writes nothing when the file has none
+// (a read-only look), so a file's first attempt costs no commit.
+func (l *Ledger) DropHits(caseID, fileID uint64) error {
+	p := hitPrefix(caseID, fileID)
+	for {
+		var any bool
+		if err := l.db.View(func(tx *bolt.Tx) error {
+			k, _ := tx.Bucket(bktHits).Cursor().Seek(p)
+			any = k != nil && bytes.HasPrefix(k, p)
+			return nil
+		}); err != nil || !any {
+			return err
+		}
+		if err := l.group.do(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bktHits).Cursor()
+			n := 0
+			for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p) && n < dropHitsPiece; k, _ = c.Seek(p) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 }
 
 // Hits calls fn for every stored event hit of a case (fileID 0 = all
