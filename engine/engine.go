@@ -597,7 +597,9 @@ func (e *Engine) recoverInterrupted() error {
 		e.log.Info("resumed interrupted files", "files", n)
 	}
 	for _, f := range failed {
-		e.dropFileDocs(f)
+		if err := e.dropFileDocs(f); err != nil {
+			e.log.Warn("drop documents of failed file", "file_id", f.ID, "err", err)
+		}
 		e.log.Error("file quarantined: it was in progress each time the process died", "case_id", f.CaseID,
 			"file_id", f.ID, "name", f.Name, "attempts", f.Attempts)
 	}

@@ -413,7 +413,18 @@ func (e *Engine) failFile(f store.File, err error) { e.failFileWith(f, err, nil)
 // record, in the same transaction.
 func (e *Engine) failFileWith(f store.File, err error, set func(r *store.File)) {
 	defer e.scheduleCorrelate(f.CaseID)
-	e.dropFileDocs(f)
+	if derr := e.dropFileDocs(f); derr != nil {
+		if isStorageFault(derr) {
+			// The attempt's events are still in the store: recorded as
+			// failed, the file would leave them searchable under a file
+			// the ledger counts none of. Intake stops; the file is
+			// requeued and fails again, its events removed, once the
+			// store takes writes.
+			e.halt("index", e.caseDirs(f.CaseID).index, derr)
+			return
+		}
+		e.log.Warn("drop documents of failed file", "file_id", f.ID, "err", derr)
+	}
 	_, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
 		r.State = store.StateFailed
 		r.Error = err.Error()
@@ -764,21 +775,19 @@ func accountingWarnings(st evtx.Stats) []string {
 
 // dropFileDocs removes whatever a failed attempt indexed for the file, and
 // the hits it stored.
-func (e *Engine) dropFileDocs(f store.File) {
+func (e *Engine) dropFileDocs(f store.File) error {
 	if err := e.ledger.DropHits(f.CaseID, f.ID); err != nil {
 		e.log.Warn("drop hits of failed file", "file_id", f.ID, "err", err)
 	}
 	idx, err := e.Index(f.CaseID)
 	if err != nil {
-		return
+		return err
 	}
 	ids, err := idx.FileDocIDs(context.Background(), f.ID)
 	if err == nil && len(ids) > 0 {
 		err = idx.DeleteDocs(ids)
 	}
-	if err != nil {
-		e.log.Warn("drop documents of failed file", "file_id", f.ID, "err", err)
-	}
+	return err
 }
 
 // archiveZero moves a zero-event file to archive/ and marks it hidden and

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -381,9 +382,95 @@ var clusterSettings = url.Values{
 	"max_query_size":          {"67108864"},
 }
 
+// busyWait bounds how long one statement is retried while the server
+// answers that it is busy (see ServerError.Busy) before the caller gets
+// ErrUnavailable.
+const busyWait = 30 * time.Second
+
 // do sends one statement (body) to host and hands the response body to
-// read, line by line when read is set.
+// read, line by line when read is set. A statement sent whole (body nil)
+// is sent again, with a growing pause, while the server answers that it
+// is busy, for up to busyWait: refused before it ran, or (through a
+// Distributed table) run on some shards only, a statement casescope
+// sends whole is safe to repeat (a read, DDL IF NOT EXISTS, or an INSERT
+// … SELECT of tombstones or multi entries, which a second copy leaves
+// as they are). Rows sent as body are the caller's to repeat (flush).
 func (c *Cluster) do(ctx context.Context, host, stmt string, body io.Reader, read func(line []byte) error) error {
+	if body != nil {
+		return c.send(ctx, host, stmt, body, read)
+	}
+	return retryBusy(ctx, func() error { return c.send(ctx, host, stmt, nil, read) })
+}
+
+// retryBusy runs fn again, with a growing pause, while it fails on a busy
+// server (ServerError.Busy), for up to busyWait; then it returns fn's
+// last error.
+func retryBusy(ctx context.Context, fn func() error) error {
+	pause := 50 * time.Millisecond
+	deadline := time.Now().Add(busyWait)
+	for {
+		err := fn()
+		var se *ServerError
+		if !errors.As(err, &se) || !se.Busy() || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// ServerError is an error a ClickHouse server answered: its HTTP status,
+// the exception code (0 when the answer has none) and message.
+type ServerError struct {
+	Host   string
+	Status string
+	Code   int
+	Msg    string
+}
+
+func (e *ServerError) Error() string {
+	return "cluster " + e.Host + ": " + e.Status + ": " + e.Msg
+}
+
+// Busy reports a server refusing work for now (too many queries or
+// connections at once, too many parts waiting to merge): the same
+// statement succeeds later.
+func (e *ServerError) Busy() bool {
+	switch e.Code {
+	case 202, // TOO_MANY_SIMULTANEOUS_QUERIES
+		203, // NO_FREE_CONNECTION
+		252: // TOO_MANY_PARTS
+		return true
+	}
+	return false
+}
+
+// Unwrap gives ErrUnavailable when the store, not the statement, is at
+// fault: a server busy (Busy), or a shard behind it unreachable
+// (209 SOCKET_TIMEOUT, 210 NETWORK_ERROR, 279 ALL_CONNECTION_TRIES_FAILED)
+// or overloaded (HTTP 503). The engine then keeps the work queued
+// instead of failing a file over it.
+func (e *ServerError) Unwrap() error {
+	switch {
+	case e.Busy(), e.Code == 209, e.Code == 210, e.Code == 279, strings.HasPrefix(e.Status, "503"):
+		return ErrUnavailable
+	}
+	return nil
+}
+
+// serverCode finds the exception code in a ClickHouse error answer
+// ("Code: 202, e.displayText() = …" in 18.16, "Code: 202. DB::Exception: …"
+// later).
+var serverCode = regexp.MustCompile(`Code: (\d+)`)
+
+// send is one request of do.
+func (c *Cluster) send(ctx context.Context, host, stmt string, body io.Reader, read func(line []byte) error) error {
 	q := url.Values{}
 	for k, v := range clusterSettings {
 		q[k] = v
@@ -410,7 +497,11 @@ func (c *Cluster) do(ctx context.Context, host, stmt string, body io.Reader, rea
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("cluster %s: %s: %s", host, resp.Status, strings.TrimSpace(string(msg)))
+		se := &ServerError{Host: host, Status: resp.Status, Msg: strings.TrimSpace(string(msg))}
+		if m := serverCode.FindStringSubmatch(se.Msg); m != nil {
+			se.Code, _ = strconv.Atoi(m[1])
+		}
+		return se
 	}
 	if read == nil {
 		_, err = io.Copy(io.Discard, resp.Body)
@@ -652,10 +743,15 @@ func (c *Cluster) flush() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	err := c.markRewrites(ctx, keys)
-	if err == nil {
-		err = c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", bytes.NewReader(body))
-	}
+	// Rows refused by a busy server (or by a busy shard, after others
+	// took theirs) go again after the multi table is brought up to date:
+	// rows a shard already took are then earlier versions.
+	err := retryBusy(ctx, func() error {
+		if err := c.markRewrites(ctx, keys); err != nil {
+			return err
+		}
+		return c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", bytes.NewReader(body))
+	})
 	if err != nil {
 		c.mu.Lock()
 		c.pend = append(body, c.pend...)

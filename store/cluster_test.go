@@ -504,3 +504,84 @@ func TestClusterUpgrade(t *testing.T) {
 		t.Errorf("stored event = %+v, %v; want the event with its data and file name", se, err)
 	}
 }
+
+// TestClusterBusy: a server refusing queries for a while (too many at
+// once, code 202, as ClickHouse under load answers) neither fails nor
+// loses a write: the flush waits for it, and the case then holds every
+// event once (counts.tsv). On the 1.3M-event bench ingest such refusals
+// failed 17 files, whose 956 events were then dropped or left behind.
+func TestClusterBusy(t *testing.T) {
+	rig := chrig.StartWith(t, 1, chrig.Options{MaxQueries: 1})
+	dir := corpus.Shared(t)
+	docs, want := conformanceDocs(t, dir)
+	u, err := store.ParseStoreURL(strings.TrimSuffix(rig.StoreURL(0, "busy"), "?cluster="+chrig.ClusterName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.OpenCluster(t.Context(), u, "busy", "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	// One slow query takes the server's only slot for 4 s; a refusal
+	// shows it has.
+	held := make(chan error, 1)
+	go func() {
+		_, err := rig.TryQuery(t.Context(), 0, "SELECT sleep(1) FROM numbers(4) SETTINGS max_block_size = 1")
+		held <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := rig.TryQuery(t.Context(), 0, "SELECT 1")
+		if err != nil && strings.Contains(err.Error(), "Code: 202") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never refused a query while one held its slot: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling for the slow query to start, with a deadline
+	}
+	if err := c.IndexDocs(docs, true); err != nil {
+		t.Fatalf("insert while the server is busy: %v, want it to wait", err)
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Count(); err != nil || n != uint64(want) {
+		t.Errorf("count = %d, %v; want %d (counts.tsv)", n, err, want)
+	}
+}
+
+// TestClusterShardDown: with one shard down, writes and reads through the
+// other answer store.ErrUnavailable (the engine keeps the file queued
+// rather than failing it and dropping its events); once the shard is
+// back, the rows kept pending go in, and the case holds every event once
+// (counts.tsv), though the entry shard may have taken its share already.
+func TestClusterShardDown(t *testing.T) {
+	rig := chrig.Start(t, 2)
+	dir := corpus.Shared(t)
+	docs, want := conformanceDocs(t, dir)
+	u, err := store.ParseStoreURL(rig.StoreURL(0, "down"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.OpenCluster(t.Context(), u, "shard down", "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	rig.Stop(1)
+	if err := c.IndexDocs(docs, true); !isUnavailable(err) {
+		t.Errorf("insert with a shard down: %v, want ErrUnavailable", err)
+	}
+	if _, err := c.Search(t.Context(), store.SearchRequest{}); !isUnavailable(err) {
+		t.Errorf("search with a shard down: %v, want ErrUnavailable", err)
+	}
+	rig.Restart(t, 1)
+	if err := c.IndexDocs(docs[:1], true); err != nil {
+		t.Fatalf("insert after the shard is back: %v", err)
+	}
+	if n, err := c.Count(); err != nil || n != uint64(want) {
+		t.Errorf("count = %d, %v; want %d (counts.tsv)", n, err, want)
+	}
+}

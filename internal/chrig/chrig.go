@@ -50,6 +50,12 @@ func (r *Rig) Query(t testing.TB, i int, stmt string) string {
 	return out
 }
 
+// TryQuery runs a statement on server i and returns its output or the
+// server's refusal.
+func (r *Rig) TryQuery(ctx context.Context, i int, stmt string) (string, error) {
+	return query(ctx, r.HTTP[i], stmt)
+}
+
 // Stop kills server i (SIGKILL) and waits for it to exit.
 func (r *Rig) Stop(i int) {
 	if c := r.cmds[i]; c != nil && c.Process != nil {
@@ -116,10 +122,30 @@ func freePair(t testing.TB) (tcp, http int) {
 	return 0, 0
 }
 
+// Options adjust the servers' configuration.
+type Options struct {
+	// MaxQueries is each server's max_concurrent_queries (50 when 0):
+	// past it a server refuses queries with code 202, at once when set
+	// (queue_max_wait_ms 0; by default 18.16 queues a query up to 5 s).
+	MaxQueries int
+}
+
 // Start starts n servers forming one cluster of n shards, stopped when
 // the test ends.
 func Start(t testing.TB, n int) *Rig {
 	t.Helper()
+	return StartWith(t, n, Options{})
+}
+
+// StartWith is Start with the servers configured by o.
+func StartWith(t testing.TB, n int, o Options) *Rig {
+	t.Helper()
+	queueWait := ""
+	if o.MaxQueries <= 0 {
+		o.MaxQueries = 50
+	} else {
+		queueWait = "<queue_max_wait_ms>0</queue_max_wait_ms>"
+	}
 	bin := Binary(t)
 	type ports struct{ http, tcp int }
 	ps := make([]ports, n)
@@ -143,12 +169,12 @@ func Start(t testing.TB, n int) *Rig {
 <http_port>%d</http_port><tcp_port>%d</tcp_port><listen_host>127.0.0.1</listen_host>
 <path>%s/data/</path><tmp_path>%s/tmp/</tmp_path><user_files_path>%s/files/</user_files_path><format_schema_path>%s/schema/</format_schema_path>
 <mark_cache_size>67108864</mark_cache_size><uncompressed_cache_size>0</uncompressed_cache_size>
-<max_concurrent_queries>50</max_concurrent_queries>
+<max_concurrent_queries>%d</max_concurrent_queries>
 <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-<profiles><default><max_threads>2</max_threads></default></profiles><quotas><default/></quotas>
+<profiles><default><max_threads>2</max_threads>%s</default></profiles><quotas><default/></quotas>
 <remote_servers><%s>%s</%s></remote_servers>
 </yandex>
-`, p.http, p.tcp, dir, dir, dir, dir, ClusterName, shards.String(), ClusterName)
+`, p.http, p.tcp, dir, dir, dir, dir, o.MaxQueries, queueWait, ClusterName, shards.String(), ClusterName)
 		cf := filepath.Join(dir, "config.xml")
 		if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
