@@ -256,29 +256,123 @@ func TestDuplicateRecordIDs(t *testing.T) {
 }
 
 // FuzzStream runs the whole reader on mutated files under the heap
-// ceiling: it must return (the watchdog cancels a runaway), stay under
-// the limit, and fail only with ErrNotEVTX.
+// ceiling: the header and chunk checks, the record walk with recovery,
+// decoding, flattening and the XML rendering of every record. It must
+// return (the watchdog cancels a runaway), allocate no more than
+// heapLimit in total (which bounds its peak heap, and unlike a sampled
+// peak misses no short spike), and fail only with ErrNotEVTX.
+//
+// The seeds are a few real records each (fuzzSeed), not whole 64 KiB
+// chunks: every new input the fuzzer finds is minimised, and Go's
+// minimiser never finishes a 68 KB one (its last pass tries every pair of
+// offsets), so it spent each -fuzzminimizetime in full and a 10-minute
+// run made about 120 executions. .ci/fuzz bounds FuzzStream's minimising
+// by count as well.
 func FuzzStream(f *testing.F) {
-	for _, name := range []string{"Security_short_selected.evtx", "Application_no_crc32.evtx", "LanguagePackSetup_truncated.evtx", "Empty.evtx"} {
-		b, err := os.ReadFile(corpus.Fixture(f, name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
+		allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+		metrics.Read(allocs)
+		before := allocs[0].Value.Uint64()
 		w := watchHeap(cancel)
 		// With XML rendering on, so the renderer is fuzzed too.
 		_, err := newStreamer(Options{Recover: true, XML: true}).stream(ctx, bytes.NewReader(data), int64(len(data)), func(*Event) error { return nil })
-		if peak := w.Stop(); peak > heapLimit {
+		peak := w.Stop()
+		metrics.Read(allocs)
+		if n := allocs[0].Value.Uint64() - before; n > heapLimit {
+			t.Fatalf("stream allocated %d MiB, limit %d MiB", n>>20, heapLimit>>20)
+		}
+		if peak > heapLimit {
 			t.Fatalf("heap peaked at %d MiB, limit %d MiB", peak>>20, heapLimit>>20)
 		}
 		if err != nil && !errors.Is(err, ErrNotEVTX) {
 			t.Fatalf("unexpected error kind: %v", err)
 		}
 	})
+}
+
+// fuzzSeeds cuts FuzzStream's seeds from the repo's fixtures and, when
+// present, the shared corpus (not required: a fresh clone still fuzzes);
+// one of them is the issue #15 one-byte corruption of security.evtx.
+func fuzzSeeds(tb testing.TB) [][]byte {
+	tb.Helper()
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return b
+	}
+	var seeds [][]byte
+	for _, name := range []string{"Security_short_selected.evtx", "Application_no_crc32.evtx", "LanguagePackSetup_truncated.evtx", "Empty.evtx"} {
+		seeds = append(seeds, fuzzSeed(tb, read(corpus.Fixture(tb, name)), 0, 3))
+	}
+	dir, ok := corpus.SharedIfPresent(tb)
+	if !ok {
+		return seeds
+	}
+	// A chunk's first records each: Sysmon, WEC (RenderingInfo), CAPI2
+	// (UserData), size_t and irregular bool values, Task Scheduler.
+	for _, name := range []string{
+		"omerbenamram/sysmon.evtx",
+		"omerbenamram/MSExchange_Management_wec.evtx",
+		"omerbenamram/E_Windows_system32_winevt_logs_Microsoft-Windows-CAPI2%4Operational.evtx",
+		"omerbenamram/Security_with_size_t.evtx",
+		"omerbenamram/sample-with-irregular-bool-values.evtx",
+		"velociraptor/TaskScheduler.evtx",
+	} {
+		seeds = append(seeds, fuzzSeed(tb, read(filepath.Join(dir, "evtx", filepath.FromSlash(name))), 0, 3))
+	}
+	// Issue #15 item 1: records 350-352 of security.evtx (chunk 4, file
+	// offset 0x41000) with record 352's substitution count at chunk offset
+	// 0x1303 flipped from 0x02 to 0x51.
+	b := fuzzSeed(tb, read(filepath.Join(dir, "evtx", "omerbenamram", "security.evtx")), 4, 3)
+	const at = fileHeaderBytes + 0x1303
+	if len(b) <= at || b[at] != 0x02 {
+		tb.Fatalf("security.evtx seed: no 0x02 at chunk offset 0x1303")
+	}
+	b[at] = 0x51
+	return append(seeds, b)
+}
+
+// fuzzSeed builds a small EVTX input from a real file: its 128-byte file
+// header (header block size set to 128, one chunk) and chunk idx cut after
+// its first n records, with the chunk
+// header's last record number and ID, last record offset and free-space
+// offset set to match (the reader checks no checksums). The input is then
+// a few KiB of real records instead of a 64 KiB chunk.
+func fuzzSeed(tb testing.TB, file []byte, idx, n int) []byte {
+	tb.Helper()
+	le := binary.LittleEndian
+	hbs := int(le.Uint16(file[40:]))
+	off := hbs + idx*ChunkSize
+	if len(file) < off+ChunkSize {
+		tb.Fatalf("fuzz seed: no chunk %d", idx)
+	}
+	chunk := file[off : off+ChunkSize]
+	pos, last, kept := chunkHeaderBytes, 0, 0
+	for ; kept < n && string(chunk[:8]) == chunkMagic; kept++ {
+		size, ok := recordAt(chunk, pos, int(le.Uint32(chunk[48:])))
+		if !ok {
+			break
+		}
+		last, pos = pos, pos+size
+	}
+	out := append([]byte(nil), file[:fileHeaderBytes]...)
+	le.PutUint16(out[40:], fileHeaderBytes)
+	le.PutUint16(out[42:], 1)
+	c := append([]byte(nil), chunk[:pos]...)
+	if kept > 0 {
+		le.PutUint64(c[16:], le.Uint64(c[8:])+uint64(kept)-1)
+		le.PutUint64(c[32:], le.Uint64(c[24:])+uint64(kept)-1)
+		le.PutUint32(c[44:], uint32(last))
+		le.PutUint32(c[48:], uint32(pos))
+	}
+	return append(out, c...)
 }
 
 // bombFile builds a one-chunk EVTX file whose single record expands

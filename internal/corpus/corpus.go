@@ -43,21 +43,40 @@ func Fixture(t testing.TB, name string) string {
 // failure.
 func Shared(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("CASESCOPE_TESTDATA")
-	if dir == "" {
-		dir = filepath.Join(RepoRoot(t), "..", "shared", "testdata")
+	dir, ok := SharedIfPresent(t)
+	if !ok {
+		t.Skipf("shared test corpus not found at %s (set CASESCOPE_TESTDATA to run this test)", sharedDir(t))
 	}
+	return dir
+}
+
+// SharedIfPresent is Shared for a test that also runs without the shared
+// corpus (a fuzz target's extra seeds): ok is false when it is absent,
+// except under CI=true where that is a failure.
+func SharedIfPresent(t testing.TB) (dir string, ok bool) {
+	t.Helper()
+	dir = sharedDir(t)
 	if _, err := os.Stat(filepath.Join(dir, "expected", "counts.tsv")); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("shared test corpus not found at %s (set CASESCOPE_TESTDATA): %v", dir, err)
 		}
-		t.Skipf("shared test corpus not found at %s (set CASESCOPE_TESTDATA to run this test)", dir)
+		return "", false
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatalf("abs %s: %v", dir, err)
 	}
-	return abs
+	return abs, true
+}
+
+// sharedDir is where the shared corpus should be: $CASESCOPE_TESTDATA or
+// ../shared/testdata beside the repo.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	if dir := os.Getenv("CASESCOPE_TESTDATA"); dir != "" {
+		return dir
+	}
+	return filepath.Join(RepoRoot(t), "..", "shared", "testdata")
 }
 
 // EVTXFiles lists the .evtx files under dir, sorted.
