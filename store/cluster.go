@@ -70,6 +70,7 @@ type Cluster struct {
 	tr     sqlTranslator
 	shards []string // HTTP host:port of every shard (DDL, disk size)
 	ver    atomic.Uint64
+	writes atomic.Uint64 // numbers IndexDocs calls, in order (rowKey.write)
 	// rewritten is set once the multi table is seen non-empty: it never
 	// empties again, so every read de-duplicates from then on.
 	rewritten atomic.Bool
@@ -79,17 +80,23 @@ type Cluster struct {
 	// when it grows past flushRows or flushBytes, and whenever a caller
 	// needs durability (IndexDocsAsync, sync, before reading IDs back).
 	// flushMu serializes flushes, so a flush returns only after every
-	// row added before it is in. A failed flush keeps its rows.
+	// row added before it is in. A failed flush keeps its rows, ahead of
+	// any added since: rows go in in the order they were written.
 	flushMu  sync.Mutex
 	mu       sync.Mutex // guards pend, pendRows, pendKeys
-	pend     []byte
+	pend     []byte     // rows without their version (see body)
 	pendRows int
-	pendKeys []rowKey // sort key and ID of each pending row, in order
+	pendKeys []rowKey // each pending row, in order
 }
 
 // rowKey names a pending row: its sort key (the table's primary key
-// prefix, for finding earlier versions by index) and document ID.
-type rowKey struct{ k, doc string }
+// prefix, for finding earlier versions by index), document ID, the
+// IndexDocs call that wrote it and its length in pend.
+type rowKey struct {
+	k, doc string
+	write  uint64
+	n      int
+}
 
 // flushRows and flushBytes bound the rows a Cluster holds before
 // inserting them.
@@ -550,7 +557,7 @@ func (c *Cluster) nextVer() uint64 {
 type clusterRow struct {
 	Origin      string   `json:"origin"`
 	Doc         string   `json:"doc"`
-	Ver         uint64   `json:"ver"`
+	Ver         uint64   `json:"ver,omitempty"` // set when sent (see body)
 	Day         string   `json:"day"`
 	TNS         int64    `json:"tns"`
 	Ticks       uint64   `json:"ticks"`
@@ -604,7 +611,7 @@ func clampNanos(t time.Time) int64 {
 	return at.UnixNano()
 }
 
-func (c *Cluster) row(d *Doc, ver uint64) (clusterRow, error) {
+func (c *Cluster) row(d *Doc) (clusterRow, error) {
 	ev := d.Event
 	full := *ev
 	full.XML = ""
@@ -620,7 +627,7 @@ func (c *Cluster) row(d *Doc, ver uint64) (clusterRow, error) {
 	} else if day.After(dayMax) {
 		day = dayMax
 	}
-	r := clusterRow{Origin: c.origin, Doc: ref.ID(), Ver: ver, Day: day.UTC().Format("2006-01-02"),
+	r := clusterRow{Origin: c.origin, Doc: ref.ID(), Day: day.UTC().Format("2006-01-02"),
 		TNS: at.UnixNano(), Ticks: fileTicks(ev.TimeCreated), K: SortKey(ev.TimeCreated, d.FileID, ref.sortTie()),
 		File: strconv.FormatUint(d.FileID, 10), S: string(encodeSummary(ev, timeInvalid)), E: string(e),
 		User: []string{}, KV: []string{}, Text: []string{}, SigmaRule: []string{}, SigmaTitle: []string{},
@@ -700,20 +707,21 @@ func (c *Cluster) IndexDocs(docs []Doc, sync bool) error {
 	if len(docs) == 0 {
 		return nil
 	}
-	ver := c.nextVer()
+	write := c.writes.Add(1)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	keys := make([]rowKey, 0, len(docs))
 	for i := range docs {
-		r, err := c.row(&docs[i], ver)
+		r, err := c.row(&docs[i])
 		if err != nil {
 			return err
 		}
+		at := buf.Len()
 		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("encode event: %w", err)
 		}
-		keys = append(keys, rowKey{r.K, r.Doc})
+		keys = append(keys, rowKey{k: r.K, doc: r.Doc, write: write, n: buf.Len() - at})
 	}
 	c.mu.Lock()
 	c.pend = append(c.pend, buf.Bytes()...)
@@ -735,32 +743,56 @@ func (c *Cluster) flush() error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
 	c.mu.Lock()
-	body, n, keys := c.pend, c.pendRows, c.pendKeys
+	rows, n, keys := c.pend, c.pendRows, c.pendKeys
 	c.pend, c.pendRows, c.pendKeys = nil, 0, nil
 	c.mu.Unlock()
-	if len(body) == 0 {
+	if len(rows) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
 	// Rows refused by a busy server (or by a busy shard, after others
-	// took theirs) go again after the multi table is brought up to date:
-	// rows a shard already took are then earlier versions.
+	// took theirs) go again after the multi table is brought up to date,
+	// with new versions: rows a shard already took are then earlier
+	// versions of events the multi table names.
 	err := retryBusy(ctx, func() error {
 		if err := c.markRewrites(ctx, keys); err != nil {
 			return err
 		}
-		return c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", bytes.NewReader(body))
+		return c.exec(ctx, c.u.Host, "INSERT INTO "+c.db+"."+c.table+" FORMAT JSONEachRow", bytes.NewReader(c.body(rows, keys)))
 	})
 	if err != nil {
 		c.mu.Lock()
-		c.pend = append(body, c.pend...)
+		c.pend = append(rows, c.pend...)
 		c.pendRows += n
 		c.pendKeys = append(keys, c.pendKeys...)
 		c.mu.Unlock()
 		return fmt.Errorf("insert events: %w", err)
 	}
 	return nil
+}
+
+// body is the insert of pending rows, each given its version: one per
+// IndexDocs call, taken now, in the order of the calls. Versions are
+// thus fresh at every attempt — rows an interrupted attempt left on some
+// shards never tie with their copies, which reads would both count — and
+// still follow the order of the writes, since rows go in in that order
+// (see flush) and each attempt's versions exceed every earlier one.
+func (c *Cluster) body(rows []byte, keys []rowKey) []byte {
+	out := make([]byte, 0, len(rows)+len(keys)*30)
+	var ver, write uint64
+	for i, r := range keys {
+		if i == 0 || r.write != write {
+			ver, write = c.nextVer(), r.write
+		}
+		row := rows[:r.n]
+		rows = rows[r.n:]
+		out = append(out, `{"ver":`...)
+		out = strconv.AppendUint(out, ver, 10)
+		out = append(out, ',')
+		out = append(out, row[1:]...)
+	}
+	return out
 }
 
 // markRewrites adds to the multi table the events of keys that the
@@ -802,7 +834,7 @@ func (c *Cluster) markRewrites(ctx context.Context, keys []rowKey) error {
 	}
 	rows := make([]rowKey, 0, len(marked))
 	for id := range marked {
-		rows = append(rows, rowKey{seen[id], id})
+		rows = append(rows, rowKey{k: seen[id], doc: id})
 	}
 	return c.markMulti(ctx, rows)
 }
