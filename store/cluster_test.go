@@ -430,14 +430,7 @@ func TestClusterExactlyOnce(t *testing.T) {
 // answers the error).
 func TestClusterUnavailable(t *testing.T) {
 	rig := chrig.Start(t, 1)
-	u, err := store.ParseStoreURL(strings.TrimSuffix(rig.StoreURL(0, "gone"), "?cluster="+chrig.ClusterName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := store.OpenCluster(t.Context(), u, "down", "o")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := openCluster(t, strings.TrimSuffix(rig.StoreURL(0, "gone"), "?cluster="+chrig.ClusterName), "down")
 	rig.Stop(0)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -477,15 +470,7 @@ func TestClusterUpgrade(t *testing.T) {
 	} {
 		rig.Query(t, 0, "INSERT INTO "+db+"."+name+"_local FORMAT JSONEachRow "+row)
 	}
-	u, err := store.ParseStoreURL(rig.StoreURL(0, db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := store.OpenCluster(t.Context(), u, caseName, "o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	c := openCluster(t, rig.StoreURL(0, db), caseName)
 	if n, err := c.Count(); err != nil || n != 2 {
 		t.Errorf("count after the upgrade = %d, %v; want 2", n, err)
 	}
@@ -515,15 +500,7 @@ func TestClusterBusy(t *testing.T) {
 	rig := chrig.StartWith(t, 1, chrig.Options{MaxQueries: 1})
 	dir := corpus.Shared(t)
 	docs, want := conformanceDocs(t, dir)
-	u, err := store.ParseStoreURL(strings.TrimSuffix(rig.StoreURL(0, "busy"), "?cluster="+chrig.ClusterName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := store.OpenCluster(t.Context(), u, "busy", "o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	c := openCluster(t, strings.TrimSuffix(rig.StoreURL(0, "busy"), "?cluster="+chrig.ClusterName), "busy")
 	// One slow query takes the server's only slot for 4 s (again while
 	// a probe below holds it); a refusal shows it has.
 	deadline := time.Now().Add(30 * time.Second)
@@ -567,15 +544,7 @@ func TestClusterShardDown(t *testing.T) {
 	rig := chrig.Start(t, 2)
 	dir := corpus.Shared(t)
 	docs, want := conformanceDocs(t, dir)
-	u, err := store.ParseStoreURL(rig.StoreURL(0, "down"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := store.OpenCluster(t.Context(), u, "shard down", "o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	c := openCluster(t, rig.StoreURL(0, "down"), "shard down")
 	rig.Stop(1)
 	if err := c.IndexDocs(docs, true); !isUnavailable(err) {
 		t.Errorf("insert with a shard down: %v, want ErrUnavailable", err)
@@ -602,15 +571,7 @@ func TestClusterPartialInsert(t *testing.T) {
 	dir := corpus.Shared(t)
 	docs, want := conformanceDocs(t, dir)
 	const caseName = "partial"
-	u, err := store.ParseStoreURL(rig.StoreURL(0, caseName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := store.OpenCluster(t.Context(), u, caseName, "o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	c := openCluster(t, rig.StoreURL(0, caseName), caseName)
 	// A view on the second shard's table fails every insert there on
 	// its data, after the table (and maybe the first shard) took the
 	// rows.
@@ -637,4 +598,20 @@ func TestClusterPartialInsert(t *testing.T) {
 	if n, err := c.Count(); err != nil || n != uint64(want) {
 		t.Errorf("count = %d, %v; want %d (counts.tsv)", n, err, want)
 	}
+}
+
+// openCluster opens the case caseName, origin "o", at the store URL
+// rawURL, closed when the test ends.
+func openCluster(t *testing.T, rawURL, caseName string) *store.Cluster {
+	t.Helper()
+	u, err := store.ParseStoreURL(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.OpenCluster(t.Context(), u, caseName, "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
