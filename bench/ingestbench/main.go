@@ -31,6 +31,7 @@ type summary struct {
 	Events          int64              `json:"events"`
 	Seconds         float64            `json:"seconds"`
 	PeakRSS         int64              `json:"peak_rss_bytes"`
+	PeakAnon        int64              `json:"peak_anon_rss_bytes"`
 	Stages          map[string]float64 `json:"stages_seconds"`
 	FirstSearchable float64            `json:"first_searchable_seconds"`
 }
@@ -135,7 +136,7 @@ func run(bin, corpus, data string, expected int64, nIOCs int, killAfter time.Dur
 	}
 	fmt.Printf("| events/s (final run) | %.0f |\n", float64(s.Events)/wall.Seconds())
 	fmt.Printf("| CPU (user+sys) | %.1f s, %.2f cores busy |\n", cpu.Seconds(), cpu.Seconds()/wall.Seconds())
-	fmt.Printf("| peak RSS | %.0f MiB |\n", float64(s.PeakRSS)/(1<<20))
+	fmt.Printf("| peak RSS | %.0f MiB (anonymous %.0f MiB) |\n", float64(s.PeakRSS)/(1<<20), float64(s.PeakAnon)/(1<<20))
 	fmt.Printf("| stage CPU-time (summed over workers) | %v |\n", s.Stages)
 	fmt.Printf("| time to first searchable event | %.2f s |\n", s.FirstSearchable)
 	fmt.Printf("| index size | %.1f MiB, %.3f GB per million events |\n", float64(idxBytes)/(1<<20), float64(idxBytes)/1e9/(float64(total)/1e6))

@@ -40,12 +40,13 @@ func main() {
 	n := flag.Int("n", 11590, "import units (files plus ZIP entries)")
 	zeroShare := flag.Float64("zero", 0.626, "share of zero-event and header-only files")
 	seed := flag.Uint64("seed", 11590, "random seed")
+	first := flag.Int("first", 0, "serial of the first file, for a corpus added to an earlier one (e.g. 1000000): files' tails are their serials, so two corpora with different -first share no file")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "mkcorpus: -out is required")
 		os.Exit(2)
 	}
-	t, err := build(*src, *out, *n, *zeroShare, *seed)
+	t, err := build(*src, *out, *n, *zeroShare, *seed, *first)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mkcorpus:", err)
 		os.Exit(1)
@@ -88,7 +89,7 @@ func loadSources(src string) (real, malformed []source, empty []byte, err error)
 	return real, malformed, empty, nil
 }
 
-func build(src, out string, n int, zeroShare float64, seed uint64) (Totals, error) {
+func build(src, out string, n int, zeroShare float64, seed uint64, first int) (Totals, error) {
 	var t Totals
 	real, malformed, empty, err := loadSources(src)
 	if err != nil {
@@ -102,7 +103,7 @@ func build(src, out string, n int, zeroShare float64, seed uint64) (Totals, erro
 	}
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	hosts := []string{"DC01", "DC02", "WKS-0117", "WKS-0342", "SRV-FILE01", "SRV-SQL02", "LAPTOP-7", "HOST-7"}
-	serial := 0
+	serial := first
 	// unique returns data with a distinct tail: bytes past the last chunk
 	// are ignored by EVTX readers but change the sha256.
 	unique := func(data []byte) []byte {
