@@ -52,27 +52,32 @@ func (e *Engine) restoreFacetCase(ctx context.Context, caseID uint64, idx store.
 	lookups := 0
 	for f, qf := range facetFields {
 		for i, fc := range facets[f] {
-			k := nameKey{caseID, f, fc.Value}
+			k := nameKey{caseID, f, strings.ToLower(fc.Value)}
 			e.names.mu.Lock()
 			orig, ok := e.names.names[k]
 			e.names.mu.Unlock()
 			if !ok && lookups < maxNameLookups {
+				// One example of the value, in no particular order: the
+				// lookup must not rank every event of a channel.
 				lookups++
-				res, err := idx.Search(ctx, store.SearchRequest{Query: qf + ":" + quoteValue(fc.Value), Size: 1})
-				if err != nil || len(res.Hits) == 0 {
-					continue
+				res, err := idx.Search(ctx, store.SearchRequest{Query: qf + ":" + quoteValue(fc.Value), Size: 1, Any: true})
+				if err != nil {
+					continue // asked again next time
 				}
-				s := res.Hits[0].Summary
-				orig = map[string]string{"channel": s.Channel, "computer": s.Computer, "provider": s.Provider}[f]
-				if strings.ToLower(orig) != fc.Value {
-					continue
+				orig = "" // no better name: remembered too, not asked again
+				if len(res.Hits) > 0 {
+					s := res.Hits[0].Summary
+					orig = map[string]string{"channel": s.Channel, "computer": s.Computer, "provider": s.Provider}[f]
+					if strings.ToLower(orig) != k.lower {
+						orig = ""
+					}
 				}
 				e.names.mu.Lock()
 				e.names.names[k] = orig
 				e.names.mu.Unlock()
 				ok = true
 			}
-			if ok {
+			if ok && orig != "" {
 				facets[f][i].Value = orig
 			}
 		}

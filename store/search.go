@@ -31,6 +31,11 @@ type SearchRequest struct {
 	// (any name the query language takes; see searchByField). Asc gives
 	// the direction; cursors are then offsets.
 	SortField string
+	// Any asks for up to Size matches in no particular order and no total
+	// (0), for a lookup that needs one example of a value: the embedded
+	// index stops at the Size-th match instead of ranking every match.
+	// Stores without the shortcut answer it like an ordinary search.
+	Any bool
 }
 
 // FacetCount is one facet value and how many results carry it.
@@ -94,6 +99,9 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	}
 	if size > 10000 {
 		size = 10000
+	}
+	if req.Any {
+		return x.searchAny(ctx, q, size)
 	}
 	if req.SortField != "" {
 		return x.searchSortedByField(ctx, req, size)
@@ -166,15 +174,70 @@ func (x *Index) Search(ctx context.Context, req SearchRequest) (SearchResult, er
 	var ov overview
 	if facets != nil {
 		ov.facetCounts = facets.top()
-		out.Facets = ov.facetCounts
 	}
 	if hist != nil && out.Total > 0 {
 		ov.buckets = hist.buckets()
-		out.Histogram = ov.buckets
 	}
+	// The caller gets copies: it may rewrite values (the engine restores
+	// names' case), which must not reach the cached overview.
+	out.Facets, out.Histogram = ov.facets(facets != nil), ov.histogram(hist != nil && out.Total > 0)
 	if all && facets != nil && hist != nil {
 		x.overview.put(mut, x.mutations.Load(), ov)
 	}
+	return out, nil
+}
+
+// searchAny returns the first size matches of q in document order, with
+// their summaries and no total (see SearchRequest.Any).
+func (x *Index) searchAny(ctx context.Context, q query.Query, size int) (SearchResult, error) {
+	start := time.Now()
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("search: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("search: open reader: %w", err)
+	}
+	defer r.Close()
+	s, err := indexTimeQueries(q).Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("search: %w", err)
+	}
+	defer s.Close()
+	dvr, err := r.DocValueReader([]string{FieldSortKey})
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("search: %w", err)
+	}
+	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
+	out := SearchResult{Hits: []SearchHit{}}
+	for len(out.Hits) < size {
+		m, err := s.Next(sctx)
+		if err != nil {
+			return SearchResult{}, fmt.Errorf("search: %w", err)
+		}
+		if m == nil {
+			break
+		}
+		id, err := r.ExternalID(m.IndexInternalID)
+		if err != nil {
+			return SearchResult{}, fmt.Errorf("search: %w", err)
+		}
+		h := SearchHit{ID: id}
+		if err := dvr.VisitDocValues(m.IndexInternalID, func(field string, term []byte) {
+			if field == FieldSortKey {
+				h.Time, _ = KeyTime(string(term))
+			}
+		}); err != nil {
+			return SearchResult{}, fmt.Errorf("search: %w", err)
+		}
+		if h.Summary, err = storedSummary(r, id); err != nil {
+			return SearchResult{}, err
+		}
+		out.Hits = append(out.Hits, h)
+		sctx.DocumentMatchPool.Put(m)
+	}
+	out.Took = time.Since(start)
 	return out, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,8 +273,14 @@ func TestOverviewCache(t *testing.T) {
 		return m
 	}
 	first := overview()
+	// A caller rewriting its copy (the engine restores names' case) must
+	// not change what the cache answers next.
+	first.Facets[FieldComputer][0].Value = "DC01"
+	first.Histogram[0].Count = -1
 	again := overview()
-	if first.Total != 500 || !maps.Equal(computers(first), map[string]int{"dc01": 500}) || !slices.Equal(first.Histogram, again.Histogram) {
+	first = overview()
+	if first.Total != 500 || !maps.Equal(computers(first), map[string]int{"dc01": 500}) || !slices.Equal(first.Histogram, again.Histogram) ||
+		!maps.Equal(computers(again), computers(first)) {
 		t.Fatalf("overview %d %v, again %v", first.Total, computers(first), computers(again))
 	}
 	extra := Doc{FileID: 2, Event: &evtx.Event{RecordID: 1, EventID: 4625, TimeCreated: base.Add(48 * time.Hour), Channel: "Security", Computer: "WS99"}}
@@ -289,6 +296,21 @@ func TestOverviewCache(t *testing.T) {
 	}
 	if del := overview(); del.Total != 500 || !maps.Equal(computers(del), map[string]int{"dc01": 499, "ws99": 1}) {
 		t.Fatalf("after a delete: %d %v", del.Total, computers(del))
+	}
+	// Any: one example of a value, without ranking or counting.
+	for q, want := range map[string]int{"Computer:ws99": 1, "Computer:dc01": 3, "Computer:nobody": 0} {
+		res, err := x.Search(context.Background(), SearchRequest{Query: q, Size: 3, Any: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Hits) != want || res.Total != 0 {
+			t.Fatalf("Any %s: %d hits, total %d; want %d hits, total 0", q, len(res.Hits), res.Total, want)
+		}
+		for _, h := range res.Hits {
+			if !strings.EqualFold(h.Summary.Computer, strings.TrimPrefix(q, "Computer:")) || h.Time.IsZero() {
+				t.Fatalf("Any %s: hit %s on %q at %s", q, h.ID, h.Summary.Computer, h.Time)
+			}
+		}
 	}
 	// The cached newest time follows batches and deletes too.
 	latest := func() time.Time {
