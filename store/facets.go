@@ -163,6 +163,12 @@ func (h *histBuilder) UpdateVisitor(term []byte) {
 	}
 }
 
+// addTicks counts one match at time t (FILETIME ticks).
+func (h *histBuilder) addTicks(t uint64) {
+	h.cur, h.has = int64(min(t, math.MaxInt64)), true
+	h.EndDoc()
+}
+
 func (h *histBuilder) EndDoc() {
 	if !h.has {
 		return

@@ -315,6 +315,8 @@ type Index struct {
 	sortParallelMin  uint64
 	tallyParallelMin uint64
 	sortWorkers      int
+	// cols holds large segments' time and facet columns (see cols.go).
+	cols *colStore
 }
 
 // Mapping returns the explicit event mapping (no dynamic fields).
@@ -446,9 +448,13 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 	}
 	cache := idx.Mapping().AnalyzerNamed(keyword.Name)
 	std := idx.Mapping().AnalyzerNamed(standard.Name)
-	return &Index{idx: idx, path: dir, keyword: cache, standard: std,
+	x := &Index{idx: idx, path: dir, keyword: cache, standard: std,
 		counts: newCountCache(defaultCountCacheBytes), countMinDocs: segCacheMinDocs,
-		sortParallelMin: parallelMinMatches, tallyParallelMin: parallelMinDocs}, nil
+		sortParallelMin: parallelMinMatches, tallyParallelMin: parallelMinDocs,
+		cols: newColStore(filepath.Join(dir, "cols"))}
+	go x.cols.run(x)
+	x.cols.kick() // load or build the columns of the segments there are
+	return x, nil
 }
 
 // createIndex builds a new empty index beside dir and renames it into
@@ -506,6 +512,7 @@ func syncDir(dir string) error {
 
 // Close closes the index.
 func (x *Index) Close() error {
+	x.cols.stop()
 	if err := x.idx.Close(); err != nil {
 		return fmt.Errorf("close index %s: %w", x.path, err)
 	}

@@ -318,6 +318,24 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 	id := make(index.IndexInternalID, 8)
 	var cur *search.DocumentMatch // the next match not yet counted
 	n := 0
+	// Where a segment has columns, its matches are counted by facet
+	// ordinal (ords, of segment oc) and from its time column.
+	cols := x.colView(r)
+	defer cols.release()
+	seg := 0
+	var oc *segCols
+	var ords []int
+	flush := func() {
+		if oc != nil && f != nil {
+			for o, k := range ords {
+				if k > 0 {
+					f.add(oc.terms[o], k)
+					ords[o] = 0
+				}
+			}
+		}
+		oc = nil
+	}
 	for _, rg := range ranges {
 		f, h = facets, hist
 		if done != nil {
@@ -344,6 +362,30 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 					return err
 				}
 			}
+			if cols != nil {
+				if c, local := cols.at(cur.IndexInternalID.Value(), &seg); c != nil {
+					if t := c.ticks(local); t != noTicks {
+						if o := c.facet(local); f != nil && o != noFacet {
+							if c != oc {
+								flush()
+								oc = c
+								if len(ords) < len(c.terms) {
+									ords = make([]int, len(c.terms))
+								}
+							}
+							ords[o]++
+						}
+						if h != nil {
+							h.addTicks(t)
+						}
+						sctx.DocumentMatchPool.Put(cur)
+						if cur, err = s.Next(sctx); err != nil {
+							return fmt.Errorf("count: %w", err)
+						}
+						continue
+					}
+				}
+			}
 			if h != nil {
 				h.StartDoc()
 			}
@@ -358,6 +400,7 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 				return fmt.Errorf("count: %w", err)
 			}
 		}
+		flush()
 		if done != nil {
 			done(rg.seg, f, h)
 			facets.mergeFacets(f)

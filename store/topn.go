@@ -127,6 +127,8 @@ func (x *Index) topSorted(ctx context.Context, r index.IndexReader, q query.Quer
 		err   error
 	}
 	parts := make([]part, len(groups))
+	cols := x.colView(r)
+	defer cols.release()
 	var wg sync.WaitGroup
 	for i, g := range groups {
 		s := first
@@ -143,7 +145,7 @@ func (x *Index) topSorted(ctx context.Context, r index.IndexReader, q query.Quer
 			defer s.Close()
 			p := &parts[i]
 			p.top.desc = desc
-			p.total, p.err = scanTop(ctx, r, s, g, size, desc, after, &p.top)
+			p.total, p.err = scanTop(ctx, r, s, cols, g, size, desc, after, &p.top)
 		}()
 	}
 	wg.Wait()
@@ -181,8 +183,9 @@ func (x *Index) topSorted(ctx context.Context, r index.IndexReader, q query.Quer
 
 // scanTop feeds s's matches within g to top (keeping size), and returns
 // how many there were. Matches without a sort key are counted, not
-// listed (every event has one).
-func scanTop(ctx context.Context, r index.IndexReader, s search.Searcher, g docRange, size int, desc bool, after []byte, top *keyHeap) (uint64, error) {
+// listed (every event has one). Where cols has a match's time, the sort
+// key is read only if that time can place it on the page.
+func scanTop(ctx context.Context, r index.IndexReader, s search.Searcher, cols *colView, g docRange, size int, desc bool, after []byte, top *keyHeap) (uint64, error) {
 	dvr, err := r.DocValueReader([]string{FieldSortKey})
 	if err != nil {
 		return 0, fmt.Errorf("search: %w", err)
@@ -207,10 +210,32 @@ func scanTop(ctx context.Context, r index.IndexReader, s search.Searcher, g docR
 			key = buf
 		}
 	}
+	// A time strictly behind the cursor's or the page's last entry's
+	// cannot place a match; an equal one may (the file and record decide).
+	afterTicks, hasAfter := keyTicks(after)
+	var worst uint64 // the time of top.hits[0] once top is full
+	seg := 0
 	for m != nil && m.IndexInternalID.Value() < g.to {
 		if n++; n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return 0, err
+			}
+		}
+		if cols != nil {
+			if c, local := cols.at(m.IndexInternalID.Value(), &seg); c != nil {
+				if t := c.ticks(local); t != noTicks {
+					skip := hasAfter && (desc && t > afterTicks || !desc && t < afterTicks)
+					if !skip && size > 0 && top.Len() == size {
+						skip = desc && t < worst || !desc && t > worst
+					}
+					if skip {
+						sctx.DocumentMatchPool.Put(m)
+						if m, err = s.Next(sctx); err != nil {
+							return 0, fmt.Errorf("search: %w", err)
+						}
+						continue
+					}
+				}
 			}
 		}
 		key = nil
@@ -225,6 +250,9 @@ func scanTop(ctx context.Context, r index.IndexReader, s search.Searcher, g docR
 				w := &top.hits[0]
 				w.key, w.num = append(w.key[:0], key...), m.IndexInternalID.Value()
 				heap.Fix(top, 0)
+			}
+			if top.Len() == size {
+				worst, _ = keyTicks(top.hits[0].key)
 			}
 		}
 		sctx.DocumentMatchPool.Put(m)
