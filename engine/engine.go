@@ -433,6 +433,21 @@ type pageReleaser interface {
 }
 
 // Index returns the case's open event store, opening it on first use.
+// PrepareSearch builds now what makes a case's searches fast (the
+// embedded index's time and facet columns of its large segments), which
+// the index otherwise builds in the background on the first searches.
+// Stores without such a step do nothing.
+func (e *Engine) PrepareSearch(ctx context.Context, caseID uint64) error {
+	idx, err := e.Index(caseID)
+	if err != nil {
+		return err
+	}
+	if p, ok := idx.(interface{ Prepare(context.Context) error }); ok {
+		return p.Prepare(ctx)
+	}
+	return nil
+}
+
 func (e *Engine) Index(caseID uint64) (store.Events, error) {
 	e.idxMu.Lock()
 	defer e.idxMu.Unlock()
