@@ -61,7 +61,7 @@ func TestColumnsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.cols.minDocs.Store(math.MaxUint64) // no columns until asked
-	x.counts = newCountCache(0)           // every count from scratch
+	x.counts = newCountCache(0)          // every count from scratch
 	x.sortParallelMin, x.tallyParallelMin, x.sortWorkers = 1, 1, 2
 	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	channels := []string{"Security", "System", "Microsoft-Windows-Sysmon/Operational"}
