@@ -85,18 +85,19 @@ func (c *segCols) facet(local uint64) uint32 {
 
 // colStore holds an index's columns and builds them in the background.
 type colStore struct {
-	dir     string
-	minDocs atomic.Uint64 // colsMinDocs; tests change it
-	mu      sync.Mutex
-	byID    map[uint64]*segCols
-	failed  map[uint64]bool // segments whose build failed: not retried
-	buildMu sync.Mutex      // one pass of buildCols at a time
-	wake    chan struct{}
-	done    chan struct{}
-	stopped chan struct{}
-	built   atomic.Int64 // files built (tests)
-	loaded  atomic.Int64 // files loaded from disk (tests)
-	used    atomic.Int64 // passes that read columns (tests)
+	dir      string
+	minDocs  atomic.Uint64 // colsMinDocs; tests change it
+	mu       sync.Mutex
+	byID     map[uint64]*segCols
+	failed   map[uint64]bool // segments whose build failed: not retried
+	buildMu  sync.Mutex      // one pass of buildCols at a time
+	stopOnce sync.Once
+	wake     chan struct{}
+	done     chan struct{}
+	stopped  chan struct{}
+	built    atomic.Int64 // files built (tests)
+	loaded   atomic.Int64 // files loaded from disk (tests)
+	used     atomic.Int64 // passes that read columns (tests)
 }
 
 func newColStore(dir string) *colStore {
@@ -136,7 +137,7 @@ func (s *colStore) run(x *Index) {
 
 // stop ends the builder and unmaps every file once no search holds it.
 func (s *colStore) stop() {
-	close(s.done)
+	s.stopOnce.Do(func() { close(s.done) })
 	<-s.stopped
 	s.mu.Lock()
 	defer s.mu.Unlock()
