@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"casescope/engine"
+	"casescope/engine/admit"
 	"casescope/store"
 )
 
@@ -28,7 +29,14 @@ func openBenchData(b *testing.B) (*engine.Engine, store.Case) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng := engine.New(engine.Config{DataDir: data}, slog.New(slog.NewTextHandler(io.Discard, nil)), led, nil)
+	// The budget casescope's commands default to: it sizes the index's
+	// merges (without one, opening the case would merge its segments into
+	// multi-million-event ones, which serve never makes).
+	budget, err := admit.DefaultBudget(admit.SystemProbe{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng := engine.New(engine.Config{DataDir: data, MemoryBudget: budget.Bytes}, slog.New(slog.NewTextHandler(io.Discard, nil)), led, nil)
 	b.Cleanup(func() {
 		_ = eng.Close(b.Context())
 		_ = led.Close()
