@@ -49,6 +49,18 @@
 // while it lives with the same deleted count; a view while an import runs
 // counts only the segments made since.
 //
+// For the same reason each large persisted segment has columns of its own
+// (cols.go): every document's time and facet combination in a mapped file
+// beside the index, built in the background (and by Prepare at the end of
+// an ingest) and checked against the segment when loaded. A sorted pass
+// reads a match's time there and its sort key only when that time can
+// place it on the page (top-k that stops early on the sort key), and
+// counts add up ordinals and times instead of decoding doc values, so a
+// search costs about one postings step per match whatever the case's size.
+// Sealed segments are the partitions: their columns and counts stay valid
+// while an import adds segments, which are read from the doc values until
+// they are large and persisted.
+//
 // Segments are read through memory maps; ReleasePages hands their pages
 // back to the page cache so that a constrained process's resident set does
 // not grow with the index, and IndexOptions caps merged segments.

@@ -45,5 +45,15 @@ func (x *Index) ReleasePages() (int64, error) {
 		}
 		n += int64(len(data))
 	}
+	// The segments' time and facet columns are mapped files too; held
+	// under the lock, none is unmapped meanwhile.
+	x.cols.mu.Lock()
+	defer x.cols.mu.Unlock()
+	for _, c := range x.cols.byID {
+		if err := syscall.Madvise(c.data, syscall.MADV_DONTNEED); err != nil {
+			return n, fmt.Errorf("release pages of segment %x's columns: %w", c.id, err)
+		}
+		n += int64(len(c.data))
+	}
 	return n, nil
 }
