@@ -594,7 +594,7 @@ func (x *Index) position(ctx context.Context, q query.Query, id, key string) (ui
 		return 0, err
 	}
 	defer done()
-	_, hits, err := x.sorted(ctx, r, bleve.NewConjunctionQuery(q, same), 10000, false, nil)
+	_, hits, err := x.sorted(ctx, r, bleve.NewConjunctionQuery(q, same), 10000, false, nil, false)
 	if err != nil {
 		return 0, err
 	}

@@ -374,21 +374,26 @@ func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool,
 	}()
 	var wg sync.WaitGroup
 	var facetErr error
+	var counted uint64
 	defer wg.Wait() // before the reader closes
-	if facets != nil || hist != nil {
+	tallied := facets != nil || hist != nil
+	if tallied {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			facetErr = x.tally(ctx, r, q, facets, hist)
+			counted, facetErr = x.tally(ctx, r, q, facets, hist)
 		}()
 	}
-	total, hits, err := x.sorted(ctx, r, q, size, desc, after)
+	total, hits, err := x.sorted(ctx, r, q, size, desc, after, tallied)
 	if err != nil {
 		return err
 	}
 	wg.Wait()
 	if facetErr != nil {
 		return facetErr
+	}
+	if tallied {
+		total = counted // every match, counted by tally
 	}
 	return fn(total, hits, r)
 }
@@ -401,7 +406,12 @@ func (x *Index) collect(ctx context.Context, q query.Query, size int, desc bool,
 // exact. The window grows 32× until it does (1 h, 32 h, 43 days, 3.7 and
 // 120 years), and the full pass is the fallback. The total is the
 // document count. Each pass runs on every core (see topSorted).
-func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, size int, desc bool, after []string) (uint64, search.DocumentMatchCollection, error) {
+//
+// With counted (the caller counts every match anyway, for facets or the
+// histogram) any query newest first is windowed alike, q within the
+// window's time range: a page of a channel's millions of events reads the
+// recent ones only. Its total is then not known here (0).
+func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, size int, desc bool, after []string, counted bool) (uint64, search.DocumentMatchCollection, error) {
 	var afterKey []byte
 	if after != nil {
 		afterKey = []byte(after[0])
@@ -409,7 +419,7 @@ func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, 
 	top := func(q query.Query) (uint64, search.DocumentMatchCollection, error) {
 		return x.topSorted(ctx, r, q, size, desc, afterKey)
 	}
-	if _, all := q.(*query.MatchAllQuery); all && desc {
+	if _, all := q.(*query.MatchAllQuery); (all || counted) && desc {
 		bound, upper, ok := time.Time{}, false, false
 		if after != nil {
 			bound, ok = KeyTime(after[0])
@@ -417,9 +427,12 @@ func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, 
 		} else {
 			bound, ok = x.cachedLatest()
 		}
-		total, err := r.DocCount()
-		if err != nil {
-			return 0, nil, fmt.Errorf("search: %w", err)
+		var total uint64
+		if all {
+			var err error
+			if total, err = r.DocCount(); err != nil {
+				return 0, nil, fmt.Errorf("search: %w", err)
+			}
 		}
 		// Bleve's date ranges hold 1677–2262 (int64 nanoseconds).
 		const maxWindow = 150 * 365 * 24 * time.Hour
@@ -435,7 +448,11 @@ func (x *Index) sorted(ctx context.Context, r index.IndexReader, q query.Query, 
 			}
 			rq := bleve.NewDateRangeInclusiveQuery(bound.Add(-w), hi, &yes, &yes)
 			rq.SetField(FieldTime)
-			_, hits, err := top(rq)
+			var wq query.Query = rq
+			if !all {
+				wq = bleve.NewConjunctionQuery(q, rq)
+			}
+			_, hits, err := top(wq)
 			if err != nil {
 				return 0, nil, err
 			}

@@ -40,6 +40,7 @@ const defaultCountCacheBytes = 32 << 20
 // segCounts are one query's facet and histogram counts in one segment.
 type segCounts struct {
 	deleted uint64 // the segment's deleted documents when counted
+	matches uint64 // the query's matches in the segment
 	facets  map[string]int
 	hist    *histBuilder // nil when not counted
 	bytes   int
@@ -133,7 +134,9 @@ func countKey(q query.Query) string {
 // nil), reusing the kept counts of unchanged segments and keeping those
 // of the large segments it counts. It visits each match's facet and sort
 // key doc values once.
-func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, facets *facetBuilder, hist *histBuilder) error {
+//
+// It returns how many documents match q.
+func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, facets *facetBuilder, hist *histBuilder) (uint64, error) {
 	snap, ok := r.(*scorch.IndexSnapshot)
 	key := ""
 	if ok {
@@ -142,11 +145,12 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 	if key == "" {
 		return x.tallyGroups(ctx, r, q, [][]docRange{docGroups(r, 1)}, facets, hist, nil)
 	}
+	var total uint64
 	turn := &x.counts.turns[maphash.String(x.counts.seed, key)%uint64(len(x.counts.turns))]
 	turn.Lock()
 	defer turn.Unlock()
 	if err := ctx.Err(); err != nil {
-		return err // gone while waiting its turn
+		return 0, err // gone while waiting its turn
 	}
 	// A segment's documents are numbered from the sum of the full counts
 	// (deleted documents included) of the segments before it.
@@ -164,6 +168,7 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 			facets.mergeCounts(sc.facets)
 			hist.merge(sc.hist)
 			keep[ss.Id()] = sc
+			total += sc.matches
 		} else {
 			todo = append(todo, docRange{start, start + n, i})
 		}
@@ -172,11 +177,11 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 	x.segsCounted.Add(int64(len(todo)))
 	counted := map[int]*segCounts{}
 	var mu sync.Mutex
-	if err := x.tallyGroups(ctx, r, q, splitRanges(todo, x.workers(), x.tallyParallelMin), facets, hist, func(seg int, f *facetBuilder, h *histBuilder) {
+	counts, err := x.tallyGroups(ctx, r, q, splitRanges(todo, x.workers(), x.tallyParallelMin), facets, hist, func(seg int, f *facetBuilder, h *histBuilder, matches uint64) {
 		if segs[seg].Segment().Count() < x.countMinDocs {
 			return
 		}
-		sc := &segCounts{bytes: 64}
+		sc := &segCounts{bytes: 64, matches: matches}
 		if d := segs[seg].Deleted(); d != nil {
 			sc.deleted = d.GetCardinality()
 		}
@@ -194,14 +199,15 @@ func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, f
 		mu.Lock()
 		counted[seg] = sc
 		mu.Unlock()
-	}); err != nil {
-		return err
+	})
+	if err != nil {
+		return 0, err
 	}
 	for seg, sc := range counted {
 		keep[segs[seg].Id()] = sc
 	}
 	x.counts.put(key, keep)
-	return nil
+	return total + counts, nil
 }
 
 // parallelMinDocs is the size of recount from which tally splits its
@@ -238,13 +244,14 @@ func splitRanges(ranges []docRange, k int, minDocs uint64) [][]docRange {
 // builders of its own, and adds them up into facets and hist. done may
 // be called from several goroutines.
 func (x *Index) tallyGroups(ctx context.Context, r index.IndexReader, q query.Query, groups [][]docRange,
-	facets *facetBuilder, hist *histBuilder, done func(seg int, f *facetBuilder, h *histBuilder)) error {
+	facets *facetBuilder, hist *histBuilder, done func(seg int, f *facetBuilder, h *histBuilder, matches uint64)) (uint64, error) {
 	if len(groups) == 1 {
 		return x.tallyRange(ctx, r, q, groups[0], facets, hist, done)
 	}
 	type part struct {
 		f   *facetBuilder
 		h   *histBuilder
+		n   uint64
 		err error
 	}
 	parts := make([]part, len(groups))
@@ -260,18 +267,20 @@ func (x *Index) tallyGroups(ctx context.Context, r index.IndexReader, q query.Qu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.err = x.tallyRange(ctx, r, q, g, p.f, p.h, done)
+			p.n, p.err = x.tallyRange(ctx, r, q, g, p.f, p.h, done)
 		}()
 	}
 	wg.Wait()
+	var total uint64
 	for _, p := range parts {
 		if p.err != nil {
-			return p.err
+			return 0, p.err
 		}
 		facets.mergeFacets(p.f)
 		hist.merge(p.h)
+		total += p.n
 	}
-	return nil
+	return total, nil
 }
 
 // docRange is a span of internal document numbers, [from, to), and the
@@ -282,12 +291,16 @@ type docRange struct {
 }
 
 // tallyRange counts q's matches within ranges (ascending) into facets
-// and hist; with done set, each range is counted on its own builders
-// first, handed to done, then merged.
+// and hist, and returns how many there were; with done set, each range is
+// counted on its own builders first, handed to done, then merged. Where
+// a segment has columns, its matches are counted by facet ordinal and
+// from its time column, and when q matches everything, a range of one
+// such segment is counted from the columns alone (its live documents),
+// without a searcher.
 func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Query, ranges []docRange,
-	facets *facetBuilder, hist *histBuilder, done func(seg int, f *facetBuilder, h *histBuilder)) error {
+	facets *facetBuilder, hist *histBuilder, done func(seg int, f *facetBuilder, h *histBuilder, matches uint64)) (uint64, error) {
 	if len(ranges) == 0 {
-		return nil
+		return 0, nil
 	}
 	var fields []string
 	if facets != nil {
@@ -298,11 +311,11 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 	}
 	dvr, err := r.DocValueReader(fields)
 	if err != nil {
-		return fmt.Errorf("count: %w", err)
+		return 0, fmt.Errorf("count: %w", err)
 	}
 	s, err := indexTimeQueries(q).Searcher(search.ContextWithTermSearchersCounter(ctx), r, x.idx.Mapping(), search.SearcherOptions{Score: "none"})
 	if err != nil {
-		return fmt.Errorf("count: %w", err)
+		return 0, fmt.Errorf("count: %w", err)
 	}
 	defer s.Close()
 	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0)}
@@ -315,9 +328,15 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 			h.UpdateVisitor(term)
 		}
 	}
+	_, all := q.(*query.MatchAllQuery)
+	var segs []*scorch.SegmentSnapshot
+	if snap, ok := r.(*scorch.IndexSnapshot); ok {
+		segs = snap.Segments()
+	}
 	id := make(index.IndexInternalID, 8)
 	var cur *search.DocumentMatch // the next match not yet counted
-	n := 0
+	spent := false                // the searcher has no more matches
+	var n, total uint64
 	// Where a segment has columns, its matches are counted by facet
 	// ordinal (ords, of segment oc) and from its time column.
 	cols := x.colView(r)
@@ -336,6 +355,21 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 		}
 		oc = nil
 	}
+	count := func(c *segCols, local, t uint64) {
+		if o := c.facet(local); f != nil && o != noFacet {
+			if c != oc {
+				flush()
+				oc = c
+				if len(ords) < len(c.terms) {
+					ords = make([]int, len(c.terms))
+				}
+			}
+			ords[o]++
+		}
+		if h != nil {
+			h.addTicks(t)
+		}
+	}
 	for _, rg := range ranges {
 		f, h = facets, hist
 		if done != nil {
@@ -347,68 +381,90 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 				h = newHistBuilder()
 			}
 		}
-		if cur == nil || cur.IndexInternalID.Value() < rg.from {
-			if cur != nil {
-				sctx.DocumentMatchPool.Put(cur)
-			}
-			id.SetValue(rg.from)
-			if cur, err = s.Advance(sctx, id); err != nil {
-				return fmt.Errorf("count: %w", err)
-			}
-		}
-		for cur != nil && cur.IndexInternalID.Value() < rg.to {
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			if cols != nil {
-				if c, local := cols.at(cur.IndexInternalID.Value(), &seg); c != nil {
-					if t := c.ticks(local); t != noTicks {
-						if o := c.facet(local); f != nil && o != noFacet {
-							if c != oc {
-								flush()
-								oc = c
-								if len(ords) < len(c.terms) {
-									ords = make([]int, len(c.terms))
-								}
-							}
-							ords[o]++
-						}
-						if h != nil {
-							h.addTicks(t)
-						}
-						sctx.DocumentMatchPool.Put(cur)
-						if cur, err = s.Next(sctx); err != nil {
-							return fmt.Errorf("count: %w", err)
-						}
-						continue
+		var matches uint64
+		if all && cols != nil && rg.seg >= 0 && rg.seg < len(cols.cols) && rg.seg < len(segs) && cols.cols[rg.seg] != nil {
+			c := cols.cols[rg.seg]
+			del := segs[rg.seg].Deleted()
+			for local := range c.n {
+				if local%65536 == 0 {
+					if err := ctx.Err(); err != nil {
+						return 0, err
 					}
 				}
+				if del != nil && del.Contains(uint32(local)) {
+					continue
+				}
+				matches++
+				t := c.ticks(local)
+				if t != noTicks {
+					count(c, local, t)
+					continue
+				}
+				// Not described: from the doc values.
+				id.SetValue(rg.from + local)
+				if h != nil {
+					h.StartDoc()
+				}
+				if err := dvr.VisitDocValues(id, visit); err != nil {
+					return 0, fmt.Errorf("count: %w", err)
+				}
+				if h != nil {
+					h.EndDoc()
+				}
 			}
-			if h != nil {
-				h.StartDoc()
+		} else if !spent {
+			if cur == nil || cur.IndexInternalID.Value() < rg.from {
+				if cur != nil {
+					sctx.DocumentMatchPool.Put(cur)
+				}
+				id.SetValue(rg.from)
+				if cur, err = s.Advance(sctx, id); err != nil {
+					return 0, fmt.Errorf("count: %w", err)
+				}
+				spent = cur == nil
 			}
-			if err := dvr.VisitDocValues(cur.IndexInternalID, visit); err != nil {
-				return fmt.Errorf("count: %w", err)
+			for cur != nil && cur.IndexInternalID.Value() < rg.to {
+				if n++; n%4096 == 0 {
+					if err := ctx.Err(); err != nil {
+						return 0, err
+					}
+				}
+				matches++
+				if cols != nil {
+					if c, local := cols.at(cur.IndexInternalID.Value(), &seg); c != nil {
+						if t := c.ticks(local); t != noTicks {
+							count(c, local, t)
+							sctx.DocumentMatchPool.Put(cur)
+							if cur, err = s.Next(sctx); err != nil {
+								return 0, fmt.Errorf("count: %w", err)
+							}
+							continue
+						}
+					}
+				}
+				if h != nil {
+					h.StartDoc()
+				}
+				if err := dvr.VisitDocValues(cur.IndexInternalID, visit); err != nil {
+					return 0, fmt.Errorf("count: %w", err)
+				}
+				if h != nil {
+					h.EndDoc()
+				}
+				sctx.DocumentMatchPool.Put(cur)
+				if cur, err = s.Next(sctx); err != nil {
+					return 0, fmt.Errorf("count: %w", err)
+				}
 			}
-			if h != nil {
-				h.EndDoc()
-			}
-			sctx.DocumentMatchPool.Put(cur)
-			if cur, err = s.Next(sctx); err != nil {
-				return fmt.Errorf("count: %w", err)
-			}
+			spent = cur == nil
 		}
 		flush()
+		total += matches
 		if done != nil {
-			done(rg.seg, f, h)
+			done(rg.seg, f, h, matches)
 			facets.mergeFacets(f)
 			hist.merge(h)
 		}
-		if cur == nil {
-			break // no more matches
-		}
 	}
-	return nil
+	return total, nil
 }

@@ -122,7 +122,7 @@ func TestCountsSurviveBatches(t *testing.T) {
 	tallied := func(snap *scorch.IndexSnapshot) int64 {
 		t.Helper()
 		before := x.segsCounted.Load()
-		if err := x.tally(t.Context(), snap, q, newFacetBuilder(), newHistBuilder()); err != nil {
+		if _, err := x.tally(t.Context(), snap, q, newFacetBuilder(), newHistBuilder()); err != nil {
 			t.Fatal(err)
 		}
 		return x.segsCounted.Load() - before
