@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +172,63 @@ func BenchmarkExportLarge(b *testing.B) {
 				b.Logf("heap in use along the export: %v", heapAt)
 			}
 		})
+	}
+}
+
+// BenchmarkFirstViewDuringImport has 8 goroutines open the whole case's
+// first view (all events, facets, histogram) on a large case while the
+// folder CASESCOPE_BENCH_IMPORT is imported into it, and reports the
+// p50/p95 of those views; run it with -cpuprofile to see where a slow one
+// goes.
+//
+//	CASESCOPE_BENCH_DATA=D CASESCOPE_BENCH_IMPORT=F go test -run '^$' -bench FirstViewDuringImport -benchtime 1x ./engine
+func BenchmarkFirstViewDuringImport(b *testing.B) {
+	dir := os.Getenv("CASESCOPE_BENCH_IMPORT")
+	if dir == "" {
+		b.Skip("set CASESCOPE_BENCH_IMPORT to a folder of new evidence")
+	}
+	eng, c := openBenchData(b)
+	if err := eng.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := eng.Import(b.Context(), c.ID, []string{dir}); err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan struct{})
+		var mu sync.Mutex
+		var lat []time.Duration
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					start := time.Now()
+					if _, err := eng.Search(b.Context(), c.ID, store.SearchRequest{Size: 50, Facets: true, Histogram: true}); err != nil {
+						b.Error(err)
+						return
+					}
+					mu.Lock()
+					lat = append(lat, time.Since(start))
+					mu.Unlock()
+				}
+			}()
+		}
+		err := eng.WaitIdle(b.Context())
+		close(done)
+		wg.Wait()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(lat)), "views")
+		b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(percentile(lat, 0.95).Microseconds())/1000, "p95-ms")
+		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 	}
 }
