@@ -298,9 +298,9 @@ type docRange struct {
 // and hist, and returns how many there were; with done set, each range is
 // counted on its own builders first, handed to done, then merged. Where
 // a segment has columns, its matches are counted by facet ordinal and
-// from its time column, and when q matches everything, a range of one
-// such segment is counted from the columns alone (its live documents),
-// without a searcher.
+// from its time column. When q matches everything, a range of one
+// segment is counted from its live documents directly (columns or doc
+// values), without a searcher.
 func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Query, ranges []docRange,
 	facets *facetBuilder, hist *histBuilder, done func(seg int, f *facetBuilder, h *histBuilder, matches uint64)) (uint64, error) {
 	if len(ranges) == 0 {
@@ -386,10 +386,17 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 			}
 		}
 		var matches uint64
-		if all && cols != nil && rg.seg >= 0 && rg.seg < len(cols.cols) && rg.seg < len(segs) && cols.cols[rg.seg] != nil {
-			c := cols.cols[rg.seg]
+		if all && rg.seg >= 0 && rg.seg < len(segs) {
+			// Every live document of the segment, without a searcher: the
+			// match-all searcher's Advance steps through every document
+			// before the target, so reaching a segment after others counted
+			// from their columns would walk the whole case.
+			var c *segCols
+			if cols != nil && rg.seg < len(cols.cols) {
+				c = cols.cols[rg.seg]
+			}
 			del := segs[rg.seg].Deleted()
-			for local := range c.n {
+			for local := range rg.to - rg.from {
 				if local%65536 == 0 {
 					if err := ctx.Err(); err != nil {
 						return 0, err
@@ -399,10 +406,11 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 					continue
 				}
 				matches++
-				t := c.ticks(local)
-				if t != noTicks {
-					count(c, local, t)
-					continue
+				if c != nil {
+					if t := c.ticks(local); t != noTicks {
+						count(c, local, t)
+						continue
+					}
 				}
 				// Not described: from the doc values.
 				id.SetValue(rg.from + local)
