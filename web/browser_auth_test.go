@@ -53,7 +53,7 @@ func TestBrowserRoles(t *testing.T) {
 	// Read-only may export: the download request reaches the server.
 	eval[chromedp.Void](b, `(() => { const s = document.querySelector('#export-format'); s.value = 'csv'; s.dispatchEvent(new Event('change')); })()`)
 	r.waitAudit(t, "case.export", "reader")
-	b.do("open an event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS("#event-data")))
+	b.do("open an event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS(`#event-detail[data-state="fresh"] #event-data`)))
 	hidden("event", "#tag-save")
 	b.do("evidence", chromedp.Click(chromedp.CSS(`.nav-item[data-view="evidence"]`)), chromedp.WaitVisible(chromedp.CSS("#files-table tbody tr[data-id]")))
 	hidden("evidence", "#dropzone")

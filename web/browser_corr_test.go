@@ -97,7 +97,7 @@ func TestBrowserCorrelationsAndPacks(t *testing.T) {
 	b.do("search the correlation's events", chromedp.Navigate(r.srv.URL+"/#/case/"+itoa(c.ID)+"/search?"+q),
 		chromedp.WaitVisible(chromedp.CSS("#results tbody tr[data-id]")))
 	b.do("open an event and the correlation's context", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)),
-		chromedp.WaitVisible(chromedp.CSS(`#event-detail .det-row[data-rule="`+corr+`"] .rule-why`)),
+		chromedp.WaitVisible(chromedp.CSS(`#event-detail[data-state="fresh"] .det-row[data-rule="`+corr+`"] .rule-why`)),
 		chromedp.Click(chromedp.CSS(`#event-detail .det-row[data-rule="`+corr+`"] .rule-why`)),
 		chromedp.WaitVisible(chromedp.CSS("#rule-ctx-correlation")))
 	if got := eval[string](b, `document.querySelector('#rule-ctx-group tr:first-child').textContent`); got != "SubjectUserNamejwrig" {

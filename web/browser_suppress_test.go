@@ -49,7 +49,7 @@ func TestBrowserSuppression(t *testing.T) {
 	q := url.Values{"q": {`sigma.rule:"` + rule + `"`}}.Encode()
 	b.do("search the rule's events", chromedp.Navigate(r.srv.URL+"/#/case/"+itoa(c.ID)+"/search?"+q), chromedp.WaitVisible(chromedp.CSS("#results tbody tr[data-id]")))
 	b.do("open an event and its rule context", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)),
-		chromedp.WaitVisible(chromedp.CSS("#event-detail .rule-why")), chromedp.Click(chromedp.CSS(`#event-detail .rule-why`)),
+		chromedp.WaitVisible(chromedp.CSS(`#event-detail[data-state="fresh"] .rule-why`)), chromedp.Click(chromedp.CSS(`#event-detail .rule-why`)),
 		chromedp.WaitVisible(chromedp.CSS("#supp-form")))
 	// Scope it to the event's DestPort (the rule's DestinationPort, renamed
 	// by the Security 5156 log source).

@@ -437,7 +437,7 @@ func TestBrowserXSS(t *testing.T) {
 	// Search results and the event panel with hostile field values.
 	b.do("open search", chromedp.Click(chromedp.CSS(`.nav-item[data-view="search"]`)), chromedp.WaitVisible(chromedp.CSS("#q")))
 	b.waitFor("results", `document.querySelector('#results tbody tr[data-id]') !== null`, 20*time.Second)
-	b.do("open an event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS("#event-data")))
+	b.do("open an event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS(`#event-detail[data-state="fresh"] #event-data`)))
 	b.waitFor("the hostile data field", `document.querySelector('#event-data').textContent.includes(`+js(xssScript)+`)`, 30*time.Second)
 	// Clicked again if the panel re-renders with the fresh event meanwhile.
 	b.waitFor("the hostile XML as text", `(() => {

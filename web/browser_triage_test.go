@@ -193,7 +193,7 @@ func TestBrowserTriage(t *testing.T) {
 	// Rule context, from the first of those events: the rule's YAML and
 	// which of its selections match the event.
 	b.do("open the first event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)),
-		chromedp.WaitVisible(chromedp.CSS("#event-detail .rule-why")))
+		chromedp.WaitVisible(chromedp.CSS(`#event-detail[data-state="fresh"] .rule-why`)))
 	docID := eval[string](b, `document.querySelector('#results tbody tr.sel, #results tbody tr[data-id]').dataset.id`)
 	b.do("ask why the rule matched", chromedp.Click(chromedp.CSS(`#event-detail .rule-why`)), chromedp.WaitVisible(chromedp.CSS("#rule-ctx-why")))
 	var ev struct {

@@ -119,7 +119,7 @@ func TestBrowserWorkspaceB(t *testing.T) {
 	b.do("free text 5152", chromedp.SetValue(chromedp.CSS("#q"), "5152"), chromedp.Click(chromedp.CSS("#run-search")))
 	b.waitFor("5152 results", `(() => { const rows = [...document.querySelectorAll('#results tbody tr[data-id] .eid-col')];
 		return rows.length > 0 && rows.every((e) => e.textContent === '5152'); })()`, 15*time.Second)
-	b.do("open the event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS("#event-data")))
+	b.do("open the event", chromedp.Click(chromedp.CSS(`#results tbody tr[data-id] .event-col`)), chromedp.WaitVisible(chromedp.CSS(`#event-detail[data-state="fresh"] #event-data`)))
 	b.waitFor("the explained message parameter", `[...document.querySelectorAll('#event-data .val-explain')].some((e) => e.textContent.includes('%%14592 = Inbound'))`, 15*time.Second)
 	// Pivots: shown without hovering, and focusable.
 	if got := eval[string](b, `(() => { const td = document.querySelector('#event-data td.pivot'); const btn = td.querySelector('button');

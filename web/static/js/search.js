@@ -523,12 +523,16 @@ export function mount(root, app, params) {
     const my = ++detailSeq;
     detail.hidden = false;
     body.classList.add('with-detail');
+    // data-state tells a reader (and the browser tests) whether the panel
+    // still shows the search hit or the full event fetched after it.
+    detail.dataset.state = 'partial';
     renderDetail(hit);
     try {
       const fresh = await api.event(caseId, hit.id);
       if (my !== detailSeq) return;
       hits[i] = fresh;
       renderDetail(fresh);
+      detail.dataset.state = 'fresh';
     } catch (ex) {
       if (my === detailSeq && ex.status !== 404) toast(ex.message, 'error');
     }
