@@ -390,7 +390,9 @@ func (e *Engine) clustersAnswer() bool {
 }
 
 // inFlight counts files on workers or awaiting index durability.
-func (e *Engine) inFlight() int64 { return e.active.Load() + e.persisting.Load() }
+func (e *Engine) inFlight() int64 {
+	return e.active.Load() + e.persisting.Load() + e.aheadN.Load()
+}
 
 // asyncIndex is an event store that persists in the background (the
 // embedded index) and counts the failures it could not report.

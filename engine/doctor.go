@@ -107,7 +107,7 @@ func (e *Engine) doctorCase(ctx context.Context, c store.Case, opts DoctorOption
 	dirs := e.caseDirs(c.ID)
 	named := map[string]bool{}
 	known := map[uint64]store.File{}
-	idle := e.Active() == 0
+	idle := e.inFlight() == 0
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -78,8 +78,12 @@ type Ledger interface {
 	Files(caseID uint64) ([]store.File, error)
 	UpdateFile(caseID, fileID uint64, fn func(f *store.File) error) (store.File, error)
 	BatchUpdateFile(caseID, fileID uint64, fn func(f *store.File) error) (store.File, error)
+	DeferUpdateFile(caseID, fileID uint64, fn func(f *store.File) error) (store.File, error)
 	Claim(skip func(f *store.File) bool) (store.File, error)
+	ClaimFiles(keys []store.FileKey) ([]store.File, error)
 	NextQueued(skip func(f *store.File) bool) (store.File, error)
+	QueuedFiles(n int, skip, stop func(f *store.File) bool) ([]store.File, error)
+	SetCompany(f func() bool)
 	CountState(state string) (int, error)
 	Requeue() (int, error)
 	RecoverInterrupted(maxAttempts int) ([]store.File, int, error)
@@ -165,6 +169,7 @@ type Engine struct {
 	doneCh  chan struct{} // closed and replaced whenever a file finishes
 	active  atomic.Int64
 	pickedN atomic.Int64 // files workers picked up since start
+	aheadN  atomic.Int64 // files claimed ahead, not yet started (see claimAhead)
 
 	invMu      sync.Mutex
 	invariants []string // invariant violations, for /api/system
@@ -234,7 +239,7 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 	if admit == nil {
 		admit = newSlots(cfg.Workers)
 	}
-	return &Engine{
+	e := &Engine{
 		cfg: cfg, log: log.With("component", "engine"), ledger: ledger, admit: admit,
 		indexes:    map[uint64]store.Events{},
 		placing:    map[string]string{},
@@ -245,6 +250,11 @@ func New(cfg Config, log *slog.Logger, ledger Ledger, admit Admitter) *Engine {
 		running:    map[uint64]context.CancelCauseFunc{},
 		handOffSem: make(chan struct{}, maxHandOffs),
 	}
+	// A finished file's record may wait for company (one fsync for
+	// several files) while other files are in flight; a lone file's
+	// commits at once.
+	ledger.SetCompany(func() bool { return e.inFlight() > 1 })
+	return e
 }
 
 // Detection returns the engine's Sigma/IOC detector.

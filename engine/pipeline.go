@@ -54,11 +54,39 @@ func (e *Engine) dispatch(ctx context.Context) {
 		return true
 	}
 	var idle idleCheck
+	// ahead holds files claimed together (claimAhead) and not yet started:
+	// they are taken before the queue is read again, and given back (left
+	// indexing, for Requeue) on a halt or a shutdown.
+	var ahead []aheadFile
+	defer func() { e.dropAhead(ahead) }()
 	for {
-		if e.halted() && !e.recoverFromHalt() {
-			if !wait(e.Changed(), nil) {
-				return
+		if e.halted() {
+			ahead = e.dropAhead(ahead)
+			if !e.recoverFromHalt() {
+				if !wait(e.Changed(), nil) {
+					return
+				}
+				continue
 			}
+		}
+		if len(ahead) > 0 {
+			a := ahead[0]
+			release, err := e.admit.Acquire(ctx, e.estimateCost(a.f.Size))
+			if err != nil {
+				return // shutting down: the deferred drop gives it back
+			}
+			ahead = ahead[1:]
+			e.active.Add(1) // before it leaves ahead: in flight throughout
+			e.aheadN.Add(-1)
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				defer e.finished()
+				defer e.active.Add(-1)
+				defer release()
+				e.pickedN.Add(1)
+				e.process(ctx, a.f, a.unbook)
+			}()
 			continue
 		}
 		seq := e.wakeSeq.Load()
@@ -108,6 +136,16 @@ func (e *Engine) dispatch(ctx context.Context) {
 		}
 		idle = idleCheck{}
 		e.setQueueViolation("")
+		if batch, err := e.claimAhead(next); err != nil {
+			if isStorageFault(err) {
+				e.halt("ledger", e.cfg.DataDir, err)
+				continue
+			}
+			e.log.Error("claim files together", "err", err) // the single claim below tries again
+		} else if len(batch) > 0 {
+			ahead = batch
+			continue
+		}
 		unbook := e.reserve(e.indexNeed(next.Size))
 		release, err := e.admit.Acquire(ctx, e.estimateCost(next.Size))
 		if err != nil {
@@ -140,6 +178,91 @@ func (e *Engine) dispatch(ctx context.Context) {
 			e.process(ctx, f, unbook)
 		}(next)
 	}
+}
+
+// Claiming ahead: a file's claim must be durable before the file is read
+// (its attempt count is what quarantines a file that takes the process
+// down), and a claim of its own cost a small file an fsync that the
+// worker waited on. Small files never claimed before are therefore
+// claimed up to aheadMax at a time, in one commit. After a crash each of
+// them is requeued with one attempt, and is claimed alone from then on
+// (Ledger.ClaimFiles takes only never-claimed files), so a file that
+// crashes the process raises its neighbours' counts once at most.
+const (
+	aheadMax      = 32
+	aheadMaxSize  = 16 << 20 // bytes: a bigger file costs far more than its claim
+	aheadMaxBytes = 64 << 20 // bytes claimed ahead at once, at most
+)
+
+// aheadFile is a file claimed ahead and not yet started, with its disk
+// booking's release.
+type aheadFile struct {
+	f      store.File
+	unbook func()
+}
+
+// claimAhead claims next together with the small never-claimed files
+// queued right after it (stopping at the first that is not one, or whose
+// index would not fit the disk), in one commit, and books their disk. It
+// returns nil when next is not such a file, or is the only one: the
+// caller claims it alone.
+func (e *Engine) claimAhead(next store.File) ([]aheadFile, error) {
+	small := func(f *store.File) bool { return f.Attempts == 0 && f.Size <= aheadMaxSize }
+	if !small(&next) {
+		return nil, nil
+	}
+	free, ferr := freeBytes(e.cfg.DataDir)
+	booked := e.bookedBytes()
+	var size int64
+	files, err := e.ledger.QueuedFiles(aheadMax, e.isClaiming, func(f *store.File) bool {
+		if !small(f) || size+f.Size > aheadMaxBytes {
+			return true
+		}
+		size += f.Size
+		need := e.indexNeed(f.Size)
+		if ferr == nil && free < booked+need+e.diskReserve() {
+			return true
+		}
+		booked += need
+		return false
+	})
+	if err != nil || len(files) < 2 || files[0].CaseID != next.CaseID || files[0].ID != next.ID {
+		return nil, err
+	}
+	keys := make([]store.FileKey, len(files))
+	books := make(map[store.FileKey]func(), len(files))
+	for i, f := range files {
+		keys[i] = store.FileKey{CaseID: f.CaseID, FileID: f.ID}
+		books[keys[i]] = e.reserve(e.indexNeed(f.Size))
+	}
+	e.aheadN.Add(int64(len(files)))
+	claimed, err := e.ledger.ClaimFiles(keys)
+	out := make([]aheadFile, 0, len(claimed))
+	if err == nil {
+		for _, f := range claimed {
+			k := store.FileKey{CaseID: f.CaseID, FileID: f.ID}
+			out = append(out, aheadFile{f: f, unbook: books[k]})
+			delete(books, k)
+		}
+	}
+	for _, unbook := range books { // not claimed: gone or taken meanwhile
+		unbook()
+		e.aheadN.Add(-1)
+	}
+	return out, err
+}
+
+// dropAhead gives back files claimed ahead and not started: their disk
+// bookings are released and they leave the in-flight count, staying
+// indexing in the ledger for Requeue (a halt's recovery, or Close) to
+// return to the queue with their attempt given back. It returns ahead
+// emptied.
+func (e *Engine) dropAhead(ahead []aheadFile) []aheadFile {
+	for _, a := range ahead {
+		a.unbook()
+		e.aheadN.Add(-1)
+	}
+	return ahead[:0]
 }
 
 // claimFailed handles a claim that did not commit: a storage fault halts
@@ -263,7 +386,7 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 				// Not an empty log: its header claims records none of
 				// which could be read. Archiving it as zero-event would
 				// hide the loss.
-				e.failFileWith(f, errors.New(res.unreadable), func(r *store.File) {
+				e.failFileWith(f, errors.New(res.unreadable), true, func(r *store.File) {
 					r.Accounting, r.Warnings = res.acct, res.warnings
 					r.Format = string(res.format)
 				})
@@ -298,7 +421,7 @@ func (e *Engine) process(ctx context.Context, f store.File, unbook func()) {
 				e.halt("index", e.caseDirs(f.CaseID).index, perr)
 				return
 			}
-			e.failFile(f, fmt.Errorf("index not persisted: %w", perr))
+			e.failFileWith(f, fmt.Errorf("index not persisted: %w", perr), true, nil)
 			return
 		}
 		e.fault("before-complete")
@@ -376,7 +499,7 @@ func (e *Engine) archiveZeroFile(log *slog.Logger, f store.File, res fileResult)
 		return
 	}
 	log.Error("archive zero-event file", "err", err)
-	if _, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+	if _, uerr := e.ledger.DeferUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
 		r.State, r.Error = store.StateFailed, "zero-event file could not be archived: "+err.Error()
 		return nil
 	}); uerr != nil {
@@ -407,11 +530,12 @@ func awaitDurable(ctx context.Context, durable <-chan error) (err error, ok bool
 }
 
 // failFile records a failure, removing what the attempt indexed.
-func (e *Engine) failFile(f store.File, err error) { e.failFileWith(f, err, nil) }
+func (e *Engine) failFile(f store.File, err error) { e.failFileWith(f, err, false, nil) }
 
 // failFileWith is failFile that also applies set (when non-nil) to the
-// record, in the same transaction.
-func (e *Engine) failFileWith(f store.File, err error, set func(r *store.File)) {
+// record, in the same transaction. handedOff says it runs off the worker
+// (see handOff): the record then shares a lazy group commit.
+func (e *Engine) failFileWith(f store.File, err error, handedOff bool, set func(r *store.File)) {
 	defer e.scheduleCorrelate(f.CaseID)
 	if derr := e.dropFileDocs(f); derr != nil {
 		if isStorageFault(derr) {
@@ -425,7 +549,11 @@ func (e *Engine) failFileWith(f store.File, err error, set func(r *store.File)) 
 		}
 		e.log.Warn("drop documents of failed file", "file_id", f.ID, "err", derr)
 	}
-	_, uerr := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+	update := e.ledger.BatchUpdateFile
+	if handedOff {
+		update = e.ledger.DeferUpdateFile
+	}
+	_, uerr := update(f.CaseID, f.ID, func(r *store.File) error {
 		r.State = store.StateFailed
 		r.Error = err.Error()
 		r.Events = 0
@@ -801,7 +929,7 @@ func (e *Engine) archiveZero(f store.File, set func(r *store.File)) error {
 	m := store.MoveIntent{CaseID: f.CaseID, FileID: f.ID, From: f.Path, To: to, Archive: true}
 	if f.Path == to {
 		if set != nil {
-			if _, err := e.ledger.BatchUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
+			if _, err := e.ledger.DeferUpdateFile(f.CaseID, f.ID, func(r *store.File) error {
 				set(r)
 				return nil
 			}); err != nil {
@@ -982,7 +1110,9 @@ type StageSeconds struct {
 	// Ledger is how long files' completion writes took to return (the
 	// completion with its hits, or a zero-event file's archive move),
 	// summed over files: off the workers, and files committed in one
-	// group each count the group's wait.
+	// group each count the group's wait, which includes a lazy group's
+	// wait for company (up to 100 ms, see store's lazyWindow): a latency
+	// sum, not work. LedgerBusy is the ledger's work.
 	Ledger float64 `json:"ledger"`
 	// Persist is time files waited for index durability after their last
 	// batch (off the workers: they move on meanwhile).

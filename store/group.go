@@ -23,10 +23,22 @@ const (
 	gatherBelow  = 8
 )
 
+// lazyWindow is how long a group of only lazy calls (writes nobody is
+// blocked on: a file's completion, run off the workers) waits for more
+// before it commits, unless lazyEnough calls or an eager call (a claim, a
+// user's change) arrive first. The completions of small files come a few
+// milliseconds apart; committing each alone made the ledger's fsyncs most
+// of an import's per-file cost.
+const (
+	lazyWindow = 100 * time.Millisecond
+	lazyEnough = 128
+)
+
 // groupCall is one write waiting for its group's commit.
 type groupCall struct {
 	fn   func(tx *bolt.Tx) error
 	done chan error
+	lazy bool // nobody waits on it to go on working: it may wait for company
 }
 
 // committer runs the per-file writes of the pipeline (claims, completions,
@@ -46,12 +58,20 @@ type committer struct {
 	closed bool
 	wg     sync.WaitGroup
 
+	// company, when set, reports whether more writes are likely soon
+	// (other files in flight): only then does a lazy group wait for them.
+	company atomic.Pointer[func() bool]
+	// lazyWait is lazyWindow; a field so tests can make it long enough
+	// that only an eager call or lazyEnough calls can end it.
+	lazyWait time.Duration
+	received atomic.Int64 // calls taken off reqs, for tests
+
 	commits, calls atomic.Int64
 	busy           atomic.Int64 // ns spent in group transactions, commit included
 }
 
 func newCommitter(db *bolt.DB) *committer {
-	c := &committer{db: db, reqs: make(chan *groupCall)}
+	c := &committer{db: db, reqs: make(chan *groupCall), lazyWait: lazyWindow}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -67,7 +87,13 @@ func (c *committer) run() {
 	gather.Stop()
 	for first := range c.reqs {
 		calls = append(calls[:0], first)
+		c.received.Add(1)
 		open := c.drain(&calls, nil)
+		if open && allLazy(calls) && len(calls) < lazyEnough && c.expectCompany() {
+			gather.Reset(c.lazyWait)
+			open = c.drainLazy(&calls, gather.C)
+			gather.Stop()
+		}
 		if open && len(calls) < gatherBelow {
 			gather.Reset(gatherWindow)
 			open = c.drain(&calls, gather.C)
@@ -93,6 +119,7 @@ func (c *committer) drain(calls *[]*groupCall, until <-chan time.Time) bool {
 					return false
 				}
 				*calls = append(*calls, r)
+				c.received.Add(1)
 				continue
 			default:
 				return true
@@ -104,6 +131,48 @@ func (c *committer) drain(calls *[]*groupCall, until <-chan time.Time) bool {
 				return false
 			}
 			*calls = append(*calls, r)
+			c.received.Add(1)
+		case <-until:
+			return true
+		}
+	}
+	return true
+}
+
+// expectCompany reports whether a lazy group should wait for more calls:
+// when the ledger's owner said when (Ledger.SetCompany), only then;
+// otherwise never.
+func (c *committer) expectCompany() bool {
+	f := c.company.Load()
+	return f != nil && (*f)()
+}
+
+// allLazy reports whether no call of calls is eager.
+func allLazy(calls []*groupCall) bool {
+	for _, r := range calls {
+		if !r.lazy {
+			return false
+		}
+	}
+	return true
+}
+
+// drainLazy adds calls that arrive before until fires, and stops early
+// once an eager call arrives (its caller is blocked: the group commits
+// now, with it) or lazyEnough calls are gathered. It reports false once
+// reqs is closed.
+func (c *committer) drainLazy(calls *[]*groupCall, until <-chan time.Time) bool {
+	for len(*calls) < lazyEnough {
+		select {
+		case r, ok := <-c.reqs:
+			if !ok {
+				return false
+			}
+			*calls = append(*calls, r)
+			c.received.Add(1)
+			if !r.lazy {
+				return true
+			}
 		case <-until:
 			return true
 		}
@@ -153,13 +222,20 @@ func (c *committer) commit(calls []*groupCall) {
 
 // do runs fn in the next group commit and returns once that commit is
 // durable (or failed). fn may run more than once.
-func (c *committer) do(fn func(tx *bolt.Tx) error) error {
+func (c *committer) do(fn func(tx *bolt.Tx) error) error { return c.call(fn, false) }
+
+// doLazy is do for a write nobody is blocked on: its group may wait up to
+// lazyWindow for more writes before committing (see lazyWindow). It too
+// returns once its commit is durable.
+func (c *committer) doLazy(fn func(tx *bolt.Tx) error) error { return c.call(fn, true) }
+
+func (c *committer) call(fn func(tx *bolt.Tx) error, lazy bool) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
 		return bolt.ErrDatabaseNotOpen
 	}
-	r := &groupCall{fn: fn, done: make(chan error, 1)}
+	r := &groupCall{fn: fn, done: make(chan error, 1), lazy: lazy}
 	c.reqs <- r
 	return <-r.done
 }
@@ -174,6 +250,13 @@ func (c *committer) close() {
 	c.mu.Unlock()
 	c.wg.Wait()
 }
+
+// SetCompany tells the ledger when more pipeline writes are likely to
+// follow soon (files in flight besides the writer's own): only then does a
+// lazy write (a finished file's record) wait up to lazyWindow to share
+// its commit. Without it, or while it reports false, every write commits
+// as soon as the writer is free, as before.
+func (l *Ledger) SetCompany(f func() bool) { l.group.company.Store(&f) }
 
 // WriteStats is what the ledger's group commits have done since it was
 // opened: Calls writes in Commits transactions, in Busy time (the writer's

@@ -104,8 +104,17 @@ func encodeHits(caseID, fileID uint64, hits []EventHits) ([]hitRecord, error) {
 	return out, nil
 }
 
+// hitsFill is how full the hits bucket's pages are left when a
+// transaction splits them. A file's hits are written once, under a key
+// range of their own (case, file), and not touched again until the file
+// is re-read (which deletes them first): the pages they fill are never
+// inserted into later, so bbolt's default of half-full pages for random
+// inserts only doubled the pages each commit wrote.
+const hitsFill = 0.9
+
 func putHitRecords(tx *bolt.Tx, recs []hitRecord) error {
 	b := tx.Bucket(bktHits)
+	b.FillPercent = hitsFill
 	for _, r := range recs {
 		if err := b.Put(r.k, r.v); err != nil {
 			return err
@@ -126,7 +135,9 @@ func (l *Ledger) CompleteFile(caseID, fileID uint64, hits []EventHits, fn func(f
 		return File{}, err
 	}
 	var f File
-	err = l.group.do(func(tx *bolt.Tx) (err error) {
+	// Lazy: the pipeline completes files off its workers, so the
+	// completion may wait a little to share its fsync with others.
+	err = l.group.doLazy(func(tx *bolt.Tx) (err error) {
 		if err := putHitRecords(tx, recs); err != nil {
 			return err
 		}

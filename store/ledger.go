@@ -528,6 +528,87 @@ func (l *Ledger) BatchUpdateFile(caseID, fileID uint64, fn func(f *File) error) 
 	return f, err
 }
 
+// DeferUpdateFile is BatchUpdateFile for a write nobody waits on to go
+// on working (the pipeline's records of files it has finished): its
+// commit may wait up to a few tens of milliseconds to share its fsync
+// with other such writes. It too returns once the write is durable.
+func (l *Ledger) DeferUpdateFile(caseID, fileID uint64, fn func(f *File) error) (File, error) {
+	var f File
+	err := l.group.doLazy(func(tx *bolt.Tx) (err error) {
+		f, err = updateFile(tx, caseID, fileID, fn)
+		return err
+	})
+	return f, err
+}
+
+// FileKey names a file: its case and its ID.
+type FileKey struct{ CaseID, FileID uint64 }
+
+// ClaimFiles claims, in one commit, each of the named files that is still
+// queued and has never been claimed (Attempts 0), as Claim does one, and
+// returns those it claimed, in the order named. A file claimed before is
+// left queued: after a crash its next claim is its own, so a file that
+// takes the process down cannot raise its neighbours' attempt counts
+// towards quarantine more than once.
+func (l *Ledger) ClaimFiles(keys []FileKey) ([]File, error) {
+	var out []File
+	err := l.group.do(func(tx *bolt.Tx) error {
+		out = out[:0]
+		now := time.Now().UTC()
+		for _, k := range keys {
+			var f File
+			if err := getFile(tx, key2(k.CaseID, k.FileID), &f); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					continue
+				}
+				return err
+			}
+			if f.State != StateQueued || f.Attempts != 0 {
+				continue
+			}
+			f.State = StateIndexing
+			f.Attempts++
+			f.Started = now
+			f.Error = ""
+			if err := putFile(tx, &f, StateQueued); err != nil {
+				return err
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// QueuedFiles returns up to n queued files in queue order, from the
+// oldest, that skip does not pass over; it stops at the first file stop
+// reports (that one is not returned). Read-only: nothing is claimed.
+func (l *Ledger) QueuedFiles(n int, skip, stop func(f *File) bool) ([]File, error) {
+	var out []File
+	err := l.db.View(func(tx *bolt.Tx) error {
+		qb := tx.Bucket(bktByState).Bucket([]byte(StateQueued))
+		if qb == nil {
+			return nil
+		}
+		c := qb.Cursor()
+		for k, _ := c.First(); k != nil && len(out) < n; k, _ = c.Next() {
+			var f File
+			if err := getFile(tx, k, &f); err != nil {
+				return fmt.Errorf("queued file without record: %w", err)
+			}
+			if skip != nil && skip(&f) {
+				continue
+			}
+			if stop != nil && stop(&f) {
+				return nil
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Claim moves the oldest queued file (of any case) to StateIndexing and
 // returns it; ErrNotFound when the queue is empty. skip lets the caller
 // pass over files it cannot take now. The claim shares its commit with
@@ -702,7 +783,7 @@ func forMidWork(tx *bolt.Tx, fn func(f *File) error) error {
 // BeginMove records the intent to move a file. The caller then renames the
 // file and calls CommitMove; RecoverMoves settles intents left by a crash.
 func (l *Ledger) BeginMove(m MoveIntent) error {
-	return l.group.do(func(tx *bolt.Tx) error {
+	return l.moveCall(m)(func(tx *bolt.Tx) error {
 		if m.Set != nil {
 			if _, err := updateFile(tx, m.CaseID, m.FileID, func(f *File) error {
 				m.Set(f)
@@ -722,7 +803,7 @@ func (l *Ledger) BeginMove(m MoveIntent) error {
 // deletes the intent.
 func (l *Ledger) CommitMove(m MoveIntent) (File, error) {
 	var f File
-	err := l.group.do(func(tx *bolt.Tx) error {
+	err := l.moveCall(m)(func(tx *bolt.Tx) error {
 		if err := getFile(tx, key2(m.CaseID, m.FileID), &f); err != nil {
 			return fmt.Errorf("file %d/%d: %w", m.CaseID, m.FileID, err)
 		}
@@ -739,6 +820,16 @@ func (l *Ledger) CommitMove(m MoveIntent) (File, error) {
 		return tx.Bucket(bktMoves).Delete(key2(m.CaseID, m.FileID))
 	})
 	return f, err
+}
+
+// moveCall is how a move's writes are committed: an archive move (a
+// zero-event file's, run off the pipeline's workers) lazily, any other
+// move (an import's, which a client waits on) at once.
+func (l *Ledger) moveCall(m MoveIntent) func(fn func(tx *bolt.Tx) error) error {
+	if m.Archive {
+		return l.group.doLazy
+	}
+	return l.group.do
 }
 
 // Moves lists unfinished move intents.
