@@ -306,7 +306,7 @@ func (e *Engine) indexOptions() store.IndexOptions {
 	if e.cfg.MemoryBudget == 0 {
 		return store.IndexOptions{}
 	}
-	return store.IndexOptions{MaxSegmentDocs: store.SegmentDocsFor(e.cfg.MemoryBudget)}
+	return store.IndexOptions{MaxSegmentDocs: store.SegmentDocsFor(e.cfg.MemoryBudget), PersistNap: store.PersistNapFor(e.cfg.MemoryBudget)}
 }
 
 // releasePages keeps the mapped index pages in the resident set near

@@ -397,6 +397,25 @@ type IndexOptions struct {
 	// memory maps and builds the new one in the heap, so the cap bounds
 	// merge memory; the price is more segments for each search to visit.
 	MaxSegmentDocs int
+	// PersistNap is how long Bleve's persister pauses between rounds so
+	// that the small in-memory segments of many batches (a small file is
+	// one batch) are merged in memory and written as one segment, instead
+	// of each becoming a file for the background merger to merge again
+	// (0: no pause, Bleve's default). Durability of a batch comes up to
+	// that much later; searchability does not change. See PersistNapFor.
+	PersistNap time.Duration
+}
+
+// PersistNapFor is the PersistNap for a memory budget: 500 ms from a
+// 1 GiB budget, none below (the in-memory segments that pile up during
+// a nap are heap). Measured on the 11,590-file corpus (issue #21): 115 s
+// without, 90 s with 500 ms, 88 s with 1 s and 91 s with 2 s, the
+// anonymous peak 314, 510, 452 and 672 MiB.
+func PersistNapFor(budget uint64) time.Duration {
+	if budget < 1<<30 {
+		return 0
+	}
+	return 500 * time.Millisecond
 }
 
 // SegmentDocsFor returns the MaxSegmentDocs for a memory budget: a merge
@@ -429,6 +448,9 @@ func OpenIndex(dir string, opts IndexOptions) (*Index, error) {
 	cfg := map[string]interface{}{"unsafe_batch": true}
 	if opts.MaxSegmentDocs > 0 {
 		cfg["scorchMergePlanOptions"] = map[string]interface{}{"MaxSegmentSize": opts.MaxSegmentDocs}
+	}
+	if opts.PersistNap > 0 {
+		cfg["scorchPersisterOptions"] = map[string]interface{}{"PersisterNapTimeMSec": int(opts.PersistNap / time.Millisecond)}
 	}
 	if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
 		if err := createIndex(dir); err != nil {
