@@ -88,15 +88,17 @@ func (c *committer) run() {
 	for first := range c.reqs {
 		calls = append(calls[:0], first)
 		c.received.Add(1)
-		open := c.drain(&calls, nil)
+		open := c.drain(&calls, nil, maxGroup, false)
 		if open && allLazy(calls) && len(calls) < lazyEnough && c.expectCompany() {
+			// Only lazy calls so far: wait for company, up to lazyEnough
+			// calls, ending at the first eager one.
 			gather.Reset(c.lazyWait)
-			open = c.drainLazy(&calls, gather.C)
+			open = c.drain(&calls, gather.C, lazyEnough, true)
 			gather.Stop()
 		}
 		if open && len(calls) < gatherBelow {
 			gather.Reset(gatherWindow)
-			open = c.drain(&calls, gather.C)
+			open = c.drain(&calls, gather.C, maxGroup, false)
 			gather.Stop()
 		}
 		c.commit(calls)
@@ -107,32 +109,34 @@ func (c *committer) run() {
 	}
 }
 
-// drain adds waiting calls to calls, up to maxGroup: those already sent
-// when until is nil, else those that arrive before until fires. It
-// reports false once reqs is closed.
-func (c *committer) drain(calls *[]*groupCall, until <-chan time.Time) bool {
-	for len(*calls) < maxGroup {
+// drain adds calls to calls until it holds limit: with until nil those
+// already sent, else those that arrive before until fires. With
+// eagerEnds it stops as soon as it adds an eager call (its caller is
+// blocked: the group commits now, with it). It reports false once reqs is
+// closed.
+func (c *committer) drain(calls *[]*groupCall, until <-chan time.Time, limit int, eagerEnds bool) bool {
+	for len(*calls) < limit {
+		var r *groupCall
+		ok := true
 		if until == nil {
 			select {
-			case r, ok := <-c.reqs:
-				if !ok {
-					return false
-				}
-				*calls = append(*calls, r)
-				c.received.Add(1)
-				continue
+			case r, ok = <-c.reqs:
 			default:
 				return true
 			}
-		}
-		select {
-		case r, ok := <-c.reqs:
-			if !ok {
-				return false
+		} else {
+			select {
+			case r, ok = <-c.reqs:
+			case <-until:
+				return true
 			}
-			*calls = append(*calls, r)
-			c.received.Add(1)
-		case <-until:
+		}
+		if !ok {
+			return false
+		}
+		*calls = append(*calls, r)
+		c.received.Add(1)
+		if eagerEnds && !r.lazy {
 			return true
 		}
 	}
@@ -152,29 +156,6 @@ func allLazy(calls []*groupCall) bool {
 	for _, r := range calls {
 		if !r.lazy {
 			return false
-		}
-	}
-	return true
-}
-
-// drainLazy adds calls that arrive before until fires, and stops early
-// once an eager call arrives (its caller is blocked: the group commits
-// now, with it) or lazyEnough calls are gathered. It reports false once
-// reqs is closed.
-func (c *committer) drainLazy(calls *[]*groupCall, until <-chan time.Time) bool {
-	for len(*calls) < lazyEnough {
-		select {
-		case r, ok := <-c.reqs:
-			if !ok {
-				return false
-			}
-			*calls = append(*calls, r)
-			c.received.Add(1)
-			if !r.lazy {
-				return true
-			}
-		case <-until:
-			return true
 		}
 	}
 	return true

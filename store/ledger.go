@@ -520,21 +520,22 @@ func updateFile(tx *bolt.Tx, caseID, fileID uint64, fn func(f *File) error) (Fil
 // BatchUpdateFile is UpdateFile through the group committer, so
 // concurrent callers share one fsync. fn may run more than once.
 func (l *Ledger) BatchUpdateFile(caseID, fileID uint64, fn func(f *File) error) (File, error) {
-	var f File
-	err := l.group.do(func(tx *bolt.Tx) (err error) {
-		f, err = updateFile(tx, caseID, fileID, fn)
-		return err
-	})
-	return f, err
+	return groupUpdate(l.group.do, caseID, fileID, fn)
 }
 
 // DeferUpdateFile is BatchUpdateFile for a write nobody waits on to go
 // on working (the pipeline's records of files it has finished): its
-// commit may wait up to a few tens of milliseconds to share its fsync
+// commit may wait up to lazyWindow (100 ms) to share its fsync
 // with other such writes. It too returns once the write is durable.
 func (l *Ledger) DeferUpdateFile(caseID, fileID uint64, fn func(f *File) error) (File, error) {
+	return groupUpdate(l.group.doLazy, caseID, fileID, fn)
+}
+
+// groupUpdate runs updateFile through call (a group committer's do or
+// doLazy).
+func groupUpdate(call func(fn func(tx *bolt.Tx) error) error, caseID, fileID uint64, fn func(f *File) error) (File, error) {
 	var f File
-	err := l.group.doLazy(func(tx *bolt.Tx) (err error) {
+	err := call(func(tx *bolt.Tx) (err error) {
 		f, err = updateFile(tx, caseID, fileID, fn)
 		return err
 	})

@@ -136,10 +136,8 @@ func countKey(q query.Query) string {
 
 // tally counts q's matches in r into facets and hist (either may be
 // nil), reusing the kept counts of unchanged segments and keeping those
-// of the large segments it counts. It visits each match's facet and sort
-// key doc values once.
-//
-// It returns how many documents match q.
+// of the segments it counts. It reads each match's facet and time once
+// (columns, or doc values). It returns how many documents match q.
 func (x *Index) tally(ctx context.Context, r index.IndexReader, q query.Query, facets *facetBuilder, hist *histBuilder) (uint64, error) {
 	snap, ok := r.(*scorch.IndexSnapshot)
 	key := ""
@@ -332,6 +330,19 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 			h.UpdateVisitor(term)
 		}
 	}
+	// fromDocValues counts a document that has no columns.
+	fromDocValues := func(id index.IndexInternalID) error {
+		if h != nil {
+			h.StartDoc()
+		}
+		if err := dvr.VisitDocValues(id, visit); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		if h != nil {
+			h.EndDoc()
+		}
+		return nil
+	}
 	_, all := q.(*query.MatchAllQuery)
 	var segs []*scorch.SegmentSnapshot
 	if snap, ok := r.(*scorch.IndexSnapshot); ok {
@@ -412,16 +423,9 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 						continue
 					}
 				}
-				// Not described: from the doc values.
 				id.SetValue(rg.from + local)
-				if h != nil {
-					h.StartDoc()
-				}
-				if err := dvr.VisitDocValues(id, visit); err != nil {
-					return 0, fmt.Errorf("count: %w", err)
-				}
-				if h != nil {
-					h.EndDoc()
+				if err := fromDocValues(id); err != nil {
+					return 0, err
 				}
 			}
 		} else if !spent {
@@ -454,14 +458,8 @@ func (x *Index) tallyRange(ctx context.Context, r index.IndexReader, q query.Que
 						}
 					}
 				}
-				if h != nil {
-					h.StartDoc()
-				}
-				if err := dvr.VisitDocValues(cur.IndexInternalID, visit); err != nil {
-					return 0, fmt.Errorf("count: %w", err)
-				}
-				if h != nil {
-					h.EndDoc()
+				if err := fromDocValues(cur.IndexInternalID); err != nil {
+					return 0, err
 				}
 				sctx.DocumentMatchPool.Put(cur)
 				if cur, err = s.Next(sctx); err != nil {
